@@ -1,0 +1,70 @@
+"""The experiment config: top-level run settings plus the model/diffusion/data/training sections."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from genesis_cli.settings.base import StrictModel
+from genesis_cli.settings.sections import DataConfig, DiffusionConfig, ModelConfig
+from genesis_cli.settings.training import TrainingConfig
+
+_DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+
+
+class ExperimentConfig(StrictModel):
+    """Everything one run needs; ``genesis_cli.load_config_from_file(path)`` returns one."""
+
+    experiment_name: str = Field(
+        "default", description="Run name; TensorBoard logs go to LOG_DIR/EXPERIMENT_NAME/.")
+    description: str = Field("", description="Free text describing the run (shown by `genesis presets`).")
+    seed: int = Field(42, ge=0, description="Seed for every random number generator of a run.")
+    device: str = Field("auto", description="auto (a GPU when present), cpu, cuda or cuda:N.")
+    output_dir: Path = Field(Path("outputs"), description="Directory for run outputs (samples, reports).")
+    checkpoint_dir: Path = Field(Path("checkpoints"), description="Directory for checkpoints.")
+    log_dir: Path = Field(Path("logs"), description="Directory for TensorBoard logs.")
+    use_wandb: bool = Field(False, description="Also log to Weights & Biases.")
+    wandb_project: str = Field("icecube-diffusion", description="Weights & Biases project.")
+    wandb_entity: str | None = Field(None, description="Weights & Biases user or team.")
+
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    diffusion: DiffusionConfig = Field(default_factory=DiffusionConfig)
+    data: DataConfig = Field(default_factory=DataConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+
+    @field_validator("device", mode="before")
+    @classmethod
+    def _known_device(cls, value: Any) -> Any:
+        if isinstance(value, str) and _DEVICE.match(value.strip().lower()):
+            return value.strip().lower()
+        raise PydanticCustomError(
+            "genesis_device", "{value} is not a device; use auto, cpu, cuda or cuda:N",
+            {"value": repr(value)},
+        )
+
+    @field_validator("experiment_name")
+    @classmethod
+    def _usable_as_directory(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise PydanticCustomError(
+                "genesis_name",
+                "{value} cannot name a run directory; use letters, digits and . _ + - "
+                "(starting with a letter or digit)",
+                {"value": repr(value)},
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _link_batch_size(self) -> ExperimentConfig:
+        """Make ``data.batch_size`` read ``training.batch_size``: one value, two names."""
+        self.data._batch_size_source = self.training
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-compatible data (paths as strings): what checkpoints and YAML dumps store."""
+        return self.model_dump(mode="json")

@@ -1,0 +1,125 @@
+"""The model, diffusion and data sections of an experiment config.
+
+Defaults here are the single source of truth: they equal the guide's documented defaults and the
+``default`` preset (DiT, 512 hidden, 8 layers, 8 heads). The training section lives in
+:mod:`genesis_cli.settings.training`.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field, PrivateAttr, model_validator
+from pydantic_core import PydanticCustomError
+
+from genesis_cli.settings.base import StrictModel
+from genesis_cli.settings.choices import choice
+
+ARCHITECTURES = ("dit", "cnn", "mlp", "hybrid", "resnet")
+#: Architectures with multi-head attention, for which ``heads`` must divide ``hidden``.
+ATTENTION_ARCHITECTURES = frozenset({"dit", "hybrid"})
+#: Tolerance of the train/val/test ratio sum (ratios such as 0.7/0.15/0.15 are inexact in binary).
+RATIO_SUM_TOLERANCE = 1e-6
+
+
+def _odd(value: int) -> int:
+    if value % 2 == 0:
+        raise PydanticCustomError(
+            "genesis_odd", "{value} must be odd, so a convolution keeps the string's length",
+            {"value": value},
+        )
+    return value
+
+
+OddKernel = Annotated[int, Field(gt=0), AfterValidator(_odd)]
+Fraction = Annotated[float, Field(ge=0.0, lt=1.0)]
+
+
+class ModelConfig(StrictModel):
+    """Network architecture and size. Keys an architecture does not use are ignored by it."""
+
+    architecture: choice(*ARCHITECTURES) = Field(  # type: ignore[valid-type]
+        "dit", description="Network family: dit, cnn, mlp, hybrid or resnet.")
+    hidden: int = Field(512, gt=0, description="Width of the hidden representation.")
+    depth: int = Field(8, gt=0, description="Number of blocks (layers).")
+    heads: int = Field(8, gt=0, description="Attention heads (dit, hybrid); must divide hidden.")
+    fusion: choice("FiLM", "SUM") = Field(  # type: ignore[valid-type]
+        "FiLM", description="How the condition enters the network: FiLM (scale and shift) or SUM.")
+    mlp_ratio: float = Field(4.0, gt=0, description="Feed-forward width as a multiple of hidden.")
+    kernel_sizes: list[OddKernel] = Field(
+        [3, 5, 7, 9], min_length=1,
+        description="Multi-scale convolution kernels along strings (cnn); odd sizes.")
+    kernel_size: OddKernel = Field(3, description="Convolution kernel along strings (hybrid, resnet); odd.")
+    dropout: Fraction = Field(0.0, description="Dropout probability in [0, 1).")
+
+    @model_validator(mode="after")
+    def _heads_divide_hidden(self) -> ModelConfig:
+        if self.architecture in ATTENTION_ARCHITECTURES and self.hidden % self.heads:
+            raise PydanticCustomError(
+                "genesis_heads", "{heads} must divide hidden ({hidden}) for the {arch} architecture",
+                {"heads": self.heads, "hidden": self.hidden, "arch": self.architecture, "at": "heads"},
+            )
+        return self
+
+
+class DiffusionConfig(StrictModel):
+    """Gaussian diffusion (Ho et al. 2020, arXiv:2006.11239): noise schedule and training target."""
+
+    timesteps: int = Field(1000, gt=0, description="Number of diffusion steps T.")
+    beta_schedule: choice("linear", "cosine") = Field(  # type: ignore[valid-type]
+        "linear",
+        description="Noise schedule: linear (Ho et al. 2020) or cosine (Nichol & Dhariwal 2021).")
+    beta_start: float = Field(1e-4, gt=0, lt=1, description="First beta of the linear schedule.")
+    beta_end: float = Field(0.02, gt=0, lt=1, description="Last beta of the linear schedule.")
+    prediction_type: choice("eps", "v") = Field(  # type: ignore[valid-type]
+        "eps", description="What the network predicts: eps (the noise; MSE on it) or v.")
+
+    @model_validator(mode="after")
+    def _betas_increase(self) -> DiffusionConfig:
+        if self.beta_start >= self.beta_end:
+            raise PydanticCustomError(
+                "genesis_betas", "{start} must be smaller than beta_end ({end})",
+                {"start": self.beta_start, "end": self.beta_end, "at": "beta_start"},
+            )
+        return self
+
+
+class DataConfig(StrictModel):
+    """Event file and how it is split and preprocessed.
+
+    ``batch_size`` is readable here too (the guide's Advanced Usage reads
+    ``config.data.batch_size``) but it is one value with ``training.batch_size``: the experiment
+    config links the two, and a file may set either key.
+    """
+
+    h5_path: Path | None = Field(None, description="HDF5 event file; relative paths are relative "
+                                                   "to the working directory.")
+    train_ratio: float = Field(0.8, gt=0, le=1, description="Share of events for training.")
+    val_ratio: Fraction = Field(0.1, description="Share of events for validation (0: none).")
+    test_ratio: Fraction = Field(0.1, description="Share of events held out for evaluation.")
+    replace_time_inf_with: float = Field(
+        0.0, allow_inf_nan=False, description="Value that replaces inf/-inf/NaN hit times.")
+    num_workers: int = Field(0, ge=0, description="Data-loader worker processes (0: main process).")
+
+    _batch_size_source: Any = PrivateAttr(default=None)
+
+    @property
+    def batch_size(self) -> int:
+        """The training batch size (the same value as ``training.batch_size``)."""
+        if self._batch_size_source is None:
+            raise AttributeError("data.batch_size is available on a full ExperimentConfig only")
+        return int(self._batch_size_source.batch_size)
+
+    @model_validator(mode="after")
+    def _ratios_sum_to_one(self) -> DataConfig:
+        total = self.train_ratio + self.val_ratio + self.test_ratio
+        if not math.isclose(total, 1.0, abs_tol=RATIO_SUM_TOLERANCE):
+            raise PydanticCustomError(
+                "genesis_ratios",
+                "train_ratio + val_ratio + test_ratio must be 1 (got {a} + {b} + {c} = {total})",
+                {"a": self.train_ratio, "b": self.val_ratio, "c": self.test_ratio,
+                 "total": f"{total:g}"},
+            )
+        return self
