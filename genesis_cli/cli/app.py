@@ -1,0 +1,117 @@
+"""The ``genesis`` command: the root Typer app, its global options and the error boundary.
+
+Command modules register themselves on :data:`app`; this module only wires them up and turns every
+failure into the CLI's one error style (see :mod:`genesis_cli.cli.output`):
+
+- :class:`~genesis_cli.errors.GenesisError` -> its message and hint, its exit code (1 or 2);
+- Typer/Click usage errors (unknown option, bad value) -> the same style, exit 2;
+- Ctrl-C -> exit 130;
+- anything else is a bug -> a one-line summary, exit 1, the traceback with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+from typer import _click  # Typer >= 0.26 vendors Click; pyproject pins the Typer range.
+from typer.core import TyperGroup
+
+from genesis_cli import __version__
+from genesis_cli.cli.output import console, debug_from_env, print_error
+from genesis_cli.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, GenesisError
+
+_DEBUG_META = "genesis.debug"
+
+
+class GenesisGroup(TyperGroup):
+    """A Typer group that renders every error the same way and maps it to an exit code."""
+
+    def invoke(self, ctx: _click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (_click.exceptions.ClickException, typer.Exit, typer.Abort):
+            raise  # usage errors and deliberate exits: handled in main()
+        except GenesisError as exc:
+            print_error(exc.lines, exc.hint, exc, debug=_debugging(ctx))
+            raise typer.Exit(exc.exit_code) from exc
+        except KeyboardInterrupt:
+            console(stderr=True).print("[yellow]Interrupted.[/]")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
+            debug = _debugging(ctx)
+            hint = None if debug else "rerun with --debug (or GENESIS_DEBUG=1) for the traceback"
+            print_error([f"unexpected {type(exc).__name__}: {exc}"], hint, exc, debug=debug)
+            raise typer.Exit(EXIT_FAILURE) from exc
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        try:
+            result = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
+                                  standalone_mode=False, **extra)
+            code = result if isinstance(result, int) else EXIT_OK
+        except _click.exceptions.NoArgsIsHelpError as exc:
+            code = exc.exit_code  # the help was printed when the error was raised
+        except _click.exceptions.ClickException as exc:
+            ctx = getattr(exc, "ctx", None)
+            hint = f"run '{ctx.command_path} --help' for usage" if ctx is not None else None
+            print_error([exc.format_message()], hint)
+            code = exc.exit_code
+        except typer.Abort:
+            console(stderr=True).print("[yellow]Aborted.[/]")
+            code = EXIT_FAILURE
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def _debugging(ctx: _click.Context) -> bool:
+    return bool(ctx.meta.get(_DEBUG_META)) or debug_from_env()
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"genesis {__version__}")
+        raise typer.Exit()
+
+
+app = typer.Typer(
+    name="genesis",
+    cls=GenesisGroup,
+    help="GENESIS: train conditional diffusion models that generate IceCube events, "
+         "and prove the generated events are physically right.",
+    epilog="Start with [bold]genesis presets[/bold]; every command has an example in its --help.",
+    rich_markup_mode="rich",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    version: Annotated[bool, typer.Option(
+        "--version", "-V", callback=_print_version, is_eager=True,
+        help="Print the version and exit.")] = False,
+    debug: Annotated[bool, typer.Option(
+        "--debug", help="Show full tracebacks on errors (or set GENESIS_DEBUG=1).")] = False,
+) -> None:
+    ctx.meta[_DEBUG_META] = debug
+
+
+def _register() -> None:
+    """Attach the command modules (imported here so each stays free of app wiring)."""
+    from genesis_cli.cli import config, presets
+
+    app.command("presets", epilog=presets.EXAMPLES)(presets.presets_command)
+    app.add_typer(config.app, name="config")
+
+
+_register()
+
+
+def main() -> None:
+    """Console-script entry point (``genesis``) and ``python -m genesis_cli``."""
+    app(prog_name="genesis")

@@ -1,0 +1,50 @@
+"""How the CLI talks to users: one style for errors, hints and notices.
+
+Results go to stdout; errors, hints and notices go to stderr, so ``genesis config show > x.yaml``
+captures clean YAML. Every message is one line (soft wrap: Rich never breaks it), and colour is
+dropped automatically when the stream is not a terminal.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.markup import escape
+
+#: Set to 1/true/yes to show full tracebacks without passing --debug.
+DEBUG_ENV = "GENESIS_DEBUG"
+
+
+def console(*, stderr: bool = False) -> Console:
+    """A console bound to the current stdout/stderr (a new one per call follows redirections)."""
+    return Console(stderr=stderr, soft_wrap=True, highlight=False)
+
+
+def debug_from_env() -> bool:
+    """Whether ``GENESIS_DEBUG`` asks for tracebacks."""
+    return os.environ.get(DEBUG_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def print_error(lines: Sequence[str], hint: str | None = None,
+                exc: BaseException | None = None, debug: bool = False) -> None:
+    """``Error: ...`` per line, then ``Hint: ...``; the traceback of ``exc`` when debugging."""
+    err = console(stderr=True)
+    if debug and exc is not None:
+        err.print(escape("".join(traceback.format_exception(exc))).rstrip(), style="dim")
+    for line in lines:
+        err.print(f"[bold red]Error:[/] {escape(line)}")
+    if hint:
+        err.print(f"[yellow]Hint:[/] {escape(hint)}")
+
+
+def print_notice(text: str) -> None:
+    """A one-line ``Note: ...`` on stderr: something the user should know, not a failure."""
+    console(stderr=True).print(f"[cyan]Note:[/] {escape(text)}")
+
+
+def print_success(text: str) -> None:
+    """A one-line confirmation on stdout."""
+    console().print(f"[green]✓[/] {escape(text)}")
