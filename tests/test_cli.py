@@ -31,8 +31,8 @@ def test_help_works_for_every_command(cli: Cli, args: list[str]) -> None:
     assert "Usage: genesis" in result.stdout
 
 
-@pytest.mark.parametrize("args", [["presets", "--help"], ["config", "show", "--help"],
-                                  ["config", "validate", "--help"]])
+@pytest.mark.parametrize("args", [["presets", "--help"], ["config", "--help"],
+                                  ["config", "show", "--help"], ["config", "validate", "--help"]])
 def test_every_command_help_has_an_example(cli: Cli, args: list[str]) -> None:
     help_text = cli(*args).stdout
     assert "Examples" in help_text
@@ -68,6 +68,12 @@ def test_config_show_defaults(cli: Cli) -> None:
     data = yaml.safe_load(cli("config", "show").stdout)
     assert data["model"]["hidden"] == 512
     assert data["training"]["early_stopping_patience"] == 20
+
+
+def test_config_show_on_a_terminal_is_highlighted_yaml(cli: Cli) -> None:
+    result = cli("config", "show", "--config", "cnn", env={"FORCE_COLOR": "1", "TERM": "xterm-256color"})
+    assert result.exit_code == 0
+    assert yaml.safe_load(result.stdout)["model"]["kernel_sizes"] == [3, 5, 7, 9]
 
 
 def test_config_show_notice_goes_to_stderr(cli: Cli) -> None:

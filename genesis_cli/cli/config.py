@@ -15,6 +15,9 @@ from genesis_cli.settings.yaml_io import dump_yaml
 
 app = typer.Typer(
     help="Show the fully resolved config, or validate config files.",
+    epilog=("[bold]Examples[/bold]\n\n"
+            "  genesis config show --config debug\n\n"
+            "  genesis config validate my_run.yaml"),
     no_args_is_help=True,
     rich_markup_mode="rich",
 )
