@@ -58,3 +58,7 @@ class ConfigError(UsageError):
     @property
     def lines(self) -> list[str]:
         return list(self.problems)
+
+
+class DataError(UsageError):
+    """An event file that cannot be used as given: unreadable, mis-shaped or holding bad values."""
