@@ -1,0 +1,1 @@
+"""Event files: reading and validation, writing, preprocessing, splits, loading and inspection."""

@@ -1,0 +1,115 @@
+"""Writing event files batch by batch, never leaving a half-written file under the final name.
+
+Events stream into ``<name>.partial`` next to the destination (resizable, chunked datasets, so
+memory stays bounded for any number of events). ``finish()`` flushes and renames it into place
+atomically; ``abort()`` deletes it. ``finish()`` after an interruption keeps the events written so
+far as a valid, smaller file (what ``genesis sample`` does on Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from genesis_cli import __version__
+from genesis_cli.engine.detector import Geometry
+from genesis_cli.errors import GenesisError, UsageError
+
+PARTIAL_SUFFIX = ".partial"
+
+
+class EventWriter:
+    """Append events to a new GENESIS event file.
+
+    Args:
+        path: destination; refused if it exists unless ``overwrite``.
+        geometry: the detector, written once as xpmt/ypmt/zpmt.
+        info_columns: names of the optional per-event ``info`` columns (None: no info dataset).
+        chunk_events: events per HDF5 chunk (whole chunks are what readers read fast).
+        compression: "gzip", "lzf" or "none".
+        attrs: file attributes (provenance); non-scalar values are stored as JSON text.
+    """
+
+    def __init__(self, path: Path, geometry: Geometry, *, info_columns: tuple[str, ...] | None = None,
+                 chunk_events: int = 32, compression: str = "gzip", attrs: dict[str, Any] | None = None,
+                 overwrite: bool = False) -> None:
+        self.path = Path(path)
+        if self.path.exists() and not overwrite:
+            raise UsageError(f"{self.path}: already exists", hint="choose another name or pass --overwrite")
+        if not self.path.parent.exists():
+            raise UsageError(f"{self.path.parent}: output directory does not exist")
+        self.partial = self.path.with_name(self.path.name + PARTIAL_SUFFIX)
+        self.n_doms = geometry.n_doms
+        self.count = 0
+        filters: dict[str, Any] = {}
+        if compression == "gzip":
+            filters = {"compression": "gzip", "compression_opts": 4, "shuffle": True}
+        elif compression == "lzf":
+            filters = {"compression": "lzf", "shuffle": True}
+        try:
+            self._file = h5py.File(self.partial, "w", libver="latest")
+        except OSError as exc:
+            raise UsageError(f"{self.partial}: cannot create ({exc.strerror or exc})") from exc
+        f = self._file
+        f.create_dataset("input", shape=(0, 2, self.n_doms), maxshape=(None, 2, self.n_doms),
+                         dtype=np.float32, chunks=(chunk_events, 2, self.n_doms), **filters)
+        f.create_dataset("label", shape=(0, 6), maxshape=(None, 6), dtype=np.float32,
+                         chunks=(max(chunk_events, 1024), 6), **filters)
+        for name, values in zip(("xpmt", "ypmt", "zpmt"), (geometry.x, geometry.y, geometry.z)):
+            f.create_dataset(name, data=values.astype(np.float32))
+        if info_columns is not None:
+            f.create_dataset("info", shape=(0, len(info_columns)), maxshape=(None, len(info_columns)),
+                             dtype=np.float32, chunks=(max(chunk_events, 1024), len(info_columns)), **filters)
+            f["info"].attrs["columns"] = json.dumps(list(info_columns))
+        f.attrs["genesis_version"] = __version__
+        f.attrs["label_columns"] = json.dumps(["energy_gev", "zenith_rad", "azimuth_rad", "x_m", "y_m", "z_m"])
+        for key, value in (attrs or {}).items():
+            f.attrs[key] = value if isinstance(value, (str, int, float, bool)) else json.dumps(value)
+
+    def append(self, signals: np.ndarray, labels: np.ndarray, info: np.ndarray | None = None) -> None:
+        """Add events: signals (B, 2, L), labels (B, 6), info (B, K) when the file has info."""
+        n = signals.shape[0]
+        if signals.shape[1:] != (2, self.n_doms) or labels.shape != (n, 6):
+            raise ValueError(f"expected signals (B, 2, {self.n_doms}) and labels (B, 6), got "
+                             f"{signals.shape} and {labels.shape}")
+        start, stop = self.count, self.count + n
+        try:
+            for name, values in (("input", signals), ("label", labels), ("info", info)):
+                if values is None or name not in self._file:
+                    continue
+                dataset = self._file[name]
+                dataset.resize(stop, axis=0)
+                dataset[start:stop] = values
+            self._file.flush()
+        except OSError as exc:
+            raise GenesisError(f"{self.partial}: write failed ({exc.strerror or exc})",
+                               hint="check free disk space and permissions") from exc
+        self.count = stop
+
+    def finish(self, **final_attrs: Any) -> Path:
+        """Close and move the file into place; returns the final path."""
+        for key, value in final_attrs.items():
+            self._file.attrs[key] = value
+        self._file.close()
+        os.replace(self.partial, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        """Close and delete the partial file."""
+        try:
+            self._file.close()
+        finally:
+            self.partial.unlink(missing_ok=True)
+
+    def __enter__(self) -> EventWriter:
+        return self
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        """On an exception the partial file is deleted; call finish() explicitly on success."""
+        if self._file.id.valid:
+            self.abort()
