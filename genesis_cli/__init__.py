@@ -14,9 +14,13 @@ _LAZY = {
     "ExperimentConfig": "genesis_cli.settings",
     "load_config_from_file": "genesis_cli.settings",
     "resolve_config": "genesis_cli.settings",
+    "make_dataloader": "genesis_cli.engine.data.loader",
+    "EventFile": "genesis_cli.engine.data.eventfile",
 }
 
 if TYPE_CHECKING:
+    from genesis_cli.engine.data.eventfile import EventFile
+    from genesis_cli.engine.data.loader import make_dataloader
     from genesis_cli.settings import ExperimentConfig, load_config_from_file, resolve_config
 
 __all__ = ["__version__", *_LAZY]

@@ -102,6 +102,15 @@ class DataConfig(StrictModel):
     replace_time_inf_with: float = Field(
         0.0, allow_inf_nan=False, description="Value that replaces inf/-inf/NaN hit times.")
     num_workers: int = Field(0, ge=0, description="Data-loader worker processes (0: main process).")
+    align_time: bool = Field(
+        False, description="Measure hit times from each event's first hit (loses absolute time).")
+    memory_budget_gb: float | None = Field(
+        None, gt=0, description="Hold a split in memory when it fits this many GB (null: half the "
+                                "machine's RAM); larger splits stream from the file.")
+    shuffle_buffer_events: int = Field(
+        4096, gt=0, description="Streaming only: events mixed in the shuffle buffer.")
+    normalization_events: int = Field(
+        20_000, gt=0, description="Training events sampled to fit the normalisation statistics.")
 
     _batch_size_source: Any = PrivateAttr(default=None)
 
