@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 #: Set to 1/true/yes to show full tracebacks without passing --debug.
 DEBUG_ENV = "GENESIS_DEBUG"
@@ -48,3 +50,29 @@ def print_notice(text: str) -> None:
 def print_success(text: str) -> None:
     """A one-line confirmation on stdout."""
     console().print(f"[green]✓[/] {escape(text)}")
+
+
+@contextmanager
+def progress_callback(total: int, description: str) -> Iterator[Callable[[int], None]]:
+    """A ``progress(done)`` callback drawing a bar with items/s on stderr.
+
+    On a terminal only: piped or redirected output gets no control codes (the command's summary
+    line says what happened). The bar is always stopped, so an interruption restores the cursor.
+    """
+    err = console(stderr=True)
+    if not err.is_interactive:
+        yield lambda done: None
+        return
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("[dim]{task.fields[rate]}"),
+                        TimeRemainingColumn(), console=err, transient=True)
+    task = progress.add_task(description, total=total, rate="")
+    progress.start()
+    try:
+        def advance(done: int) -> None:
+            speed = progress.tasks[0].speed
+            progress.update(task, completed=done, rate=f"{speed:,.0f}/s" if speed else "")
+
+        yield advance
+    finally:
+        progress.stop()

@@ -19,12 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from genesis_cli.errors import ConfigError
 from genesis_cli.settings.experiment import ExperimentConfig
 from genesis_cli.settings.layers import Layer, merge
-from genesis_cli.settings.messages import error_lines
+from genesis_cli.settings.messages import validate
 from genesis_cli.settings.presets import ConfigSource, resolve_config_source
 from genesis_cli.settings.yaml_io import read_yaml_file
 
@@ -32,7 +30,6 @@ log = logging.getLogger(__name__)
 
 #: The top-level key through which a file names the preset or file it extends.
 BASE_KEY = "base"
-VALIDATION_HINT = "`genesis config show` prints every valid key with its default"
 
 
 @dataclass
@@ -79,10 +76,7 @@ def resolve_config(
         layers.append(Layer.from_assignments(overrides))
 
     values, origins = merge(layers)
-    try:
-        validated = ExperimentConfig.model_validate(values)
-    except ValidationError as exc:
-        raise ConfigError(error_lines(exc, ExperimentConfig, origins), hint=VALIDATION_HINT) from exc
+    validated = validate(ExperimentConfig, values, origins)
     notices += _notices(validated)
     return ResolvedConfig(validated, notices, origins, sources)
 

@@ -10,12 +10,17 @@ closest valid key:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from genesis_cli.errors import ConfigError
+
 from genesis_cli.settings.layers import origin_of
 from genesis_cli.settings.suggestions import closest
+
+Model = TypeVar("Model", bound=BaseModel)
+VALIDATION_HINT = "`genesis config show` prints every valid key with its default"
 
 #: Our own error types already say what they got; pydantic's get "(got ...)" appended.
 _CUSTOM_PREFIX = "genesis_"
@@ -78,3 +83,12 @@ def error_lines(exc: ValidationError, root: type[BaseModel],
         origin = origin_of(dotted(tuple(p for p in loc if not isinstance(p, int))), origins or {})
         lines.append(f"{origin}: {text}" if origin else text)
     return lines
+
+
+def validate(model: type[Model], values: Mapping[str, Any], origins: Mapping[str, str] | None = None,
+             hint: str | None = VALIDATION_HINT) -> Model:
+    """``model.model_validate(values)``, raising ConfigError with one readable line per problem."""
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        raise ConfigError(error_lines(exc, model, origins), hint=hint) from exc
