@@ -63,3 +63,39 @@ def write_yaml(tmp_path: Path) -> Callable[[str, str], Path]:
         return path
 
     return write
+
+
+@pytest.fixture(scope="session")
+def toy_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small simulated event file (400 mixed events, built-in IceCube), made once per session."""
+    from genesis_cli.engine.detector import icecube_like_geometry
+    from genesis_cli.engine.simulation.runner import simulate_to_file
+    from genesis_cli.settings.simulation import SimulationConfig
+
+    path = tmp_path_factory.mktemp("data") / "toy.h5"
+    simulate_to_file(path, SimulationConfig(events=400, seed=7), icecube_like_geometry())
+    return path
+
+
+def write_event_file(path: Path, *, n: int = 8, n_doms: int = 12, **datasets: object) -> Path:
+    """A hand-made event file: valid by default; pass a dataset as None to omit it, or an array."""
+    import h5py
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    npe = rng.poisson(0.5, (n, n_doms)).astype(np.float32)
+    time = np.where(npe > 0, rng.uniform(1000, 5000, (n, n_doms)), np.inf).astype(np.float32)
+    defaults = {
+        "input": np.stack([npe, time], axis=1),
+        "label": np.column_stack([rng.uniform(1e3, 1e5, n), rng.uniform(0, np.pi, n),
+                                  rng.uniform(0, 2 * np.pi, n), rng.uniform(-100, 100, (n, 3))]),
+        "xpmt": np.repeat([0.0, 100.0, 200.0], n_doms // 3).astype(float),
+        "ypmt": np.repeat([0.0, 50.0, 0.0], n_doms // 3).astype(float),
+        "zpmt": np.tile(np.linspace(100, -100, n_doms // 3), 3),
+    }
+    defaults.update(datasets)
+    with h5py.File(path, "w") as handle:
+        for name, value in defaults.items():
+            if value is not None:
+                handle[name] = value
+    return path

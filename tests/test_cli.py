@@ -24,7 +24,8 @@ def test_version(cli: Cli) -> None:
 
 
 @pytest.mark.parametrize("args", [["--help"], ["presets", "--help"], ["config", "--help"],
-                                  ["config", "show", "--help"], ["config", "validate", "--help"]])
+                                  ["config", "show", "--help"], ["config", "validate", "--help"],
+                                  ["inspect-data", "--help"], ["simulate", "--help"]])
 def test_help_works_for_every_command(cli: Cli, args: list[str]) -> None:
     result = cli(*args)
     assert result.exit_code == 0
@@ -32,7 +33,8 @@ def test_help_works_for_every_command(cli: Cli, args: list[str]) -> None:
 
 
 @pytest.mark.parametrize("args", [["presets", "--help"], ["config", "--help"],
-                                  ["config", "show", "--help"], ["config", "validate", "--help"]])
+                                  ["config", "show", "--help"], ["config", "validate", "--help"],
+                                  ["inspect-data", "--help"], ["simulate", "--help"]])
 def test_every_command_help_has_an_example(cli: Cli, args: list[str]) -> None:
     help_text = cli(*args).stdout
     assert "Examples" in help_text
