@@ -9,6 +9,7 @@ from pathlib import Path
 
 from genesis_cli.engine.data.writer import EventWriter
 from genesis_cli.engine.detector import Geometry
+from genesis_cli.engine.interrupts import deferred_interrupts
 from genesis_cli.engine.simulation.simulator import INFO_COLUMNS, EventSimulator
 from genesis_cli.settings.simulation import SimulationConfig
 
@@ -36,12 +37,15 @@ def simulate_to_file(path: Path, config: SimulationConfig, geometry: Geometry, *
     attrs = {"generator": "genesis simulate", "geometry_source": geometry.source,
              "simulation_config": config.model_dump(mode="json")}
     hits = npe = 0.0
-    with EventWriter(path, geometry, info_columns=INFO_COLUMNS, chunk_events=config.chunk_events,
-                     compression=config.compression, attrs=attrs, overwrite=overwrite) as writer:
+    with deferred_interrupts() as interrupt, EventWriter(
+            path, geometry, info_columns=INFO_COLUMNS, chunk_events=config.chunk_events,
+            compression=config.compression, attrs=attrs, overwrite=overwrite) as writer:
         for batch in simulator.batches(config.events, progress):
+            interrupt.check()  # Ctrl-C: the writer deletes the partial file on the way out
             writer.append(batch.signals, batch.labels, batch.info)
             hits += float((batch.signals[:, 0] > 0).sum())
             npe += float(batch.info[:, -1].sum())
+        interrupt.check()
         final = writer.finish()
     return SimulationSummary(final, config.events, time.perf_counter() - started,
                              hits / config.events, npe / config.events)
