@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, PrivateAttr, model_validator
+from pydantic import AfterValidator, Field, PrivateAttr, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from genesis_cli.settings.base import StrictModel
 from genesis_cli.settings.choices import choice
 
 ARCHITECTURES = ("dit", "cnn", "mlp", "hybrid", "resnet")
+#: DOMs per patch along a string when model.patch_size is null: a whole string per token for the
+#: DiT (one token per string is ~125x cheaper than one per DOM on an H100 at equal width), four DOMs
+#: per position for the convolutional models, one DOM per position for the per-DOM MLP.
+DEFAULT_PATCH_SIZE: dict[str, int | str] = {"dit": "string", "hybrid": 4, "cnn": 4, "resnet": 4, "mlp": 1}
+SAMPLERS = ("ddpm", "ddim", "dpm-solver")
 #: Architectures with multi-head attention, for which ``heads`` must divide ``hidden``.
 ATTENTION_ARCHITECTURES = frozenset({"dit", "hybrid"})
 #: Tolerance of the train/val/test ratio sum (ratios such as 0.7/0.15/0.15 are inexact in binary).
@@ -53,6 +58,24 @@ class ModelConfig(StrictModel):
         description="Multi-scale convolution kernels along strings (cnn); odd sizes.")
     kernel_size: OddKernel = Field(3, description="Convolution kernel along strings (hybrid, resnet); odd.")
     dropout: Fraction = Field(0.0, description="Dropout probability in [0, 1).")
+    patch_size: int | Literal["string"] | None = Field(
+        None, description="DOMs per token/position along a string: an integer, 'string' (a whole "
+                          "string), or null for the architecture's default (dit: string, cnn/resnet/"
+                          "hybrid: 4, mlp: 1).")
+    neighbour_strings: int = Field(
+        6, ge=0, description="Nearest strings whose features each string mixes in (cnn, resnet).")
+
+    @field_validator("patch_size")
+    @classmethod
+    def _positive_patch(cls, value: int | str | None) -> int | str | None:
+        if isinstance(value, int) and value < 1:
+            raise PydanticCustomError("genesis_patch", "{value} must be >= 1, 'string' or null",
+                                      {"value": value})
+        return value
+
+    def resolved_patch_size(self) -> int | str:
+        """The patch size in force: the configured one or the architecture's default."""
+        return self.patch_size if self.patch_size is not None else DEFAULT_PATCH_SIZE[self.architecture]
 
     @model_validator(mode="after")
     def _heads_divide_hidden(self) -> ModelConfig:
@@ -75,6 +98,18 @@ class DiffusionConfig(StrictModel):
     beta_end: float = Field(0.02, gt=0, lt=1, description="Last beta of the linear schedule.")
     prediction_type: choice("eps", "v") = Field(  # type: ignore[valid-type]
         "eps", description="What the network predicts: eps (the noise; MSE on it) or v.")
+    loss_weighting: choice("uniform", "min_snr") = Field(  # type: ignore[valid-type]
+        "uniform", description="Per-timestep loss weight: uniform or min_snr (Hang et al. 2023).")
+    min_snr_gamma: float = Field(5.0, gt=0, description="gamma of min-SNR weighting.")
+    cond_drop_prob: Fraction = Field(
+        0.1, description="Training: probability of replacing the label by the learned null embedding "
+                         "(classifier-free guidance).")
+    sampler: choice(*SAMPLERS) = Field(  # type: ignore[valid-type]
+        "dpm-solver", description="Default sampler: ddpm (all T steps), ddim or dpm-solver (DPM-Solver++ 2M).")
+    sampling_steps: int = Field(20, gt=0, description="Steps of ddim and dpm-solver.")
+    guidance_scale: float = Field(
+        1.0, ge=0, description="Classifier-free guidance scale at sampling (1: conditional model only).")
+    ddim_eta: float = Field(0.0, ge=0, le=1, description="DDIM stochasticity (0: deterministic).")
 
     @model_validator(mode="after")
     def _betas_increase(self) -> DiffusionConfig:

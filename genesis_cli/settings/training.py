@@ -39,6 +39,9 @@ class TrainingConfig(StrictModel):
     plateau_min_lr: float = Field(1e-6, ge=0, description="plateau: the LR never drops below this.")
     step_size: int = Field(30, gt=0, description="step: epochs between LR drops.")
     gamma: float = Field(0.1, gt=0, le=1, description="step: factor applied to the LR at each drop.")
+    ema_decay: float = Field(
+        0.9999, ge=0, lt=1, description="EMA decay of the weights used for sampling (warmed up as "
+                                        "min(decay, (1 + step) / (10 + step))).")
     use_amp: bool = Field(True, description="Mixed precision on GPUs (bf16 where supported); off on CPU.")
     log_interval: int = Field(50, gt=0, description="Steps between log lines and TensorBoard points.")
     save_interval: int = Field(1000, gt=0, description="Steps between regular checkpoints.")

@@ -18,9 +18,10 @@ import numpy as np
 
 from genesis_cli.errors import UsageError
 
-#: DOMs whose (x, y) lie within this distance belong to one string. IceCube string 21 is not
-#: straight (up to 0.6 m); the closest distinct strings are ~40 m apart (DeepCore).
-STRING_TOLERANCE_M = 5.0
+#: DOMs whose (x, y) lie within this fraction of the detector's horizontal span belong to one
+#: string: 5.7 m for IceCube (span 1147 m), whose string 21 bends by 0.6 m and whose closest
+#: distinct strings are ~40 m apart (DeepCore). Relative, so normalised coordinates work too.
+STRING_TOLERANCE_FRACTION = 0.005
 
 
 @dataclass(frozen=True)
@@ -120,12 +121,18 @@ class Geometry:
 
 
 def detect_strings(x: np.ndarray, y: np.ndarray, z: np.ndarray,
-                   tolerance: float = STRING_TOLERANCE_M) -> StringLayout | None:
-    """Group DOMs into vertical strings by (x, y); None unless >= 2 strings of >= 2 DOMs on average."""
+                   tolerance: float | None = None) -> StringLayout | None:
+    """Group DOMs into vertical strings by (x, y); None unless >= 2 strings of >= 2 DOMs on average.
+
+    ``tolerance`` (same unit as x, y) defaults to STRING_TOLERANCE_FRACTION of the horizontal span.
+    """
     n = len(x)
     if n < 4:
         return None
-    xy = np.stack([x, y], axis=1)
+    xy = np.stack([np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)], axis=1)
+    if tolerance is None:
+        span = float(max(np.ptp(xy[:, 0]), np.ptp(xy[:, 1])))
+        tolerance = max(STRING_TOLERANCE_FRACTION * span, 1e-12)
     # Snap to a grid of cell `tolerance` and merge neighbouring cells: near-linear time.
     cells = np.floor(xy / tolerance).astype(np.int64)
     string_of_dom = np.full(n, -1, dtype=np.int64)
