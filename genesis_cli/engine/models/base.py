@@ -1,0 +1,102 @@
+"""The model interface every architecture shares: ``model(x_t, t, label, geometry) -> prediction``.
+
+GenesisModel does the detector plumbing once for all architectures: it derives the string grid from
+the geometry (once per detector), builds per-DOM features, cuts strings into patches of ``patch``
+DOMs,
+embeds timestep and label, runs the architecture's trunk on (B, S, N, hidden) and maps the result
+back to (B, 2, L) through a zero-initialised head.
+
+A trunk is an nn.Module with ``forward(h, c, layout)``: grid features h (B, S, N, hidden), the
+condition c (B, hidden) and the GridLayout; it returns features of h's shape. Most architectures
+are a stack of blocks over one of two views of the grid: ``TokenTrunk`` (a token sequence, for
+attention and MLP blocks) and ``GridTrunk`` (channels-first (B, C, S, N), for convolutions).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from genesis_cli.engine.models.embeddings import ConditionEmbedding, OutputHead, PatchEmbed, geometry_features
+from genesis_cli.engine.models.layout import GridLayout, build_layout
+from genesis_cli.settings import ModelConfig
+
+
+class TokenTrunk(nn.Module):
+    """Blocks ``block(tokens (B, S*N, C), c) -> tokens`` applied in turn to the flattened grid."""
+
+    def __init__(self, blocks: list[nn.Module]) -> None:
+        super().__init__()
+        self.blocks = nn.ModuleList(blocks)
+
+    def forward(self, h: torch.Tensor, c: torch.Tensor, layout: GridLayout) -> torch.Tensor:
+        b, s, n, hidden = h.shape
+        tokens = h.reshape(b, s * n, hidden)
+        for block in self.blocks:
+            tokens = block(tokens, c)
+        return tokens.reshape(b, s, n, hidden)
+
+
+class GridTrunk(nn.Module):
+    """Blocks ``block(x (B, C, S, N), c, adjacency) -> x`` applied in turn, channels first."""
+
+    def __init__(self, blocks: list[nn.Module]) -> None:
+        super().__init__()
+        self.blocks = nn.ModuleList(blocks)
+
+    def forward(self, h: torch.Tensor, c: torch.Tensor, layout: GridLayout) -> torch.Tensor:
+        x = h.permute(0, 3, 1, 2)
+        for block in self.blocks:
+            x = block(x, c, layout.adjacency)
+        return x.permute(0, 2, 3, 1)
+
+
+class GenesisModel(nn.Module):
+    """Denoiser for IceCube events, shape in = shape out.
+
+    Args of forward:
+        x_t: (B, 2, L) noisy normalised signals.
+        t: (B,) diffusion timesteps (integer or continuous).
+        label: (B, 6) normalised labels.
+        geometry: (3, L) or (B, 3, L) normalised DOM positions (the same detector for all events).
+        drop_label: (B,) bool; True replaces the label by the learned null embedding (guidance).
+    Returns:
+        (B, 2, L) prediction (eps or v, as the diffusion is configured).
+    """
+
+    def __init__(self, config: ModelConfig, trunk: nn.Module, patch: int) -> None:
+        super().__init__()
+        self.config = config
+        self.patch = patch
+        self.trunk = trunk
+        self.condition = ConditionEmbedding(config.hidden, config.fusion)
+        self.patch_embed = PatchEmbed(patch, config.hidden)
+        self.head = OutputHead(patch, config.hidden)
+        self._layout: GridLayout | None = None
+        self._layout_key: tuple[object, ...] | None = None
+
+    def layout_for(self, geometry: torch.Tensor) -> GridLayout:
+        """The string grid of this detector, derived once per geometry shape and device.
+
+        Deriving it reads the geometry on the host, so it happens on the first call only; the
+        detector is assumed fixed for a model (one file format, one detector).
+        """
+        single = geometry[0] if geometry.dim() == 3 else geometry
+        key = (tuple(single.shape), single.device)
+        if self._layout is None or self._layout_key != key:
+            layout = build_layout(single.detach().float().cpu().numpy(), self.patch, self.config.neighbour_strings)
+            self._layout, self._layout_key = layout.to(single.device), key
+        return self._layout
+
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor, label: torch.Tensor, geometry: torch.Tensor,
+                drop_label: torch.Tensor | None = None) -> torch.Tensor:
+        layout = self.layout_for(geometry)
+        b = x_t.shape[0]
+        geo = geometry if geometry.dim() == 3 else geometry.unsqueeze(0)
+        geo = geo[:1].expand(b, -1, -1) if geo.shape[0] != b else geo
+        valid = torch.ones_like(x_t[:, :1])
+        features = torch.cat([x_t, valid, geometry_features(geo.to(x_t.dtype))], dim=1)  # (B, F, L)
+        h = self.patch_embed(layout.to_grid(features))  # (B, S, N, hidden)
+        c = self.condition(t, label, drop_label)
+        h = self.trunk(h, c, layout)
+        return layout.from_grid(self.head(h, c))  # (B, 2, L)

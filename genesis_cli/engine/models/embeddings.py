@@ -1,0 +1,115 @@
+"""Inputs and outputs shared by every architecture: condition, patches, output head.
+
+- Timesteps: sinusoidal features + MLP (Ho et al. 2020; DiT's TimestepEmbedder).
+- Labels (normalised, see data/normalization.py) plus sin/cos of the physical azimuth and the cosine
+  of the zenith -> MLP. Classifier-free guidance (Ho & Salimans 2022) replaces dropped labels by a
+  LEARNED null embedding: an all-zero label would be a real, in-range label (the original GENESIS
+  bug).
+- Fusion of timestep and label: SUM (c = t + y, as DiT) or FiLM (c = t * (1 + gamma(y)) + beta(y)).
+- Patches: per DOM [npe, time, valid, xyz, Fourier(xyz)] (Tancik et al. 2020), P DOMs per position.
+- Output head: adaLN-modulated LayerNorm and a zero-initialised Linear (DiT's FinalLayer), so every
+  model predicts exactly 0 at initialisation.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+#: Width of the sinusoidal timestep features (DiT's frequency_embedding_size).
+TIMESTEP_FREQUENCIES = 256
+#: Octaves of the geometry Fourier features: wavelengths from the detector size down to ~1/8 of it.
+GEOMETRY_OCTAVES = 4
+#: Per-DOM input features: npe, time, valid flag, xyz, and sin/cos of xyz at each octave.
+DOM_FEATURES = 3 + 3 + 3 * 2 * GEOMETRY_OCTAVES
+LABEL_FEATURES = 6 + 3
+
+
+def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """adaLN: x (B, T, C) scaled and shifted by per-sample (B, C) vectors."""
+    return x * (1 + scale.unsqueeze(1)) + shift.unsqueeze(1)
+
+
+def timestep_features(t: torch.Tensor, dim: int = TIMESTEP_FREQUENCIES, max_period: float = 10_000.0) -> torch.Tensor:
+    """(B,) float timesteps -> (B, dim) sinusoidal features (continuous t allowed)."""
+    half = dim // 2
+    freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float32, device=t.device) / half)
+    args = t.float()[:, None] * freqs[None]
+    return torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
+
+
+def label_features(label: torch.Tensor) -> torch.Tensor:
+    """(B, 6) normalised labels -> (B, 9): the labels plus periodic features of the angles."""
+    zenith = (label[:, 1] + 1) * (math.pi / 2)
+    azimuth = (label[:, 2] + 1) * math.pi
+    return torch.cat([label, torch.cos(zenith)[:, None], torch.sin(azimuth)[:, None], torch.cos(azimuth)[:, None]], dim=1)
+
+
+class ConditionEmbedding(nn.Module):
+    """(t, label, drop mask) -> conditioning vector c (B, hidden)."""
+
+    def __init__(self, hidden: int, fusion: str) -> None:
+        super().__init__()
+        self.fusion = fusion
+        self.time = nn.Sequential(nn.Linear(TIMESTEP_FREQUENCIES, hidden), nn.SiLU(), nn.Linear(hidden, hidden))
+        self.label = nn.Sequential(nn.Linear(LABEL_FEATURES, hidden), nn.SiLU(), nn.Linear(hidden, hidden))
+        self.null_label = nn.Parameter(torch.randn(hidden) * 0.02)
+        self.film = nn.Linear(hidden, 2 * hidden) if fusion == "FiLM" else None
+        if self.film is not None:
+            nn.init.zeros_(self.film.weight)
+            nn.init.zeros_(self.film.bias)
+
+    def forward(self, t: torch.Tensor, label: torch.Tensor, drop_label: torch.Tensor | None = None) -> torch.Tensor:
+        t_emb = self.time(timestep_features(t))
+        y_emb = self.label(label_features(label))
+        if drop_label is not None:
+            y_emb = torch.where(drop_label[:, None], self.null_label.to(y_emb.dtype).expand_as(y_emb), y_emb)
+        if self.film is None:
+            return t_emb + y_emb
+        gamma, beta = self.film(y_emb).chunk(2, dim=-1)
+        return t_emb * (1 + gamma) + beta + y_emb
+
+
+def geometry_features(geometry: torch.Tensor) -> torch.Tensor:
+    """(B, 3, L) normalised positions -> (B, 3 + 6 * octaves, L) with Fourier features."""
+    scales = (2.0 ** torch.arange(GEOMETRY_OCTAVES, device=geometry.device, dtype=geometry.dtype)) * math.pi
+    angles = geometry[:, :, None, :] * scales[None, None, :, None]  # (B, 3, K, L)
+    fourier = torch.cat([torch.sin(angles), torch.cos(angles)], dim=2).flatten(1, 2)
+    return torch.cat([geometry, fourier], dim=1)
+
+
+class PatchEmbed(nn.Module):
+    """Grid features (B, F, S, D) -> position embeddings (B, S, N, hidden), P DOMs per position."""
+
+    def __init__(self, patch: int, hidden: int) -> None:
+        super().__init__()
+        self.patch = patch
+        self.proj = nn.Linear(patch * DOM_FEATURES, hidden)
+
+    def forward(self, grid: torch.Tensor) -> torch.Tensor:
+        b, f, s, d = grid.shape
+        patches = grid.reshape(b, f, s, d // self.patch, self.patch).permute(0, 2, 3, 4, 1)
+        return self.proj(patches.reshape(b, s, d // self.patch, self.patch * f))
+
+
+class OutputHead(nn.Module):
+    """(B, S, N, hidden) + c -> (B, 2, S, D): adaLN LayerNorm and a zero-initialised Linear."""
+
+    def __init__(self, patch: int, hidden: int) -> None:
+        super().__init__()
+        self.patch = patch
+        self.norm = nn.LayerNorm(hidden, elementwise_affine=False, eps=1e-6)
+        self.modulation = nn.Sequential(nn.SiLU(), nn.Linear(hidden, 2 * hidden))
+        self.linear = nn.Linear(hidden, patch * 2)
+        for layer in (self.modulation[-1], self.linear):
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
+
+    def forward(self, h: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        b, s, n, hidden = h.shape
+        shift, scale = self.modulation(c).chunk(2, dim=-1)
+        out = self.linear(modulate(self.norm(h.reshape(b, s * n, hidden)), shift, scale))  # (B, S*N, P*2)
+        out = out.reshape(b, s, n, self.patch, 2).permute(0, 4, 1, 2, 3)
+        return out.reshape(b, 2, s, n * self.patch)

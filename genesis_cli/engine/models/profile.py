@@ -1,0 +1,48 @@
+"""Model cost: parameter count and forward FLOPs per event (compare and bench report them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from genesis_cli.engine.models.factory import GeometryLike, build_model, geometry_array
+from genesis_cli.settings import ModelConfig
+
+
+@dataclass(frozen=True)
+class ModelCost:
+    parameters: int
+    forward_flops_per_event: int
+
+    @property
+    def training_flops_per_event(self) -> int:
+        """Forward + backward: ~3x the forward FLOPs (Kaplan et al. 2020)."""
+        return 3 * self.forward_flops_per_event
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+@torch.no_grad()
+def forward_flops(model: nn.Module, geometry: torch.Tensor, batch: int = 1) -> int:
+    """FLOPs of one forward pass (matmuls, convolutions, attention) per event."""
+    n_doms = geometry.shape[-1]
+    x = torch.zeros(batch, 2, n_doms)
+    label = torch.zeros(batch, 6)
+    t = torch.zeros(batch, dtype=torch.long)
+    model.layout_for(geometry)  # derive the layout outside the counted region
+    with FlopCounterMode(display=False) as counter:
+        model(x, t, label, geometry)
+    return int(counter.get_total_flops()) // batch
+
+
+def model_cost(config: ModelConfig, geometry: GeometryLike | None = None) -> ModelCost:
+    """Parameters and forward FLOPs per event of ``config`` on ``geometry`` (default IceCube)."""
+    positions = torch.from_numpy(geometry_array(geometry)).float()
+    scale = positions.abs().max().clamp(min=1e-9)
+    model = build_model(config, geometry).eval()
+    return ModelCost(count_parameters(model), forward_flops(model, positions / scale))
