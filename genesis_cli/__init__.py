@@ -16,11 +16,15 @@ _LAZY = {
     "resolve_config": "genesis_cli.settings",
     "make_dataloader": "genesis_cli.engine.data.loader",
     "EventFile": "genesis_cli.engine.data.eventfile",
+    "ModelFactory": "genesis_cli.engine.models.factory",
+    "GaussianDiffusion": "genesis_cli.engine.diffusion.gaussian",
 }
 
 if TYPE_CHECKING:
     from genesis_cli.engine.data.eventfile import EventFile
     from genesis_cli.engine.data.loader import make_dataloader
+    from genesis_cli.engine.diffusion.gaussian import GaussianDiffusion
+    from genesis_cli.engine.models.factory import ModelFactory
     from genesis_cli.settings import ExperimentConfig, load_config_from_file, resolve_config
 
 __all__ = ["__version__", *_LAZY]
