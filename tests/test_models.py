@@ -1,0 +1,176 @@
+"""The five architectures: interface, shapes, gradients, determinism, overfitting, zero-init."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from genesis_cli import GaussianDiffusion, ModelFactory
+from genesis_cli.engine.detector import icecube_like_geometry
+from genesis_cli.engine.models import build_model, count_parameters, model_cost
+from genesis_cli.engine.models.attention import AdaLNBlock
+from genesis_cli.engine.models.layout import build_layout, resolve_patch
+from genesis_cli.settings import resolve_config
+
+ARCHITECTURES = ["dit", "cnn", "mlp", "hybrid", "resnet"]
+
+
+def small_geometry(strings: int = 6, doms: int = 10) -> torch.Tensor:
+    """(3, L) normalised positions of a small stringed detector."""
+    angle = torch.arange(strings) * 2 * np.pi / strings
+    x = torch.cos(angle).repeat_interleave(doms) * 0.5
+    y = torch.sin(angle).repeat_interleave(doms) * 0.5
+    z = torch.linspace(0.9, -0.9, doms).repeat(strings)
+    return torch.stack([x, y, z]).float()
+
+
+def tiny(architecture: str, *overrides: str):  # type: ignore[no-untyped-def]
+    return resolve_config(overrides=[f"model.architecture={architecture}", "model.hidden=32", "model.depth=2",
+                                     "model.heads=2", "model.kernel_sizes=[3, 5]", "model.patch_size=2",
+                                     "diffusion.timesteps=50", *overrides]).config
+
+
+def make(architecture: str, *overrides: str, seed: int = 0):  # type: ignore[no-untyped-def]
+    torch.manual_seed(seed)
+    config = tiny(architecture, *overrides)
+    return ModelFactory.create_model_and_diffusion(config.model, config.diffusion, geometry=small_geometry())
+
+
+def batch(n: int = 3, length: int = 60, seed: int = 1) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    return (torch.randn(n, 2, length, generator=g), torch.randint(0, 50, (n,), generator=g),
+            torch.rand(n, 6, generator=g) * 2 - 1)
+
+
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_output_shape_and_geometry_forms(architecture: str) -> None:
+    model, _ = make(architecture)
+    x, t, label = batch()
+    geometry = small_geometry()
+    out = model(x, t, label, geometry)
+    assert out.shape == (3, 2, 60)
+    assert torch.allclose(out, model(x, t, label, geometry.expand(3, -1, -1)))
+
+
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_every_model_predicts_zero_at_initialisation(architecture: str) -> None:
+    model, _ = make(architecture)
+    x, t, label = batch()
+    assert torch.count_nonzero(model(x, t, label, small_geometry())) == 0
+
+
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_gradients_reach_every_parameter(architecture: str) -> None:
+    model, _ = make(architecture)
+    with torch.no_grad():  # leave the zero-initialised start, where gradients are blocked by design
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    x, t, label = batch(4)
+    drop = torch.tensor([True, False, True, False])
+    model(x, t, label, small_geometry(), drop_label=drop).square().mean().backward()
+    dead = [name for name, p in model.named_parameters() if p.grad is None or not torch.any(p.grad != 0)]
+    assert dead == []
+
+
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_deterministic_under_a_seed(architecture: str) -> None:
+    a, _ = make(architecture, seed=5)
+    b, _ = make(architecture, seed=5)
+    x, t, label = batch()
+    for model in (a, b):
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(torch.sin(torch.arange(p.numel(), dtype=torch.float32).reshape(p.shape)) * 0.05)
+    assert torch.equal(a(x, t, label, small_geometry()), b(x, t, label, small_geometry()))
+
+
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_tiny_model_overfits_a_four_event_batch(architecture: str) -> None:
+    """The training objective with frozen randomness: the loss must fall by more than 90%."""
+    model, diffusion = make(architecture)
+    x0, _, label = batch(4)
+    x0 = x0 * 0.5
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(150):
+        loss = diffusion.loss(x0, small_geometry(), label, generator=torch.Generator().manual_seed(0))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.1 * losses[0], (losses[0], losses[-1])
+
+
+def test_dit_blocks_start_as_the_identity() -> None:
+    torch.manual_seed(0)
+    block = AdaLNBlock(32, 4, 4.0)
+    x, c = torch.randn(2, 7, 32), torch.randn(2, 32)
+    assert torch.equal(block(x, c), x)
+
+
+@pytest.mark.parametrize("fusion", ["FiLM", "SUM"])
+def test_label_fusions_and_learned_null_label(fusion: str) -> None:
+    model, _ = make("dit", f"model.fusion={fusion}")
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    x, t, label = batch()
+    conditional = model(x, t, label, small_geometry())
+    dropped = model(x, t, label, small_geometry(), drop_label=torch.ones(3, dtype=torch.bool))
+    other_labels = model(x, t, -label, small_geometry(), drop_label=torch.ones(3, dtype=torch.bool))
+    assert not torch.allclose(conditional, dropped)
+    assert torch.equal(dropped, other_labels)  # the null embedding ignores the label entirely
+
+
+def test_layout_round_trip_and_string_order() -> None:
+    geometry = icecube_like_geometry().positions
+    layout = build_layout(geometry, resolve_patch("string", geometry), neighbours=6)
+    assert (layout.n_strings, layout.n_positions, layout.patch) == (86, 1, 60)
+    x = torch.randn(2, 5, 5160)
+    grid = layout.to_grid(x)
+    assert grid.shape == (2, 5, 86, 60)
+    assert torch.equal(layout.from_grid(grid), x)
+    assert torch.equal(grid[0, 0, 3], x[0, 0, 180:240])  # string 3, top to bottom
+    assert torch.allclose(layout.adjacency.sum(dim=1), torch.ones(86))
+
+
+def test_layout_without_strings_uses_file_order_segments() -> None:
+    rng = np.random.default_rng(0)
+    geometry = rng.uniform(-1, 1, (3, 130))
+    layout = build_layout(geometry, 4, neighbours=2)
+    assert layout.n_strings == 3  # 60 + 60 + 10 DOMs
+    assert layout.index[0, :60].tolist() == list(range(60))
+    assert (layout.index[2, 10:] == -1).all()  # padding
+    x = torch.randn(1, 2, 130)
+    assert torch.equal(layout.from_grid(layout.to_grid(x)), x)
+
+
+def test_model_on_a_detector_without_strings() -> None:
+    config = tiny("cnn")
+    model = build_model(config.model, geometry=np.random.default_rng(0).uniform(-1, 1, (3, 70)))
+    geometry = torch.from_numpy(np.random.default_rng(0).uniform(-1, 1, (3, 70))).float()
+    x, t, label = batch(2, 70)
+    assert model(x, t, label, geometry).shape == (2, 2, 70)
+
+
+def test_factory_on_real_icecube_shapes() -> None:
+    config = resolve_config("debug").config
+    model, diffusion = ModelFactory.create_model_and_diffusion(config.model, config.diffusion, device="cpu")
+    assert isinstance(diffusion, GaussianDiffusion) and diffusion.model is model
+    geometry = torch.from_numpy(icecube_like_geometry().positions).float() / 541.0
+    x, t, label = batch(2, 5160)
+    assert model(x, t, label, geometry).shape == (2, 2, 5160)
+
+
+def test_model_cost_reports_parameters_and_flops() -> None:
+    config = resolve_config("debug").config
+    cost = model_cost(config.model)
+    assert cost.parameters == count_parameters(build_model(config.model))
+    assert cost.forward_flops_per_event > 0 and cost.training_flops_per_event == 3 * cost.forward_flops_per_event
+
+
+def test_one_token_per_dom_costs_far_more_than_one_per_string() -> None:
+    per_string = model_cost(resolve_config("debug").config.model).forward_flops_per_event
+    per_dom = model_cost(resolve_config("debug", overrides=["model.patch_size=1"]).config.model).forward_flops_per_event
+    assert per_dom > 30 * per_string
