@@ -46,6 +46,11 @@ class TrainingConfig(StrictModel):
     log_interval: int = Field(50, gt=0, description="Steps between log lines and TensorBoard points.")
     save_interval: int = Field(1000, gt=0, description="Steps between regular checkpoints.")
     eval_interval: int = Field(500, gt=0, description="Steps between validation-loss evaluations.")
+    max_steps_per_epoch: int | None = Field(
+        None, gt=0, description="Cap on the steps of each epoch (null: the whole training split); for debugging.")
+    max_eval_batches: int | None = Field(
+        None, gt=0, description="Cap on the validation batches of each evaluation (null: the whole split).")
+    keep_checkpoints: int = Field(3, gt=0, description="Regular checkpoints (model_epoch_<N>.pt) kept; older ones are deleted.")
     early_stopping: bool = Field(False, description="Stop when the monitored loss stops improving.")
     early_stopping_patience: int = Field(20, ge=0, description="Epochs to wait without improvement.")
     early_stopping_min_delta: float = Field(1e-4, ge=0, description="Minimum change to qualify as an improvement.")

@@ -18,6 +18,7 @@ Batches are ``(x_sig (B,2,L), geom (B,3,L), label (B,6), idx (B,))`` torch tenso
 from __future__ import annotations
 
 import ctypes
+import itertools
 import os
 from collections.abc import Iterator
 from functools import cache
@@ -94,11 +95,13 @@ class EventLoader:
     def __init__(self, file: EventFile, split: DataSplit, split_name: str, normalizer: Normalizer,
                  batch_size: int, *, shuffle: bool, seed: int, drop_last: bool = False,
                  memory_budget_bytes: float, num_workers: int = 0, shuffle_buffer: int = 4096,
-                 pin_memory: bool = False) -> None:
+                 pin_memory: bool = False, shard: tuple[int, int] = (0, 1)) -> None:
         if batch_size <= 0:
             raise ValueError(f"batch_size must be > 0, got {batch_size}")
         self.file, self.split, self.split_name, self.normalizer = file, split, split_name, normalizer
-        self.indices = split.indices(split_name)
+        rank, world = shard
+        self.indices = split.indices(split_name)[rank::world]  # each distributed rank reads its shard
+        self.start_batch = 0
         self.batch_size, self.shuffle, self.seed, self.drop_last = batch_size, shuffle, seed, drop_last
         self.num_workers, self.shuffle_buffer, self.pin_memory = num_workers, shuffle_buffer, pin_memory
         self.epoch = 0
@@ -120,9 +123,10 @@ class EventLoader:
             position += len(rows)
         return out
 
-    def set_epoch(self, epoch: int) -> None:
-        """Choose the epoch whose (seeded) order the next iteration follows."""
-        self.epoch = epoch
+    def set_epoch(self, epoch: int, start_batch: int = 0) -> None:
+        """Choose the epoch whose (seeded) order the next iteration follows, and the batch it
+        starts at (resuming mid-epoch yields exactly the batches an uninterrupted run would)."""
+        self.epoch, self.start_batch = epoch, start_batch
 
     def __len__(self) -> int:
         n = len(self.indices)
@@ -130,6 +134,8 @@ class EventLoader:
 
     def __iter__(self) -> Iterator[Batch]:
         source = self._memory_batches() if self.mode == "memory" else self._stream_batches()
+        if self.mode == "stream" and self.start_batch:  # streamed batches must be read to be skipped
+            source = itertools.islice(source, self.start_batch, None)
         for x_sig, label, idx in source:
             geom = self.geometry.unsqueeze(0).expand(x_sig.shape[0], -1, -1)  # a view, no copy
             yield x_sig, geom, label, idx
@@ -141,7 +147,7 @@ class EventLoader:
             order = torch.from_numpy(np.random.default_rng([self.seed, self.epoch]).permutation(n))
         else:
             order = torch.arange(n)
-        for start in range(0, len(self) * self.batch_size, self.batch_size):
+        for start in range(self.start_batch * self.batch_size, len(self) * self.batch_size, self.batch_size):
             take = order[start:start + self.batch_size]
             x_sig = self._signals.index_select(0, take)
             yield (x_sig.pin_memory() if self.pin_memory else x_sig, self.labels.index_select(0, take),
@@ -234,7 +240,7 @@ def make_dataloader(path: str | os.PathLike[str] | None = None, batch_size: int 
                     split: str = "train", config: ExperimentConfig | None = None,
                     shuffle: bool | None = None, normalizer: Normalizer | None = None,
                     num_workers: int | None = None, drop_last: bool = False,
-                    pin_memory: bool = False) -> EventLoader:
+                    pin_memory: bool = False, shard: tuple[int, int] = (0, 1)) -> EventLoader:
     """Batches ``(x_sig, geom, label, idx)`` of one split of an event file (the guide's API).
 
     Args:
@@ -245,6 +251,7 @@ def make_dataloader(path: str | os.PathLike[str] | None = None, batch_size: int 
         shuffle: default True for "train", False otherwise.
         normalizer: statistics to use; default: fitted on the training split.
         num_workers: stream-mode worker processes (default: ``config.data.num_workers``).
+        shard: (rank, world size): this process reads every world-th event of the split.
 
     Example::
 
@@ -269,4 +276,4 @@ def make_dataloader(path: str | os.PathLike[str] | None = None, batch_size: int 
         shuffle=(split == "train") if shuffle is None else shuffle, seed=config.seed,
         drop_last=drop_last, memory_budget_bytes=budget,
         num_workers=data.num_workers if num_workers is None else num_workers,
-        shuffle_buffer=data.shuffle_buffer_events, pin_memory=pin_memory)
+        shuffle_buffer=data.shuffle_buffer_events, pin_memory=pin_memory, shard=shard)
