@@ -1,0 +1,1 @@
+"""Training: the loop (trainer.py), LR schedules, early stopping, checkpoints, run records."""

@@ -1,0 +1,89 @@
+"""What a training run reports as it goes: plain data for dashboards, logs and tests.
+
+The trainer calls a ``TrainingObserver``'s hooks; the CLI's dashboard renders them, tests record
+them. Every hook has an empty default, so an observer implements only what it shows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    experiment: str
+    run_dir: str
+    device: str
+    architecture: str
+    parameters: int
+    train_events: int
+    val_events: int
+    steps_per_epoch: int
+    total_steps: int
+    num_epochs: int
+    start_step: int
+    patience: int | None  # None when early stopping is off
+    amp: str | None
+
+
+@dataclass(frozen=True)
+class StepReport:
+    epoch: int  # 1-based epoch in progress
+    step: int  # optimisation steps completed
+    total_steps: int
+    loss: float
+    smoothed_loss: float
+    learning_rate: float
+    grad_norm: float
+    events_per_second: float
+    elapsed_seconds: float
+    memory_bytes: int
+    history: tuple[float, ...] = field(default=())  # recent losses (for a chart)
+
+    @property
+    def eta_seconds(self) -> float:
+        done = max(self.step, 1)
+        return self.elapsed_seconds / done * (self.total_steps - self.step)
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    epoch: int
+    step: int
+    val_loss: float
+
+
+@dataclass(frozen=True)
+class EpochReport:
+    epoch: int
+    step: int
+    train_loss: float
+    monitored_loss: float
+    monitor: str  # "val_loss" or "train_loss"
+    improved: bool
+    best_loss: float | None
+    best_epoch: int | None
+    patience_used: int
+    patience: int | None
+
+
+class TrainingObserver:
+    """Receives a run's reports; override the hooks you need."""
+
+    def on_start(self, info: RunInfo) -> None:
+        """Training is about to start (or resume)."""
+
+    def on_step(self, report: StepReport) -> None:
+        """Called every log_interval steps."""
+
+    def on_eval(self, report: EvalReport) -> None:
+        """A validation loss was computed."""
+
+    def on_epoch(self, report: EpochReport) -> None:
+        """An epoch finished."""
+
+    def on_message(self, text: str) -> None:
+        """A line for the user (early-stopping messages, checkpoints, notices)."""
+
+    def on_end(self, reason: str) -> None:
+        """Training ended: 'completed', 'early_stopped' or 'interrupted'."""

@@ -1,0 +1,320 @@
+"""The training loop: optimise, evaluate, checkpoint, stop early, survive interruptions, resume exactly.
+
+Exact resume rests on four things: the LR is a pure function of the step (lr_schedule.py); the
+diffusion noise comes from a dedicated generator whose state is checkpointed; every other RNG state
+is checkpointed too; and the loader restarts mid-epoch at the saved batch of the same seeded order.
+Ctrl-C is honoured between steps (interrupts.py): a checkpoint is written, best weights restored
+when configured, and KeyboardInterrupt propagates (exit 130 in the CLI).
+
+The loss is read on the host only at log, eval and save points; a non-finite loss is caught there,
+named by the step where it first appeared, and no checkpoint is written after it.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import resource
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from genesis_cli import __version__
+from genesis_cli.engine.diffusion import GaussianDiffusion
+from genesis_cli.engine.ema import EMA
+from genesis_cli.engine.interrupts import deferred_interrupts
+from genesis_cli.engine.training import checkpoint as ckpt
+from genesis_cli.engine.training.components import (Distributed, autocast, autocast_dtype, build_data, build_model,
+                                                    build_optimizer, training_device)
+from genesis_cli.engine.training.early_stopping import EarlyStopping
+from genesis_cli.engine.training.lr_schedule import PlateauState, learning_rate
+from genesis_cli.engine.training.reports import EpochReport, EvalReport, RunInfo, StepReport, TrainingObserver
+from genesis_cli.engine.training.rng import capture_rng_state, restore_rng_state, seed_everything, seeded_generator
+from genesis_cli.engine.training.run_log import Observers, RunLog
+from genesis_cli.errors import GenesisError
+from genesis_cli.settings import ExperimentConfig
+
+HISTORY = 60  # logged losses kept for the dashboard's chart
+SMOOTHING = 0.9  # EMA factor of the smoothed loss shown to users
+EVAL_SEED_OFFSET = 1_000_003  # validation noise is the same at every evaluation
+
+
+class NonFiniteLoss(GenesisError):
+    """The loss became NaN or infinite."""
+
+
+class Trainer:
+    def __init__(self, config: ExperimentConfig, run_dir: Path, *, observer: TrainingObserver | None = None,
+                 resume: dict[str, Any] | None = None, debug: bool = False) -> None:
+        self.config, self.run_dir, self.debug = config, run_dir, debug
+        self.dist = Distributed.from_environment()
+        if self.dist.world > 1 and not torch.distributed.is_initialized():
+            torch.distributed.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        self.device = training_device(config, self.dist)
+        seed_everything(config.seed + self.dist.rank)
+        normalizer = None
+        if resume is not None:
+            from genesis_cli.engine.data.normalization import Normalizer
+
+            normalizer = Normalizer.from_state_dict(resume["normalizer"])
+        self.data = build_data(config, normalizer, self.dist)
+        if resume is not None and resume["split"]["fingerprint"] != self.data.split.fingerprint():
+            raise GenesisError(f"{config.data.h5_path}: the data split differs from the checkpoint's",
+                               hint="resume with the same data file and seed")
+        self.model, self.diffusion = build_model(config, self.data, self.device)
+        self.optimizer = build_optimizer(config, self.model, self.device)
+        self.amp = autocast_dtype(config, self.device)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp == torch.float16)
+        self.ema = EMA(self.model, config.training.ema_decay)
+        self.plateau = PlateauState()
+        self.early = EarlyStopping.from_config(config.training) if config.training.early_stopping else None
+        self.best_loss: float | None = None
+        self.best_state: dict[str, Any] | None = None
+        self.geometry = self.data.train.geometry.to(self.device)
+        self.loss_generator = seeded_generator(config.seed * 1000 + self.dist.rank, self.device)
+        cap = config.training.max_steps_per_epoch
+        self.steps_per_epoch = min(len(self.data.train), cap) if cap else len(self.data.train)
+        self.total_steps = self.steps_per_epoch * config.training.num_epochs
+        self.epoch, self.batch_in_epoch, self.global_step = 0, 0, 0
+        self.epoch_loss_sum, self.epoch_batches = 0.0, 0
+        self.manager = ckpt.CheckpointManager(run_dir, config.training.keep_checkpoints)
+        self.train_diffusion = self.diffusion
+        if self.dist.world > 1:  # gradients synchronised through DDP; evaluation uses the plain model
+            wrapped = torch.nn.parallel.DistributedDataParallel(
+                self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+            self.train_diffusion = GaussianDiffusion(wrapped, config.diffusion).to(self.device)
+        self.window: dict[str, Any] = {}
+        if resume is not None:
+            self._restore(resume)
+        self.observer = Observers(observer, RunLog(run_dir, config, self.global_step) if self.dist.is_main else None)
+
+    # -- state ------------------------------------------------------------------------------------
+    def payload(self) -> dict[str, Any]:
+        """The checkpoint contents (plain data; see checkpoint.py)."""
+        return {
+            "schema_version": ckpt.SCHEMA_VERSION, "genesis_version": __version__,
+            "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch, "global_step": self.global_step,
+            "model_state_dict": self.model.state_dict(), "optimizer_state_dict": self.optimizer.state_dict(),
+            "scheduler_state_dict": {"name": self.config.training.scheduler, "plateau": self.plateau.state_dict(),
+                                     "total_steps": self.total_steps, "steps_per_epoch": self.steps_per_epoch},
+            "best_loss": self.best_loss, "config": self.config.to_dict(),
+            "ema_state_dict": self.ema.state_dict(), "scaler_state_dict": self.scaler.state_dict(),
+            "early_stopping_state": self.early.state_dict() if self.early else None,
+            "rng_state": capture_rng_state(), "loss_generator_state": self.loss_generator.get_state(),
+            "epoch_loss": [self.epoch_loss_sum, self.epoch_batches],
+            "normalizer": self.data.normalizer.state_dict(), "split": self.data.split.record(),
+            "geometry": torch.from_numpy(self.data.file.geometry.positions),
+        }
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model_state_dict"])
+        self.optimizer.load_state_dict(state["optimizer_state_dict"])
+        self.plateau.load_state_dict(state["scheduler_state_dict"]["plateau"])
+        self.ema.load_state_dict(state["ema_state_dict"])
+        self.scaler.load_state_dict(state["scaler_state_dict"])
+        if self.early is not None and state.get("early_stopping_state"):
+            self.early.load_state_dict(state["early_stopping_state"])
+        restore_rng_state(state["rng_state"])
+        self.loss_generator.set_state(state["loss_generator_state"].to(self.loss_generator.get_state().device))
+        self.epoch, self.batch_in_epoch, self.global_step = state["epoch"], state["batch_in_epoch"], state["global_step"]
+        self.epoch_loss_sum, self.epoch_batches = state["epoch_loss"]
+        self.best_loss = state["best_loss"]
+        best_file = self.run_dir / ckpt.BEST
+        if best_file.exists():
+            best = ckpt.load_checkpoint(best_file)
+            self.best_state = {"model": best["model_state_dict"], "ema": best["ema_state_dict"]}
+
+    def _snapshot_best(self) -> None:
+        self.best_state = {"model": copy.deepcopy({k: v.detach().cpu() for k, v in self.model.state_dict().items()}),
+                           "ema": copy.deepcopy(self.ema.state_dict())}
+
+    def restore_best_weights(self) -> bool:
+        """Load the best weights (and their EMA) into the model; False when there are none."""
+        if self.best_state is None:
+            return False
+        self.model.load_state_dict(self.best_state["model"])
+        self.ema.load_state_dict(self.best_state["ema"])
+        return True
+
+    def _save(self, kind: str) -> None:
+        if not self.dist.is_main:
+            return
+        payload = self.payload()
+        if kind == "best":
+            self.manager.save_best(payload)
+        elif kind == "final":
+            self.manager.save_final(payload)
+        else:
+            self.manager.save_regular(payload, self.epoch + (1 if self.batch_in_epoch else 0))
+
+    # -- the loop ---------------------------------------------------------------------------------
+    def fit(self) -> str:
+        """Train to the end; returns 'completed' or 'early_stopped' (KeyboardInterrupt propagates)."""
+        t = self.config.training
+        self.observer.on_start(RunInfo(
+            self.config.experiment_name, str(self.run_dir), str(self.device), self.config.model.architecture,
+            sum(p.numel() for p in self.model.parameters()), len(self.data.train.indices) * self.dist.world,
+            len(self.data.split.val), self.steps_per_epoch, self.total_steps, t.num_epochs, self.global_step,
+            t.early_stopping_patience if self.early else None, str(self.amp).replace("torch.", "") if self.amp else None))
+        reason = "completed"
+        try:
+            with deferred_interrupts() as interrupt, torch.autograd.set_detect_anomaly(self.debug):
+                reason = self._epochs(interrupt)
+        except KeyboardInterrupt:
+            self._flush_window()
+            self._save("regular")
+            self.observer.on_message(f"Interrupted at step {self.global_step}; checkpoint saved.")
+            self._maybe_restore_best()
+            self.observer.on_end("interrupted")
+            raise
+        self._maybe_restore_best()
+        self._save("final")
+        self.observer.on_end(reason)
+        return reason
+
+    def _maybe_restore_best(self) -> None:
+        if self.early is not None and self.early.restore_best and self.restore_best_weights():
+            self.observer.on_message("✅ Restored best model weights")
+
+    def _epochs(self, interrupt: Any) -> str:
+        t = self.config.training
+        bad_step = torch.full((), -1, dtype=torch.long, device=self.device)
+        self._reset_window()
+        window = self.window
+        history: deque[float] = deque(maxlen=HISTORY)
+        smoothed: list[float] = []
+        started = time.perf_counter()
+        while self.epoch < t.num_epochs:
+            self.data.train.set_epoch(self.epoch, self.batch_in_epoch)
+            self.model.train()
+            for x_sig, geom, label, _ in self.data.train:
+                if self.batch_in_epoch >= self.steps_per_epoch:
+                    break
+                interrupt.check()
+                x_sig = x_sig.to(self.device, non_blocking=True)
+                label = label.to(self.device, non_blocking=True)
+                lr = learning_rate(self.global_step, self.total_steps, self.steps_per_epoch, t, self.plateau.scale)
+                for group in self.optimizer.param_groups:
+                    group["lr"] = lr
+                with autocast(self.device, self.amp):
+                    loss = self.train_diffusion.loss(x_sig, self.geometry, label, generator=self.loss_generator)
+                self.optimizer.zero_grad(set_to_none=True)
+                self.scaler.scale(loss).backward()
+                self.scaler.unscale_(self.optimizer)
+                grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(),
+                                                           t.grad_clip_norm if t.grad_clip_norm > 0 else math.inf)
+                self.scaler.step(self.optimizer)
+                self.scaler.update()
+                self.ema.update(self.model)
+                finite = torch.isfinite(loss.detach())
+                bad_step = torch.where(finite | (bad_step >= 0), bad_step, torch.full_like(bad_step, self.global_step + 1))
+                window["loss"] = window["loss"] + loss.detach().float()
+                window["grad"] = grad_norm.detach().float()
+                window["count"] += 1
+                window["events"] += x_sig.shape[0] * self.dist.world
+                self.global_step += 1
+                self.batch_in_epoch += 1
+                at_log = self.global_step % t.log_interval == 0
+                at_eval = self.global_step % t.eval_interval == 0
+                at_save = self.global_step % t.save_interval == 0
+                if at_log or at_eval or at_save or self.batch_in_epoch == self.steps_per_epoch:
+                    self._check_finite(bad_step)
+                    if at_log:
+                        self._report_step(window, float(window["loss"]) / window["count"], lr, history, smoothed, started)
+                    self._flush_window()
+                    window = self.window
+                if at_eval and self.data.val is not None and self.batch_in_epoch < self.steps_per_epoch:
+                    self.observer.on_eval(EvalReport(self.epoch + 1, self.global_step, self.validation_loss()))
+                if at_save:
+                    self._save("regular")
+            if self._end_epoch():
+                return "early_stopped"
+        return "completed"
+
+    def _reset_window(self) -> None:
+        """Losses since the last host read, kept on the device (no synchronisation per step)."""
+        self.window = {"loss": torch.zeros((), device=self.device), "count": 0, "events": 0,
+                       "time": time.perf_counter(), "grad": torch.zeros(())}
+
+    def _flush_window(self) -> None:
+        """Move the window's losses into the epoch's running mean (a host read) and reset it."""
+        if self.window.get("count"):
+            self.epoch_loss_sum += float(self.window["loss"])
+            self.epoch_batches += self.window["count"]
+        self._reset_window()
+
+    def _check_finite(self, bad_step: torch.Tensor) -> None:
+        step = int(bad_step)
+        if step >= 0:
+            raise NonFiniteLoss(f"the loss became NaN or infinite at step {step}; training stopped",
+                                hint="lower the learning rate, check the data with `genesis inspect-data`, or run "
+                                     "with --debug for anomaly detection; the last good checkpoint is kept")
+
+    def _report_step(self, window: dict[str, Any], mean: float, lr: float, history: deque[float],
+                     smoothed: list[float], started: float) -> None:
+        history.append(mean)
+        smooth = mean if not smoothed else SMOOTHING * smoothed[0] + (1 - SMOOTHING) * mean
+        smoothed[:] = [smooth]
+        seconds = max(time.perf_counter() - window["time"], 1e-9)
+        memory = (torch.cuda.max_memory_allocated(self.device) if self.device.type == "cuda"
+                  else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+        self.observer.on_step(StepReport(
+            self.epoch + 1, self.global_step, self.total_steps, mean, smooth, lr, float(window["grad"]),
+            window["events"] / seconds, time.perf_counter() - started, memory, tuple(history)))
+
+    @torch.no_grad()
+    def validation_loss(self) -> float:
+        """Mean diffusion loss over the validation split, with the same noise at every evaluation."""
+        assert self.data.val is not None
+        self.model.eval()
+        generator = torch.Generator(self.device).manual_seed(self.config.seed + EVAL_SEED_OFFSET)
+        total = torch.zeros((), device=self.device, dtype=torch.float64)
+        count = torch.zeros((), device=self.device, dtype=torch.float64)
+        self.data.val.set_epoch(0)
+        for batch, (x_sig, _, label, _) in enumerate(self.data.val):
+            if self.config.training.max_eval_batches and batch >= self.config.training.max_eval_batches:
+                break
+            x_sig, label = x_sig.to(self.device), label.to(self.device)
+            with autocast(self.device, self.amp):
+                loss = self.diffusion.loss(x_sig, self.geometry, label, generator=generator)
+            total += loss.double() * x_sig.shape[0]
+            count += x_sig.shape[0]
+        if self.dist.world > 1:
+            torch.distributed.all_reduce(total)
+            torch.distributed.all_reduce(count)
+        self.model.train()
+        return float(total / count)
+
+    def _end_epoch(self) -> bool:
+        """Close the epoch: monitor, plateau, early stopping, best and epoch checkpoints. True = stop."""
+        t = self.config.training
+        train_loss = self.epoch_loss_sum / max(self.epoch_batches, 1)
+        if self.data.val is not None:
+            monitored, monitor = self.validation_loss(), "val_loss"
+            self.observer.on_eval(EvalReport(self.epoch + 1, self.global_step, monitored))
+        else:
+            monitored, monitor = train_loss, "train_loss"
+        self.epoch += 1
+        self.batch_in_epoch, self.epoch_loss_sum, self.epoch_batches = 0, 0.0, 0
+        if t.scheduler == "plateau" and self.plateau.update(monitored, t):
+            self.observer.on_message(f"Plateau: learning rate reduced to {t.learning_rate * self.plateau.scale:.3e}")
+        messages: list[str] = []
+        if self.early is not None:
+            improved, messages = self.early.step(monitored, self.epoch)
+        else:
+            improved = self.best_loss is None or monitored < self.best_loss
+        if improved:
+            self.best_loss = monitored
+            self._snapshot_best()
+            self._save("best")
+        self.observer.on_epoch(EpochReport(
+            self.epoch, self.global_step, train_loss, monitored, monitor, improved,
+            self.early.best if self.early else self.best_loss, self.early.best_epoch if self.early else None,
+            self.early.wait if self.early else 0, self.early.patience if self.early else None))
+        for message in messages:
+            self.observer.on_message(message)
+        self._save("regular")
+        return bool(self.early is not None and self.early.should_stop)
