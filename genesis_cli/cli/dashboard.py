@@ -1,0 +1,136 @@
+"""What a user sees during training: a Rich live dashboard on a terminal, plain lines elsewhere.
+
+Rich Live draws nothing when stdout is not a terminal (CI, pipes, files), so those get one plain
+line per log_interval and no control codes. Early-stopping and checkpoint messages print as lines
+in both modes, in the guide's wording.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from datetime import timedelta
+
+from rich.console import Console
+from rich.live import Live
+from rich.markup import escape
+from rich.panel import Panel
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+
+from genesis_cli.engine.training.reports import EpochReport, EvalReport, RunInfo, StepReport, TrainingObserver
+
+SPARKS = "▁▂▃▄▅▆▇█"
+MESSAGES_SHOWN = 6
+
+
+def sparkline(values: tuple[float, ...] | list[float], width: int = 40) -> str:
+    """A one-line chart of the most recent ``width`` values."""
+    values = list(values)[-width:]
+    if not values:
+        return ""
+    lo, hi = min(values), max(values)
+    span = (hi - lo) or 1.0
+    return "".join(SPARKS[min(int((v - lo) / span * (len(SPARKS) - 1) + 0.5), len(SPARKS) - 1)] for v in values)
+
+
+def _duration(seconds: float) -> str:
+    return str(timedelta(seconds=int(max(seconds, 0))))
+
+
+class PlainReporter(TrainingObserver):
+    """Plain log lines: for pipes, files and CI."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def _print(self, text: str) -> None:
+        self.console.print(escape(text), highlight=False, soft_wrap=True)
+
+    def on_start(self, info: RunInfo) -> None:
+        self._print(f"Training {info.experiment}: {info.architecture}, {info.parameters:,} parameters on {info.device}; "
+                    f"{info.train_events:,} training and {info.val_events:,} validation events; "
+                    f"{info.total_steps:,} steps ({info.steps_per_epoch:,} per epoch)")
+
+    def on_step(self, r: StepReport) -> None:
+        self._print(f"epoch {r.epoch} step {r.step}/{r.total_steps} loss {r.loss:.4f} (smoothed {r.smoothed_loss:.4f}) "
+                    f"lr {r.learning_rate:.2e} {r.events_per_second:,.0f} events/s ETA {_duration(r.eta_seconds)}")
+
+    def on_eval(self, r: EvalReport) -> None:
+        self._print(f"step {r.step}: validation loss {r.val_loss:.4f}")
+
+    def on_epoch(self, r: EpochReport) -> None:
+        self._print(f"Epoch {r.epoch} completed: loss={r.monitored_loss:.4f}")
+
+    def on_message(self, text: str) -> None:
+        self._print(text)
+
+
+class LiveDashboard(PlainReporter):
+    """A live panel: progress, loss and its recent history, LR, validation, early stopping, speed."""
+
+    def __init__(self, console: Console) -> None:
+        super().__init__(console)
+        self.info: RunInfo | None = None
+        self.step: StepReport | None = None
+        self.val_loss: float | None = None
+        self.epoch: EpochReport | None = None
+        self.messages: deque[str] = deque(maxlen=MESSAGES_SHOWN)
+        self.live = Live(self._render(), console=console, refresh_per_second=4, transient=False)
+
+    def on_start(self, info: RunInfo) -> None:
+        self.info = info
+        self.live.start()
+        self.live.update(self._render())
+
+    def on_step(self, r: StepReport) -> None:
+        self.step = r
+        self.live.update(self._render())
+
+    def on_eval(self, r: EvalReport) -> None:
+        self.val_loss = r.val_loss
+        self.live.update(self._render())
+
+    def on_epoch(self, r: EpochReport) -> None:
+        self.epoch = r
+        self.live.console.print(f"Epoch {r.epoch} completed: loss={r.monitored_loss:.4f}")
+        self.live.update(self._render())
+
+    def on_message(self, text: str) -> None:
+        self.live.console.print(escape(text))
+        self.messages.append(text)
+
+    def on_end(self, reason: str) -> None:
+        self.live.update(self._render())
+        self.live.stop()
+
+    def stop(self) -> None:
+        """Always stop the live display (restores the cursor), also after errors."""
+        if self.live.is_started:
+            self.live.stop()
+
+    def _render(self) -> Panel:
+        info, s = self.info, self.step
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold")
+        table.add_column()
+        if s is not None and info is not None:
+            table.add_row("progress", ProgressBar(total=s.total_steps, completed=s.step, width=50))
+            table.add_row("", f"epoch {s.epoch}/{info.num_epochs} · step {s.step:,}/{s.total_steps:,} · "
+                              f"elapsed {_duration(s.elapsed_seconds)} · ETA {_duration(s.eta_seconds)}")
+            table.add_row("loss", f"{s.loss:.5f}  (smoothed {s.smoothed_loss:.5f})")
+            table.add_row("", f"[cyan]{sparkline(s.history)}[/]")
+            table.add_row("learning rate", f"{s.learning_rate:.3e}   grad norm {s.grad_norm:.3f}")
+            table.add_row("throughput", f"{s.events_per_second:,.0f} events/s   memory {s.memory_bytes / 2**30:.2f} GiB")
+        else:
+            table.add_row("status", "starting…")
+        table.add_row("validation", f"{self.val_loss:.5f}" if self.val_loss is not None else "-")
+        if info is not None and info.patience is not None:
+            e = self.epoch
+            best = f"best {e.best_loss:.6f} at epoch {e.best_epoch}" if e and e.best_loss is not None else "no best yet"
+            used = e.patience_used if e else 0
+            table.add_row("early stopping", f"{used}/{info.patience} epochs without improvement · {best}")
+        elif info is not None:
+            table.add_row("early stopping", "off")
+        title = (f"GENESIS · {info.experiment} · {info.architecture} · {info.parameters:,} params · {info.device}"
+                 + (f" · {info.amp}" if info.amp else "")) if info else "GENESIS"
+        return Panel(table, title=title, title_align="left", border_style="blue")

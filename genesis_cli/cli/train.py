@@ -1,0 +1,169 @@
+"""``genesis train`` and ``genesis resume``."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from genesis_cli.cli.output import console, print_notice, print_success
+from genesis_cli.errors import EXIT_INTERRUPTED, UsageError
+from genesis_cli.settings import resolve_config
+
+TRAIN_EXAMPLES = (
+    "[bold]Examples[/bold]\n\n"
+    "  genesis train --config debug --data-path toy.h5 --epochs 2 --experiment-name t1\n\n"
+    "  genesis train --arch cnn --early-stopping --data-path data.h5\n\n"
+    "  genesis train --config configs/default.yaml --data-path data.h5 --epochs 200 --batch-size 16 --lr 1e-4\n\n"
+    "  torchrun --nproc_per_node=4 -m genesis_cli train --config default --data-path data.h5"
+)
+RESUME_EXAMPLES = (
+    "[bold]Examples[/bold]\n\n"
+    "  genesis resume checkpoints/t1\n\n"
+    "  genesis resume checkpoints/t1/model_epoch_2.pt --epochs 10"
+)
+TOY_FILE = Path("genesis_toy.h5")
+TOY_EVENTS = 20_000
+
+# flag -> dotted settings key, in the guide's spelling
+FLAG_KEYS = {
+    "--data-path": "data.h5_path", "--arch": "model.architecture", "--epochs": "training.num_epochs",
+    "--batch-size": "training.batch_size", "--lr": "training.learning_rate", "--scheduler": "training.scheduler",
+    "--experiment-name": "experiment_name", "--early-stopping/--no-early-stopping": "training.early_stopping",
+    "--early-stopping-patience": "training.early_stopping_patience",
+    "--no-restore-best-weights": "training.early_stopping_restore_best", "--device": "device",
+    "--amp/--no-amp": "training.use_amp", "--seed": "seed",
+}
+DebugOption = Annotated[bool, typer.Option("--debug", help="Anomaly detection and full tracebacks.")]
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty() and not os.environ.get("CI")
+
+
+def _toy_data_path() -> Path:
+    """Offer to simulate a toy dataset (interactive terminals only)."""
+    if not _interactive():
+        raise UsageError("no training data given", hint="pass --data-path FILE.h5 (or set data.h5_path in the config)")
+    if TOY_FILE.exists():
+        print_notice(f"no --data-path given; using the toy dataset {TOY_FILE}")
+        return TOY_FILE
+    if not typer.confirm(f"No --data-path given. Simulate a toy dataset ({TOY_FILE}, {TOY_EVENTS:,} events) "
+                         "to train on?", default=True):
+        raise UsageError("no training data given", hint="pass --data-path FILE.h5")
+    from genesis_cli.cli.output import progress_callback
+    from genesis_cli.engine.detector import icecube_like_geometry
+    from genesis_cli.engine.simulation.runner import simulate_to_file
+    from genesis_cli.settings.simulation import SimulationConfig
+
+    with progress_callback(TOY_EVENTS, f"simulating {TOY_FILE}") as advance:
+        simulate_to_file(TOY_FILE, SimulationConfig(events=TOY_EVENTS, seed=1), icecube_like_geometry(), progress=advance)
+    return TOY_FILE
+
+
+def _observer(debug: bool) -> Any:
+    from rich.console import Console
+
+    from genesis_cli.cli.dashboard import LiveDashboard, PlainReporter
+    from genesis_cli.engine.training.components import Distributed
+
+    if not Distributed.from_environment().is_main:
+        return None  # one dashboard per launch
+    out = Console(soft_wrap=True, highlight=False)
+    return LiveDashboard(out) if out.is_terminal and not debug else PlainReporter(out)
+
+
+def _run(prepared: Any, debug: bool) -> None:
+    from genesis_cli.engine.training import session
+
+    for notice in prepared.notices:
+        print_notice(notice)
+    observer = _observer(debug)
+    try:
+        reason = session.run(prepared, observer, debug=debug)
+    except KeyboardInterrupt:
+        console(stderr=True).print(f"[yellow]Interrupted.[/] Resume with: [bold]genesis resume {prepared.run_dir}[/]")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    finally:
+        if observer is not None and hasattr(observer, "stop"):
+            observer.stop()
+    what = "stopped early" if reason == "early_stopped" else "completed"
+    print_success(f"training {what}: checkpoints in {prepared.run_dir} (model_best.pt, model_final.pt); "
+                  f"TensorBoard: tensorboard --logdir {prepared.config.log_dir}")
+
+
+def train_command(
+    ctx: typer.Context,
+    config: Annotated[Optional[str], typer.Option("--config", "-c", metavar="PRESET|FILE",
+                                                  help="Preset or YAML file (default: the preset of --arch, else default).")] = None,
+    data_path: Annotated[Optional[Path], typer.Option("--data-path", help="HDF5 event file to train on.")] = None,
+    arch: Annotated[Optional[str], typer.Option("--arch", help="dit, cnn, mlp, hybrid or resnet.")] = None,
+    epochs: Annotated[Optional[int], typer.Option("--epochs", help="Number of epochs.")] = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Events per step.")] = None,
+    lr: Annotated[Optional[float], typer.Option("--lr", help="Peak learning rate.")] = None,
+    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="cosine, plateau, linear, step or none.")] = None,
+    experiment_name: Annotated[Optional[str], typer.Option("--experiment-name", help="Run name.")] = None,
+    early_stopping: Annotated[Optional[bool], typer.Option("--early-stopping/--no-early-stopping",
+                                                           help="Stop when the validation loss stops improving.")] = None,
+    early_stopping_patience: Annotated[Optional[int], typer.Option("--early-stopping-patience",
+                                                                   help="Epochs without improvement before stopping.")] = None,
+    no_restore_best_weights: Annotated[bool, typer.Option("--no-restore-best-weights",
+                                                          help="Keep the final weights instead of the best.")] = False,
+    resume_from_checkpoint: Annotated[Optional[Path], typer.Option("--resume-from-checkpoint", metavar="CHECKPOINT",
+                                                                   help="Continue a run from this checkpoint.")] = None,
+    device: Annotated[Optional[str], typer.Option("--device", help="auto, cpu, cuda or cuda:N.")] = None,
+    amp: Annotated[Optional[bool], typer.Option("--amp/--no-amp", help="Mixed precision on GPUs.")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Random seed.")] = None,
+    overrides: Annotated[Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE",
+                                                           help="Override any key (repeatable; applied last).")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Start over in an existing run directory.")] = False,
+    debug: DebugOption = False,
+) -> None:
+    """Train a diffusion model on an event file, with a live dashboard, checkpoints and early stopping.
+
+    Ctrl-C saves a checkpoint and prints the command that resumes the run.
+    """
+    from genesis_cli.engine.training import session
+
+    ctx.meta["genesis.debug"] = ctx.meta.get("genesis.debug") or debug
+    values = {"data.h5_path": data_path, "model.architecture": arch, "training.num_epochs": epochs,
+              "training.batch_size": batch_size, "training.learning_rate": lr, "training.scheduler": scheduler,
+              "experiment_name": experiment_name, "training.early_stopping": early_stopping,
+              "training.early_stopping_patience": early_stopping_patience,
+              "training.early_stopping_restore_best": False if no_restore_best_weights else None,
+              "device": device, "training.use_amp": amp, "seed": seed}
+    names = {key: flag.split("/")[0] for flag, key in FLAG_KEYS.items()}
+    base = config if config is not None else ("default" if arch in (None, "dit") else arch)
+    resolved = resolve_config(base, flags=values, flag_names=names, overrides=overrides or [])
+    for notice in resolved.notices:
+        print_notice(notice)
+    experiment = resolved.config
+    if experiment.data.h5_path is None:
+        experiment.data.h5_path = _toy_data_path()
+    if resume_from_checkpoint is not None:
+        prepared = session.prepare_resume(resume_from_checkpoint, requested=experiment)
+    else:
+        prepared = session.prepare_new_run(experiment, overwrite=overwrite)
+    _run(prepared, debug)
+
+
+def resume_command(
+    ctx: typer.Context,
+    target: Annotated[Path, typer.Argument(metavar="RUN_DIR|CHECKPOINT", help="A run directory or a checkpoint file.")],
+    epochs: Annotated[Optional[int], typer.Option("--epochs", help="Train to this many epochs in total.")] = None,
+    early_stopping_patience: Annotated[Optional[int], typer.Option("--early-stopping-patience",
+                                                                   help="New patience (the new value applies).")] = None,
+    data_path: Annotated[Optional[Path], typer.Option("--data-path", help="The same data file, if it moved.")] = None,
+    device: Annotated[Optional[str], typer.Option("--device", help="auto, cpu, cuda or cuda:N.")] = None,
+    debug: DebugOption = False,
+) -> None:
+    """Continue a run exactly where it stopped: same data order, noise, learning rate and counters."""
+    from genesis_cli.engine.training import session
+
+    ctx.meta["genesis.debug"] = ctx.meta.get("genesis.debug") or debug
+    overrides = {"training.num_epochs": epochs, "training.early_stopping_patience": early_stopping_patience,
+                 "data.h5_path": str(data_path) if data_path else None, "device": device}
+    _run(session.prepare_resume(target, overrides=overrides), debug)
