@@ -17,11 +17,9 @@ Batches are ``(x_sig (B,2,L), geom (B,3,L), label (B,6), idx (B,))`` torch tenso
 
 from __future__ import annotations
 
-import ctypes
 import itertools
 import os
 from collections.abc import Iterator
-from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +29,7 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 from genesis_cli.engine.data.eventfile import EventFile, check_labels, check_signals
 from genesis_cli.engine.data.normalization import Normalizer
 from genesis_cli.engine.data.splits import DataSplit, make_split
+from genesis_cli.engine.memory import reuse_freed_batch_memory
 from genesis_cli.settings import ExperimentConfig
 
 Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
@@ -112,7 +111,7 @@ class EventLoader:
         needed = len(self.indices) * 2 * file.n_doms * 4
         self.mode = "memory" if needed <= memory_budget_bytes else "stream"
         if self.mode == "memory":
-            _reuse_freed_batch_memory()
+            reuse_freed_batch_memory()
         self._signals: torch.Tensor | None = self._load_all() if self.mode == "memory" else None
 
     def _load_all(self) -> torch.Tensor:
@@ -208,24 +207,6 @@ class _BlockStream(IterableDataset):  # type: ignore[type-arg]
     def _batch(self, x: np.ndarray, rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         positions = torch.from_numpy(np.searchsorted(self.indices, rows))
         return torch.from_numpy(np.ascontiguousarray(x)), self.labels.index_select(0, positions), torch.from_numpy(rows)
-
-
-@cache
-def _reuse_freed_batch_memory() -> None:
-    """Let glibc recycle freed batch tensors instead of returning them to the kernel.
-
-    A batch (B, 2, 5160) float32 is ~10 MB; glibc serves such sizes with fresh mmap pages, and
-    the page faults on first touch cost more than the gather itself (36k vs 63k events/s at batch
-    256 here). Raising the mmap and trim thresholds keeps freed batches in the heap for reuse.
-    Process-wide but harmless: memory stays bounded by the peak in use. No-op off glibc.
-    """
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    libc.mallopt(m_mmap_threshold, 32 << 20)  # glibc's maximum on 64-bit systems
-    libc.mallopt(m_trim_threshold, 256 << 20)
 
 
 def default_memory_budget() -> float:

@@ -29,6 +29,14 @@ import numpy as np
 from genesis_cli.engine.detector import Geometry
 
 ZENITH_RANGE = math.pi
+#: Generated npe below half this quantile of the training charges is "no hit": a model's output for
+#: an empty DOM is never exactly 0, while real hits are never smaller than the smallest charges.
+HIT_THRESHOLD_QUANTILE = 0.001
+#: Bounds on inverted model outputs, so an untrained or diverging model cannot produce absurd or
+#: infinite values: charges up to this factor times the largest training charge, normalised times
+#: within the training range widened by this many standard deviations.
+MAX_NPE_FACTOR = 10.0
+TIME_MARGIN_STD = 1.0
 AZIMUTH_RANGE = 2 * math.pi
 
 
@@ -57,6 +65,10 @@ class Normalizer:
     align_time: bool
     no_hit_time: float
     replace_time_inf_with: float
+    hit_threshold: float  # npe below which a generated DOM counts as not hit (half the smallest charges seen)
+    max_npe: float  # generated charges are clipped at 10x the largest training charge
+    time_low: float  # normalised hit-time range of the training sample; generated times are kept
+    time_high: float  # within it, widened by one standard deviation on each side
 
     # -- fitting ----------------------------------------------------------------------------------
     @classmethod
@@ -90,6 +102,10 @@ class Normalizer:
             align_time=align_time,
             no_hit_time=float(no_hit_time),
             replace_time_inf_with=float(replace_time_inf_with),
+            hit_threshold=0.5 * float(np.quantile(hit_npe, HIT_THRESHOLD_QUANTILE)),
+            max_npe=MAX_NPE_FACTOR * float(hit_npe.max()),
+            time_low=float((tau.min() - tau.mean()) / max(float(tau.std()), 1e-6)),
+            time_high=float((tau.max() - tau.mean()) / max(float(tau.std()), 1e-6)),
         )
 
     # -- signals ----------------------------------------------------------------------------------
@@ -114,16 +130,19 @@ class Normalizer:
         out[event, 1, dom] = (_symlog(time - reference) - self.time_mean) / self.time_std
         return out
 
-    def inverse_signals(self, normalised: np.ndarray, hit_threshold: float = 0.0) -> np.ndarray:
+    def inverse_signals(self, normalised: np.ndarray, hit_threshold: float | None = 0.0) -> np.ndarray:
         """Normalised (B, 2, L) -> physical float32 [npe, time ns].
 
         DOMs with npe <= ``hit_threshold`` are no-hit: npe 0 and the training file's no-hit time.
+        ``hit_threshold=None`` uses the fitted threshold (what sampling does).
         With ``align_time`` the times are relative to the event's first hit.
         """
         scaled = normalised.astype(np.float64)
-        npe = np.expm1(np.clip(scaled[:, 0], 0.0, None) * self.npe_scale)
-        hit = npe > hit_threshold
-        time = _symexp(scaled[:, 1] * self.time_std + self.time_mean) + self.time_reference
+        npe = np.minimum(np.expm1(np.clip(scaled[:, 0] * self.npe_scale, 0.0, 700.0)), self.max_npe)
+        hit = npe > (self.hit_threshold if hit_threshold is None else hit_threshold)
+        bounded = np.clip(scaled[:, 1], self.time_low - TIME_MARGIN_STD, self.time_high + TIME_MARGIN_STD)
+        tau = bounded * self.time_std + self.time_mean
+        time = _symexp(tau) + self.time_reference
         out = np.empty(normalised.shape, dtype=np.float32)
         out[:, 0] = np.where(hit, npe, 0.0)
         out[:, 1] = np.where(hit, time, self.no_hit_time)

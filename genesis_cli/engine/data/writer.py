@@ -1,7 +1,7 @@
 """Writing event files batch by batch, never leaving a half-written file under the final name.
 
 Events stream into ``<name>.partial`` next to the destination (resizable, chunked datasets, so
-memory stays bounded for any number of events). ``finish()`` flushes and renames it into place
+memory stays bounded for any number of events), in SWMR mode so that readers can follow it safely. ``finish()`` flushes and renames it into place
 atomically; ``abort()`` deletes it. ``finish()`` after an interruption keeps the events written so
 far as a valid, smaller file (what ``genesis sample`` does on Ctrl-C).
 """
@@ -70,6 +70,7 @@ class EventWriter:
         f.attrs["label_columns"] = json.dumps(["energy_gev", "zenith_rad", "azimuth_rad", "x_m", "y_m", "z_m"])
         for key, value in (attrs or {}).items():
             f.attrs[key] = value if isinstance(value, (str, int, float, bool)) else json.dumps(value)
+        f.swmr_mode = True  # readers (inspect-data, evaluate) may follow the file while it grows
 
     def append(self, signals: np.ndarray, labels: np.ndarray, info: np.ndarray | None = None) -> None:
         """Add events: signals (B, 2, L), labels (B, 6), info (B, K) when the file has info."""
@@ -92,10 +93,15 @@ class EventWriter:
         self.count = stop
 
     def finish(self, **final_attrs: Any) -> Path:
-        """Close and move the file into place; returns the final path."""
-        for key, value in final_attrs.items():
-            self._file.attrs[key] = value
+        """Close and move the file into place; returns the final path.
+
+        SWMR forbids new attributes, so the final ones are written after reopening normally.
+        """
         self._file.close()
+        if final_attrs:
+            with h5py.File(self.partial, "a") as handle:
+                for key, value in final_attrs.items():
+                    handle.attrs[key] = value
         os.replace(self.partial, self.path)
         return self.path
 

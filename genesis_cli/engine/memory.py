@@ -1,0 +1,24 @@
+"""Host-memory behaviour for large, repeated tensor allocations (batches, sampled events)."""
+
+from __future__ import annotations
+
+import ctypes
+from functools import cache
+
+
+@cache
+def reuse_freed_batch_memory() -> None:
+    """Let glibc recycle freed batch tensors instead of returning them to the kernel.
+
+    A batch (B, 2, 5160) float32 is ~10 MB; glibc serves such sizes with fresh mmap pages, and
+    the page faults on first touch cost more than the gather itself (36k vs 63k events/s at batch
+    256 here). Raising the mmap and trim thresholds keeps freed batches in the heap for reuse.
+    Process-wide but harmless: memory stays bounded by the peak in use. No-op off glibc.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    libc.mallopt(m_mmap_threshold, 32 << 20)  # glibc's maximum on 64-bit systems
+    libc.mallopt(m_trim_threshold, 256 << 20)
