@@ -1,0 +1,1 @@
+"""Sampling: trained checkpoints -> event files (the engine of `genesis sample`)."""

@@ -1,0 +1,63 @@
+"""A trained checkpoint made ready to generate: model with EMA weights, diffusion, normalisation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from genesis_cli.engine.data.normalization import Normalizer
+from genesis_cli.engine.detector import Geometry
+from genesis_cli.engine.device import resolve_device
+from genesis_cli.engine.diffusion import GaussianDiffusion
+from genesis_cli.engine.ema import EMA
+from genesis_cli.engine.models import ModelFactory
+from genesis_cli.engine.training import checkpoint as ckpt
+from genesis_cli.engine.training.resume import saved_config
+from genesis_cli.errors import UsageError
+from genesis_cli.settings import ExperimentConfig
+
+
+@dataclass
+class TrainedGenerator:
+    path: Path
+    config: ExperimentConfig
+    diffusion: GaussianDiffusion
+    normalizer: Normalizer
+    geometry: Geometry  # physical DOM positions
+    geometry_tensor: torch.Tensor  # (3, L) normalised, on the device
+    device: torch.device
+
+    @classmethod
+    def load(cls, path: Path, device: str | None = "auto") -> TrainedGenerator:
+        """Load a checkpoint and put its EMA weights in the model (what sampling should use)."""
+        target = resolve_device(device)
+        state = ckpt.load_checkpoint(path, map_location="cpu")
+        config = saved_config(state["config"])
+        positions = state["geometry"].double().numpy()
+        geometry = Geometry(*positions, source=f"checkpoint {path}")
+        model, diffusion = ModelFactory.create_model_and_diffusion(config.model, config.diffusion, device="cpu",
+                                                                   geometry=geometry)
+        model.load_state_dict(state["model_state_dict"])
+        ema = EMA(model, config.training.ema_decay)
+        ema.load_state_dict(state["ema_state_dict"])
+        ema.copy_to(model)
+        model.to(target).eval()
+        diffusion.to(target)
+        try:
+            normalizer = Normalizer.from_state_dict(state["normalizer"])
+        except ValueError as exc:
+            raise UsageError(f"{path}: {exc}", hint="the checkpoint predates this GENESIS version; retrain") from exc
+        tensor = torch.from_numpy(normalizer.geometry(positions)).to(target)
+        return cls(path, config, diffusion, normalizer, geometry, tensor, target)
+
+    @torch.no_grad()
+    def generate(self, labels: np.ndarray, *, sampler: str, steps: int, guidance_scale: float,
+                 generator: torch.Generator) -> np.ndarray:
+        """Physical events (B, 2, L) for physical labels (B, 6)."""
+        normalised = torch.from_numpy(self.normalizer.labels(labels)).to(self.device)
+        events = self.diffusion.sample(normalised, self.geometry_tensor, sampler=sampler, steps=steps,
+                                       guidance_scale=guidance_scale, generator=generator)
+        return self.normalizer.inverse_signals(events.float().cpu().numpy(), hit_threshold=None)
