@@ -1,0 +1,1 @@
+"""Physics evaluation of generated events: observables, distances, classifier tests, reports."""
