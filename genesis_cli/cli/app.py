@@ -103,7 +103,7 @@ def root(
 
 def _register() -> None:
     """Attach the command modules (imported here so each stays free of app wiring)."""
-    from genesis_cli.cli import config, inspect_data, presets, simulate, train
+    from genesis_cli.cli import compare, config, demo, evaluate, inspect_data, presets, sample, simulate, train
 
     app.command("presets", epilog=presets.EXAMPLES)(presets.presets_command)
     app.add_typer(config.app, name="config")
@@ -111,6 +111,10 @@ def _register() -> None:
     app.command("simulate", epilog=simulate.EXAMPLES)(simulate.simulate_command)
     app.command("train", epilog=train.TRAIN_EXAMPLES)(train.train_command)
     app.command("resume", epilog=train.RESUME_EXAMPLES)(train.resume_command)
+    app.command("sample", epilog=sample.EXAMPLES)(sample.sample_command)
+    app.command("evaluate", epilog=evaluate.EXAMPLES)(evaluate.evaluate_command)
+    app.command("compare", epilog=compare.EXAMPLES)(compare.compare_command)
+    app.command("demo", epilog=demo.EXAMPLES)(demo.demo_command)
 
 
 _register()

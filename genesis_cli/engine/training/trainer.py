@@ -48,8 +48,12 @@ class NonFiniteLoss(GenesisError):
 
 class Trainer:
     def __init__(self, config: ExperimentConfig, run_dir: Path, *, observer: TrainingObserver | None = None,
-                 resume: dict[str, Any] | None = None, debug: bool = False) -> None:
+                 resume: dict[str, Any] | None = None, debug: bool = False, budget_steps: int | None = None,
+                 budget_seconds: float | None = None) -> None:
+        """``budget_steps`` / ``budget_seconds`` end training early (as completed), e.g. for compare."""
         self.config, self.run_dir, self.debug = config, run_dir, debug
+        self.budget_steps, self.budget_seconds = budget_steps, budget_seconds
+        self.training_seconds, self.training_events = 0.0, 0
         self.dist = Distributed.from_environment()
         if self.dist.world > 1 and not torch.distributed.is_initialized():
             torch.distributed.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
@@ -152,7 +156,7 @@ class Trainer:
 
     # -- the loop ---------------------------------------------------------------------------------
     def fit(self) -> str:
-        """Train to the end; returns 'completed' or 'early_stopped' (KeyboardInterrupt propagates)."""
+        """Train to the end; returns 'completed', 'early_stopped' or 'budget' (KeyboardInterrupt propagates)."""
         t = self.config.training
         self.observer.on_start(RunInfo(
             self.config.experiment_name, str(self.run_dir), str(self.device), self.config.model.architecture,
@@ -230,9 +234,18 @@ class Trainer:
                     self.observer.on_eval(EvalReport(self.epoch + 1, self.global_step, self.validation_loss()))
                 if at_save:
                     self._save("regular")
+                self.training_seconds = time.perf_counter() - started
+                self.training_events += x_sig.shape[0] * self.dist.world
+                if self._budget_spent():
+                    self._flush_window()
+                    return "budget"
             if self._end_epoch():
                 return "early_stopped"
         return "completed"
+
+    def _budget_spent(self) -> bool:
+        return bool((self.budget_steps is not None and self.global_step >= self.budget_steps) or
+                    (self.budget_seconds is not None and self.training_seconds >= self.budget_seconds))
 
     def _reset_window(self) -> None:
         """Losses since the last host read, kept on the device (no synchronisation per step)."""

@@ -1,0 +1,63 @@
+"""``genesis compare``: architectures side by side on the same data, budget and labels."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich import box
+from rich.table import Table
+
+from genesis_cli.cli.output import console, print_notice, print_success
+from genesis_cli.errors import UsageError
+from genesis_cli.settings.sections import ARCHITECTURES
+
+EXAMPLES = (
+    "[bold]Examples[/bold]\n\n"
+    "  genesis compare dit cnn hybrid --data-path data.h5 --budget 10m\n\n"
+    "  genesis compare --architectures dit cnn hybrid     [dim]# runs from the guide's comparison workflow[/dim]\n\n"
+    "  genesis compare dit cnn --runs checkpoints/a checkpoints/b"
+)
+
+
+def compare_command(
+    architectures: Annotated[Optional[list[str]], typer.Argument(metavar="ARCH...", help="dit, cnn, mlp, hybrid, resnet.")] = None,
+    architectures_option: Annotated[Optional[list[str]], typer.Option("--architectures", help="The guide's spelling of ARCH...")] = None,
+    data_path: Annotated[Optional[Path], typer.Option("--data-path", help="Event file to train on and evaluate with.")] = None,
+    budget: Annotated[str, typer.Option(help="Training budget per architecture: steps (300) or time (90s, 5m).")] = "300",
+    runs: Annotated[Optional[list[Path]], typer.Option("--runs", metavar="DIR", help="Use existing runs instead of training.")] = None,
+    events: Annotated[int, typer.Option(help="Test events sampled and evaluated per architecture.")] = 500,
+    output_dir: Annotated[Path, typer.Option("--output-dir", help="Where samples, reports, the table and the figure go.")] = Path("compare"),
+    seed: Annotated[int, typer.Option(help="Seed of training, sampling and evaluation.")] = 42,
+    overrides: Annotated[Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE", help="Override settings of every trained architecture.")] = None,
+) -> None:
+    """Train each architecture on the same split for the same budget (or take existing runs), sample
+    the same test labels, evaluate each, and print one table with a trade-off figure and JSON.
+    """
+    from genesis_cli.cli.train import _observer
+    from genesis_cli.engine.comparison import compare, plot_tradeoff
+
+    names = [a.lower() for a in (architectures or []) + (architectures_option or [])]
+    if not names:
+        raise UsageError("no architectures given", hint="for example: genesis compare dit cnn hybrid --data-path data.h5")
+    unknown = [n for n in names if n not in ARCHITECTURES]
+    if unknown:
+        raise UsageError(f"unknown architecture(s) {', '.join(unknown)}", hint=f"choose from {', '.join(ARCHITECTURES)}")
+    if events <= 0:
+        raise UsageError(f"--events {events}: must be > 0")
+    results = compare(names, out_dir=output_dir, data_path=data_path, budget=budget, runs=runs or [], events=events,
+                      seed=seed, overrides=overrides or [], checkpoint_dir=Path("checkpoints"),
+                      observer_for=lambda _: _observer(False), say=print_notice)
+    table = Table("architecture", "params", "GFLOP/event", "train ev/s", "sample ev/s", "peak mem GiB",
+                  "best val loss", "AUC high", "AUC per-DOM", "Frechet", box=box.SIMPLE_HEAD,
+                  title=f"Architecture comparison (budget {budget}, {events} test events)", title_justify="left")
+    fmt = lambda v, d=3: "-" if not math.isfinite(v) else f"{v:,.{d}f}"  # noqa: E731
+    for r in results:
+        table.add_row(r.architecture, f"{r.parameters / 1e6:.2f} M", fmt(r.forward_gflops_per_event, 2),
+                      fmt(r.train_events_per_second, 1), fmt(r.sampling_events_per_second, 1), fmt(r.peak_memory_gib, 2),
+                      fmt(r.best_val_loss, 4), fmt(r.auc_high_level), fmt(r.auc_per_dom), fmt(r.frechet_distance, 2))
+    console().print(table)
+    figure = plot_tradeoff(results, output_dir / "comparison.png")
+    print_success(f"table in {output_dir / 'comparison.json'}, figure in {figure}, samples and reports in {output_dir}")

@@ -1,0 +1,172 @@
+"""Architecture comparison: same data split, same budget, same labels, same metrics.
+
+For each architecture: train (or take an existing run), sample the held-out test labels, evaluate
+against the real test events, and measure parameters, training and sampling speed and peak memory.
+Existing runs are found through ``--runs`` or, as in the guide's comparison workflow, at
+``checkpoint_dir/<architecture>_experiment``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import resource
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+import torch
+
+from genesis_cli.engine.data.eventfile import EventFile
+from genesis_cli.engine.data.splits import make_split
+from genesis_cli.engine.data.subset import write_subset
+from genesis_cli.engine.evaluation.report import evaluate_files
+from genesis_cli.engine.models import count_parameters, model_cost
+from genesis_cli.engine.sampling.conditions import labels_from_file
+from genesis_cli.engine.sampling.generate import sample_to_file
+from genesis_cli.engine.sampling.generator import TrainedGenerator
+from genesis_cli.engine.training import checkpoint as ckpt
+from genesis_cli.engine.training import session
+from genesis_cli.engine.training.reports import TrainingObserver
+from genesis_cli.engine.training.trainer import Trainer
+from genesis_cli.errors import UsageError
+from genesis_cli.settings import ExperimentConfig, resolve_config
+
+_BUDGET = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(steps?|s|sec|m|min|h)?\s*$")
+
+
+def parse_budget(text: str) -> tuple[int | None, float | None]:
+    """'300' or '300steps' -> (300, None); '90s', '5m', '1h' -> (None, seconds)."""
+    match = _BUDGET.match(text.lower())
+    if not match:
+        raise UsageError(f"--budget {text!r}: expected steps (300, 300steps) or time (90s, 5m, 1h)")
+    value, unit = float(match.group(1)), match.group(2) or "steps"
+    if unit.startswith("step"):
+        return int(value), None
+    return None, value * {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600}[unit]
+
+
+def preset_for(architecture: str) -> str:
+    return "default" if architecture == "dit" else architecture
+
+
+@dataclass
+class ArchitectureResult:
+    architecture: str
+    run_dir: str
+    parameters: int
+    forward_gflops_per_event: float
+    train_events_per_second: float
+    sampling_events_per_second: float
+    peak_memory_gib: float
+    best_val_loss: float
+    auc_high_level: float
+    auc_per_dom: float
+    frechet_distance: float
+    samples: str
+
+
+def _peak_memory_gib(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**30
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # process high-water mark (kB -> GiB)
+
+
+def _train(architecture: str, data_path: Path, out_dir: Path, budget: tuple[int | None, float | None], seed: int,
+           overrides: list[str], observer: TrainingObserver | None) -> tuple[Path, float, float]:
+    config = resolve_config(preset_for(architecture), flags={
+        "data.h5_path": str(data_path), "experiment_name": f"compare_{architecture}", "seed": seed,
+        "checkpoint_dir": str(out_dir / "checkpoints"), "log_dir": str(out_dir / "logs")}, overrides=overrides).config
+    prepared = session.prepare_new_run(config, overwrite=True)
+    trainer = Trainer(config, prepared.run_dir, observer=observer, budget_steps=budget[0], budget_seconds=budget[1])
+    if trainer.device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(trainer.device)
+    trainer.fit()
+    best = trainer.validation_loss() if trainer.data.val is not None else float(trainer.best_loss or float("nan"))
+    events_per_second = trainer.training_events / max(trainer.training_seconds, 1e-9)
+    return prepared.run_dir, events_per_second, best
+
+
+def _existing(run_dir: Path) -> tuple[float, float]:
+    """Training events/s (from metrics.jsonl) and best validation loss of an existing run."""
+    rates = []
+    metrics = run_dir / "metrics.jsonl"
+    if metrics.exists():
+        rates = [json.loads(line)["events_per_second"] for line in metrics.read_text().splitlines() if '"kind": "step"' in line]
+    best = ckpt.load_checkpoint(run_dir / ckpt.BEST)["best_loss"] if (run_dir / ckpt.BEST).exists() else None
+    return (sum(rates) / len(rates) if rates else float("nan")), float(best if best is not None else "nan")
+
+
+def compare(architectures: list[str], *, out_dir: Path, data_path: Path | None, budget: str, runs: list[Path],
+            events: int, seed: int, overrides: list[str], checkpoint_dir: Path,
+            observer_for: Callable[[str], TrainingObserver | None] = lambda _: None,
+            say: Callable[[str], None] = print) -> list[ArchitectureResult]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    given = {}
+    for run in runs:
+        state = ckpt.load_checkpoint(run / ckpt.BEST if run.is_dir() else run)
+        given[state["config"]["model"]["architecture"]] = run if run.is_dir() else run.parent
+    steps_seconds = parse_budget(budget)
+    results = []
+    real_test: Path | None = None
+    for architecture in architectures:
+        guide_run = checkpoint_dir / f"{architecture}_experiment"
+        run_dir = given.get(architecture) or (guide_run if (guide_run / ckpt.BEST).exists() else None)
+        if run_dir is not None:
+            say(f"{architecture}: using the existing run {run_dir}")
+            train_rate, best = _existing(run_dir)
+        else:
+            if data_path is None:
+                raise UsageError(f"no run for {architecture} and no data to train on", hint="pass --data-path FILE.h5 or --runs DIR")
+            say(f"{architecture}: training for {budget}")
+            run_dir, train_rate, best = _train(architecture, data_path, out_dir, steps_seconds, seed, overrides,
+                                               observer_for(architecture))
+        generator = TrainedGenerator.load(run_dir / ckpt.BEST if (run_dir / ckpt.BEST).exists() else run_dir / ckpt.FINAL)
+        if real_test is None:
+            source = data_path or Path(generator.config.data.h5_path or "")
+            real_test = _real_test_file(source, generator.config, out_dir, events)
+        labels = labels_from_file(real_test)
+        say(f"{architecture}: sampling {len(labels)} events")
+        samples = out_dir / f"{architecture}_samples.h5"
+        summary = sample_to_file(generator, labels, samples, sampler=generator.config.diffusion.sampler,
+                                 steps=generator.config.diffusion.sampling_steps,
+                                 guidance_scale=generator.config.diffusion.guidance_scale, batch_size=256,
+                                 seed=seed, overwrite=True)
+        report = evaluate_files(real_test, samples, seed=seed)
+        (out_dir / f"{architecture}_evaluation.json").write_text(json.dumps(report.to_dict(), indent=2, default=float))
+        rows = {row.metric: row.value for row in report.summary}
+        results.append(ArchitectureResult(
+            architecture, str(run_dir), count_parameters(generator.diffusion.model),
+            model_cost(generator.config.model, generator.geometry).forward_flops_per_event / 1e9,
+            train_rate, summary.events_per_second, _peak_memory_gib(generator.device), best,
+            rows["classifier AUC, high-level"], rows["classifier AUC, per-DOM"], rows["Frechet distance, high-level"],
+            str(samples)))
+    (out_dir / "comparison.json").write_text(json.dumps([asdict(r) for r in results], indent=2, default=float))
+    return results
+
+
+def _real_test_file(source: Path, config: ExperimentConfig, out_dir: Path, events: int) -> Path:
+    """The real test events all architectures are evaluated against (the run's own split)."""
+    with EventFile(source) as data:
+        n = data.n_events
+    split = make_split(n, (config.data.train_ratio, config.data.val_ratio, config.data.test_ratio), config.seed)
+    chosen = split.test[:events] if len(split.test) else split.val[:events]
+    return write_subset(source, chosen, out_dir / "real_test.h5", overwrite=True)
+
+
+def plot_tradeoff(results: list[ArchitectureResult], out: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), constrained_layout=True)
+    for r in results:
+        axes[0].scatter(r.train_events_per_second, r.auc_high_level, s=60)
+        axes[0].annotate(r.architecture, (r.train_events_per_second, r.auc_high_level), xytext=(5, 5), textcoords="offset points")
+        axes[1].scatter(r.sampling_events_per_second, r.frechet_distance, s=60)
+        axes[1].annotate(r.architecture, (r.sampling_events_per_second, r.frechet_distance), xytext=(5, 5), textcoords="offset points")
+    axes[0].set(xlabel="training events/s", ylabel="classifier AUC (0.5 = indistinguishable)", title="quality vs training speed")
+    axes[1].set(xlabel="sampling events/s", ylabel="Frechet distance", title="quality vs sampling speed", yscale="log")
+    fig.savefig(out, dpi=90)
+    plt.close(fig)
+    return out
