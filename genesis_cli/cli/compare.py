@@ -12,6 +12,7 @@ from rich.table import Table
 
 from genesis_cli.cli.output import console, print_notice, print_success
 from genesis_cli.errors import UsageError
+from genesis_cli.settings import resolve_config
 from genesis_cli.settings.sections import ARCHITECTURES
 
 EXAMPLES = (
@@ -48,7 +49,8 @@ def compare_command(
     if events <= 0:
         raise UsageError(f"--events {events}: must be > 0")
     results = compare(names, out_dir=output_dir, data_path=data_path, budget=budget, runs=runs or [], events=events,
-                      seed=seed, overrides=overrides or [], checkpoint_dir=Path("checkpoints"),
+                      seed=seed, overrides=overrides or [],
+                      checkpoint_dir=Path(resolve_config(overrides=overrides or []).config.checkpoint_dir),
                       observer_for=lambda _: _observer(False), say=print_notice)
     table = Table("architecture", "params", "GFLOP/event", "train ev/s", "sample ev/s", "peak mem GiB",
                   "best val loss", "AUC high", "AUC per-DOM", "Frechet", box=box.SIMPLE_HEAD,
