@@ -40,7 +40,8 @@ def test_unknown_schedule_is_an_error() -> None:
 
 
 def diffusion_with(model: nn.Module, *overrides: str) -> GaussianDiffusion:
-    return GaussianDiffusion(model, resolve_config(overrides=list(overrides)).config.diffusion)
+    """A diffusion around ``model``; eps prediction unless the overrides say otherwise."""
+    return GaussianDiffusion(model, resolve_config(overrides=["diffusion.prediction_type=eps", *overrides]).config.diffusion)
 
 
 class GaussianOptimalDenoiser(nn.Module):
@@ -66,7 +67,7 @@ def gaussian() -> tuple[GaussianDiffusion, torch.Tensor, torch.Tensor]:
     mu = torch.tensor([1.0, -0.5, 0.3, 0.8])
     a = torch.randn(4, 4, generator=g) * 0.4
     cov = a @ a.T + 0.1 * torch.eye(4)
-    config = resolve_config().config.diffusion
+    config = resolve_config(overrides=["diffusion.prediction_type=eps"]).config.diffusion
     diffusion = GaussianDiffusion(nn.Identity(), config)
     diffusion.model = GaussianOptimalDenoiser(mu, cov, diffusion.alphas_cumprod)
     return diffusion, mu, cov
@@ -176,5 +177,5 @@ def test_custom_loss_by_subclassing() -> None:
         def loss(self, x0_sig, geom, label, **kwargs):  # type: ignore[no-untyped-def]
             return super().loss(x0_sig, geom, label, **kwargs) * 0 + x0_sig.abs().mean()
 
-    diffusion = CustomDiffusion(LabelSensitive(), resolve_config().config.diffusion)
+    diffusion = CustomDiffusion(LabelSensitive(), resolve_config(overrides=["diffusion.prediction_type=eps"]).config.diffusion)
     assert diffusion.loss(torch.ones(2, 2, 3), torch.zeros(3, 3), torch.zeros(2, 6)).item() == 1.0

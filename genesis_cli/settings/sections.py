@@ -97,7 +97,8 @@ class DiffusionConfig(StrictModel):
     beta_start: float = Field(1e-4, gt=0, lt=1, description="First beta of the linear schedule.")
     beta_end: float = Field(0.02, gt=0, lt=1, description="Last beta of the linear schedule.")
     prediction_type: choice("eps", "v") = Field(  # type: ignore[valid-type]
-        "eps", description="What the network predicts: eps (the noise; MSE on it) or v.")
+        "v", description="What the network predicts: v (Salimans & Ho 2022; the default, stable with few-step "
+                         "samplers) or eps (the noise, MSE on it, as the original GENESIS).")
     loss_weighting: choice("uniform", "min_snr") = Field(  # type: ignore[valid-type]
         "uniform", description="Per-timestep loss weight: uniform or min_snr (Hang et al. 2023).")
     min_snr_gamma: float = Field(5.0, gt=0, description="gamma of min-SNR weighting.")

@@ -31,7 +31,7 @@ from genesis_cli.engine.detector import Geometry
 ZENITH_RANGE = math.pi
 #: Generated npe below half this quantile of the training charges is "no hit": a model's output for
 #: an empty DOM is never exactly 0, while real hits are never smaller than the smallest charges.
-HIT_THRESHOLD_QUANTILE = 0.001
+HIT_THRESHOLD_QUANTILE = 0.01
 #: Bounds on inverted model outputs, so an untrained or diverging model cannot produce absurd or
 #: infinite values: charges up to this factor times the largest training charge, normalised times
 #: within the training range widened by this many standard deviations.
@@ -65,7 +65,7 @@ class Normalizer:
     align_time: bool
     no_hit_time: float
     replace_time_inf_with: float
-    hit_threshold: float  # npe below which a generated DOM counts as not hit (half the smallest charges seen)
+    hit_threshold: float  # npe below which a generated DOM counts as not hit (half the 1% quantile of charges)
     max_npe: float  # generated charges are clipped at 10x the largest training charge
     time_low: float  # normalised hit-time range of the training sample; generated times are kept
     time_high: float  # within it, widened by one standard deviation on each side
