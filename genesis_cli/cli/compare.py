@@ -60,6 +60,6 @@ def compare_command(
         table.add_row(r.architecture, f"{r.parameters / 1e6:.2f} M", fmt(r.forward_gflops_per_event, 2),
                       fmt(r.train_events_per_second, 1), fmt(r.sampling_events_per_second, 1), fmt(r.peak_memory_gib, 2),
                       fmt(r.best_val_loss, 4), fmt(r.auc_high_level), fmt(r.auc_per_dom), fmt(r.frechet_distance, 2))
-    console().print(table)
+    console(wide=True).print(table)
     figure = plot_tradeoff(results, output_dir / "comparison.png")
     print_success(f"table in {output_dir / 'comparison.json'}, figure in {figure}, samples and reports in {output_dir}")

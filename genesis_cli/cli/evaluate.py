@@ -78,7 +78,7 @@ def evaluate_command(
     from genesis_cli.engine.evaluation.report import evaluate_files
 
     report = evaluate_files(real_data, generated_data, seed=seed)
-    out = console()
+    out = console(wide=True)
     for table in render(report):
         out.print(table)
     out.print(f"per-DOM hit probability: mean |difference| {100 * report.per_dom_hit_rate_difference:.1f}% of the "

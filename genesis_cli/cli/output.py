@@ -20,9 +20,19 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 DEBUG_ENV = "GENESIS_DEBUG"
 
 
-def console(*, stderr: bool = False) -> Console:
-    """A console bound to the current stdout/stderr (a new one per call follows redirections)."""
-    return Console(stderr=stderr, soft_wrap=True, highlight=False)
+#: Width of wide tables when output goes to a file or pipe (Rich would assume 80 columns).
+WIDE_OUTPUT_COLUMNS = 160
+
+
+def console(*, stderr: bool = False, wide: bool = False) -> Console:
+    """A console bound to the current stdout/stderr (a new one per call follows redirections).
+
+    ``wide``: tables with many columns are not squeezed to 80 columns in files and pipes.
+    """
+    out = Console(stderr=stderr, soft_wrap=True, highlight=False)
+    if wide and not out.is_terminal:
+        out.width = WIDE_OUTPUT_COLUMNS
+    return out
 
 
 def debug_from_env() -> bool:

@@ -9,6 +9,7 @@ Existing runs are found through ``--runs`` or, as in the guide's comparison work
 from __future__ import annotations
 
 import json
+import math
 import re
 import resource
 from collections.abc import Callable
@@ -160,13 +161,15 @@ def plot_tradeoff(results: list[ArchitectureResult], out: Path) -> Path:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), constrained_layout=True)
-    for r in results:
+    for r in results:  # metrics that could not be computed (too few events) are NaN: not drawn
         axes[0].scatter(r.train_events_per_second, r.auc_high_level, s=60)
         axes[0].annotate(r.architecture, (r.train_events_per_second, r.auc_high_level), xytext=(5, 5), textcoords="offset points")
         axes[1].scatter(r.sampling_events_per_second, r.frechet_distance, s=60)
         axes[1].annotate(r.architecture, (r.sampling_events_per_second, r.frechet_distance), xytext=(5, 5), textcoords="offset points")
     axes[0].set(xlabel="training events/s", ylabel="classifier AUC (0.5 = indistinguishable)", title="quality vs training speed")
-    axes[1].set(xlabel="sampling events/s", ylabel="Frechet distance", title="quality vs sampling speed", yscale="log")
+    distances = [r.frechet_distance for r in results if math.isfinite(r.frechet_distance)]
+    axes[1].set(xlabel="sampling events/s", ylabel="Frechet distance", title="quality vs sampling speed",
+                yscale="log" if distances and min(distances) > 0 else "linear")
     fig.savefig(out, dpi=90)
     plt.close(fig)
     return out

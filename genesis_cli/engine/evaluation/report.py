@@ -8,6 +8,7 @@ produces. Verdicts: good / fair / poor by the thresholds below, judged relative 
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,13 @@ def _subset(obs: Observables, index: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def evaluate_files(real_path: Path, generated_path: Path, *, seed: int = 0) -> EvaluationReport:
+    """Evaluate; metrics that cannot be computed (e.g. too few events, no hits) are NaN, not warnings."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _evaluate(real_path, generated_path, seed)
+
+
+def _evaluate(real_path: Path, generated_path: Path, seed: int) -> EvaluationReport:
     started = time.perf_counter()
     real = file_observables(real_path, low_level_limit=2 * LOW_LEVEL_EVENTS, seed=seed)
     generated = file_observables(generated_path, low_level_limit=LOW_LEVEL_EVENTS, seed=seed + 1)
