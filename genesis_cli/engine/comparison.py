@@ -21,6 +21,7 @@ from genesis_cli.engine.data.eventfile import EventFile
 from genesis_cli.engine.data.splits import make_split
 from genesis_cli.engine.data.subset import write_subset
 from genesis_cli.engine.evaluation.report import evaluate_files
+from genesis_cli.engine.figures import save_figure
 from genesis_cli.engine.models import count_parameters, model_cost
 from genesis_cli.engine.sampling.conditions import labels_from_file
 from genesis_cli.engine.sampling.generate import sample_to_file
@@ -170,6 +171,4 @@ def plot_tradeoff(results: list[ArchitectureResult], out: Path) -> Path:
     distances = [r.frechet_distance for r in results if math.isfinite(r.frechet_distance)]
     axes[1].set(xlabel="sampling events/s", ylabel="Frechet distance", title="quality vs sampling speed",
                 yscale="log" if distances and min(distances) > 0 else "linear")
-    fig.savefig(out, dpi=90)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out, dpi=90)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
 from genesis_cli.engine.data.eventfile import LABEL_COLUMNS, LABEL_UNITS, EventFile
 from genesis_cli.engine.data.inspection import Inspection
-from genesis_cli.errors import GenesisError
+from genesis_cli.engine.figures import save_figure
 
 
 def plot_inspection(report: Inspection, out: Path) -> Path:
@@ -61,13 +60,4 @@ def plot_inspection(report: Inspection, out: Path) -> Path:
     axes[11].text(0.0, 0.9, f"{report.path.name}\n{report.n_events:,} events, {geometry.n_doms} DOMs\n"
                   f"{'ready for training' if report.ready else 'NOT ready: ' + str(len(report.problems)) + ' problem(s)'}",
                   va="top", fontsize=12)
-    temporary = out.with_name(out.name + ".partial.png")
-    try:
-        fig.savefig(temporary, dpi=90)
-        os.replace(temporary, out)
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        raise GenesisError(f"{out}: cannot write the figure ({exc.strerror or exc})") from exc
-    finally:
-        plt.close(fig)
-    return out
+    return save_figure(fig, out, dpi=90)

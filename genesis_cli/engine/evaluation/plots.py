@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +10,7 @@ from genesis_cli.engine.data.eventfile import EventFile
 from genesis_cli.engine.evaluation.metrics import common_bins, finite
 from genesis_cli.engine.evaluation.observables import HIGH_LEVEL
 from genesis_cli.engine.evaluation.report import EvaluationReport
-from genesis_cli.errors import GenesisError
+from genesis_cli.engine.figures import save_figure
 
 COLUMNS = 4
 
@@ -62,13 +61,4 @@ def plot_report(report: EvaluationReport, out: Path) -> Path:
             ax.set(title=title, xlabel="x [m]", ylabel="y [m]", aspect="equal")
             fig.colorbar(points, ax=ax, label="PE per event")
     fig.suptitle(f"{Path(report.generated_path).name} vs {Path(report.real_path).name}")
-    temporary = out.with_name(out.name + ".partial.png")
-    try:
-        fig.savefig(temporary, dpi=80)
-        os.replace(temporary, out)
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        raise GenesisError(f"{out}: cannot write the figure ({exc.strerror or exc})") from exc
-    finally:
-        plt.close(fig)
-    return out
+    return save_figure(fig, out, dpi=80)
