@@ -103,7 +103,7 @@ def root(
 
 def _register() -> None:
     """Attach the command modules (imported here so each stays free of app wiring)."""
-    from genesis_cli.cli import compare, config, demo, evaluate, inspect_data, presets, sample, simulate, train
+    from genesis_cli.cli import bench, compare, config, demo, evaluate, inspect_data, presets, sample, simulate, train
 
     app.command("presets", epilog=presets.EXAMPLES)(presets.presets_command)
     app.add_typer(config.app, name="config")
@@ -115,6 +115,7 @@ def _register() -> None:
     app.command("evaluate", epilog=evaluate.EXAMPLES)(evaluate.evaluate_command)
     app.command("compare", epilog=compare.EXAMPLES)(compare.compare_command)
     app.command("demo", epilog=demo.EXAMPLES)(demo.demo_command)
+    app.command("bench", epilog=bench.EXAMPLES)(bench.bench_command)
 
 
 _register()
