@@ -343,3 +343,42 @@ def test_optimizers(name: str, kind: type, toy_file: Path, tmp_path: Path) -> No
     config = config_for(toy_file, tmp_path, "o", f"training.optimizer={name}", "training.weight_decay=0.05")
     optimizer = build_optimizer(config, torch.nn.Linear(2, 2), torch.device("cpu"))
     assert isinstance(optimizer, kind) and optimizer.param_groups[0]["weight_decay"] == 0.05
+
+
+def test_compile_setting_trains_and_resumes_identically_with_the_eager_backend(toy_file: Path, tmp_path: Path) -> None:
+    """torch.compile wiring on CPU with the cheap 'eager' backend: same losses as no compilation."""
+    plain, compiled = Recorder(), Recorder()
+    for name, recorder, extra in (("plain", plain, "training.compile=false"),
+                                  ("compiled", compiled, "training.compile_backend=eager")):
+        config = config_for(toy_file, tmp_path, name, "training.num_epochs=1", "model.dropout=0.0", extra,
+                            *(["training.compile=true"] if name == "compiled" else []))
+        Trainer(config, session.prepare_new_run(config).run_dir, observer=recorder).fit()
+    assert compiled.steps == plain.steps
+
+
+def test_failing_compilation_falls_back_with_a_message(toy_file: Path, tmp_path: Path) -> None:
+    recorder = Recorder()
+    config = config_for(toy_file, tmp_path, "fallback", "training.num_epochs=1", "training.compile=true",
+                        "training.compile_backend=no_such_backend")
+    Trainer(config, session.prepare_new_run(config).run_dir, observer=recorder).fit()
+    assert any(m.startswith("torch.compile failed") for m in recorder.messages)
+    assert len(recorder.steps) == 40
+
+
+def test_gradient_checkpointing_gives_the_same_gradients() -> None:
+    from genesis_cli.engine.models import build_model
+
+    grads = []
+    for flag in ("false", "true"):
+        torch.manual_seed(0)
+        config = resolve_config("debug", overrides=[f"model.gradient_checkpointing={flag}", "model.hidden=32",
+                                                    "model.heads=2"]).config
+        model = build_model(config.model).train()
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(torch.sin(torch.arange(p.numel(), dtype=torch.float32).reshape(p.shape)) * 0.05)
+        geometry = torch.from_numpy(__import__("genesis_cli.engine.detector", fromlist=["x"]).icecube_like_geometry().positions).float() / 541
+        x, label = torch.randn(2, 2, 5160, generator=torch.Generator().manual_seed(1)), torch.zeros(2, 6)
+        model(x, torch.tensor([3, 9]), label, geometry).square().mean().backward()
+        grads.append(torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).flatten() for p in model.parameters()]))
+    assert torch.allclose(grads[0], grads[1], atol=1e-6)

@@ -64,6 +64,9 @@ class ModelConfig(StrictModel):
                           "hybrid: 4, mlp: 1).")
     neighbour_strings: int = Field(
         6, ge=0, description="Nearest strings whose features each string mixes in (cnn, resnet).")
+    gradient_checkpointing: bool = Field(
+        False, description="Recompute block activations in the backward pass: less memory, ~30% more compute "
+                           "(for models that do not fit).")
 
     @field_validator("patch_size")
     @classmethod

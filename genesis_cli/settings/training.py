@@ -42,6 +42,12 @@ class TrainingConfig(StrictModel):
     ema_decay: float = Field(
         0.9999, ge=0, lt=1, description="EMA decay of the weights used for sampling (warmed up as "
                                         "min(decay, (1 + step) / (10 + step))).")
+    compile: bool | None = Field(
+        None, description="torch.compile the model: null = on for CUDA, off on CPU; falls back to eager with a "
+                          "message if compilation fails.")
+    compile_mode: choice("default", "reduce-overhead", "max-autotune") = Field(  # type: ignore[valid-type]
+        "default", description="torch.compile mode; reduce-overhead uses CUDA graphs (small, launch-bound batches).")
+    compile_backend: str = Field("inductor", min_length=1, description="torch.compile backend.")
     use_amp: bool = Field(True, description="Mixed precision on GPUs (bf16 where supported); off on CPU.")
     log_interval: int = Field(50, gt=0, description="Steps between log lines and TensorBoard points.")
     save_interval: int = Field(1000, gt=0, description="Steps between regular checkpoints.")

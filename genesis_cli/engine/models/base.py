@@ -16,38 +16,48 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from genesis_cli.engine.models.embeddings import ConditionEmbedding, OutputHead, PatchEmbed, geometry_features
 from genesis_cli.engine.models.layout import GridLayout, build_layout
 from genesis_cli.settings import ModelConfig
 
 
+def run_block(block: nn.Module, checkpointing: bool, *args: torch.Tensor) -> torch.Tensor:
+    """``block(*args)``, recomputing its activations in the backward pass when checkpointing."""
+    if checkpointing and block.training and torch.is_grad_enabled():
+        return checkpoint(block, *args, use_reentrant=False)
+    return block(*args)
+
+
 class TokenTrunk(nn.Module):
     """Blocks ``block(tokens (B, S*N, C), c) -> tokens`` applied in turn to the flattened grid."""
 
-    def __init__(self, blocks: list[nn.Module]) -> None:
+    def __init__(self, blocks: list[nn.Module], checkpointing: bool = False) -> None:
         super().__init__()
         self.blocks = nn.ModuleList(blocks)
+        self.checkpointing = checkpointing
 
     def forward(self, h: torch.Tensor, c: torch.Tensor, layout: GridLayout) -> torch.Tensor:
         b, s, n, hidden = h.shape
         tokens = h.reshape(b, s * n, hidden)
         for block in self.blocks:
-            tokens = block(tokens, c)
+            tokens = run_block(block, self.checkpointing, tokens, c)
         return tokens.reshape(b, s, n, hidden)
 
 
 class GridTrunk(nn.Module):
     """Blocks ``block(x (B, C, S, N), c, adjacency) -> x`` applied in turn, channels first."""
 
-    def __init__(self, blocks: list[nn.Module]) -> None:
+    def __init__(self, blocks: list[nn.Module], checkpointing: bool = False) -> None:
         super().__init__()
         self.blocks = nn.ModuleList(blocks)
+        self.checkpointing = checkpointing
 
     def forward(self, h: torch.Tensor, c: torch.Tensor, layout: GridLayout) -> torch.Tensor:
         x = h.permute(0, 3, 1, 2)
         for block in self.blocks:
-            x = block(x, c, layout.adjacency)
+            x = run_block(block, self.checkpointing, x, c, layout.adjacency)
         return x.permute(0, 2, 3, 1)
 
 

@@ -36,4 +36,4 @@ class MultiScaleBlock(nn.Module):
 
 def cnn_trunk(config: ModelConfig) -> GridTrunk:
     return GridTrunk([MultiScaleBlock(config.hidden, config.hidden, config.kernel_sizes, config.dropout)
-                      for _ in range(config.depth)])
+                      for _ in range(config.depth)], config.gradient_checkpointing)

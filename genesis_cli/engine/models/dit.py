@@ -13,4 +13,4 @@ from genesis_cli.settings import ModelConfig
 
 def dit_trunk(config: ModelConfig) -> TokenTrunk:
     return TokenTrunk([AdaLNBlock(config.hidden, config.heads, config.mlp_ratio, config.dropout)
-                       for _ in range(config.depth)])
+                       for _ in range(config.depth)], config.gradient_checkpointing)

@@ -32,4 +32,4 @@ class MLPBlock(nn.Module):
 
 
 def mlp_trunk(config: ModelConfig) -> TokenTrunk:
-    return TokenTrunk([MLPBlock(config.hidden, config.mlp_ratio, config.dropout) for _ in range(config.depth)])
+    return TokenTrunk([MLPBlock(config.hidden, config.mlp_ratio, config.dropout) for _ in range(config.depth)], config.gradient_checkpointing)

@@ -10,4 +10,4 @@ from genesis_cli.settings import ModelConfig
 
 def resnet_trunk(config: ModelConfig) -> GridTrunk:
     return GridTrunk([ResidualConvBlock(config.hidden, config.hidden, config.kernel_size, config.dropout)
-                      for _ in range(config.depth)])
+                      for _ in range(config.depth)], config.gradient_checkpointing)

@@ -15,6 +15,7 @@ from genesis_cli.engine.diffusion import GaussianDiffusion
 from genesis_cli.engine.ema import EMA
 from genesis_cli.engine.models import ModelFactory
 from genesis_cli.engine.training import checkpoint as ckpt
+from genesis_cli.engine.training.components import autocast, autocast_dtype
 from genesis_cli.engine.training.resume import saved_config
 from genesis_cli.errors import UsageError
 from genesis_cli.settings import ExperimentConfig
@@ -58,6 +59,7 @@ class TrainedGenerator:
                  generator: torch.Generator) -> np.ndarray:
         """Physical events (B, 2, L) for physical labels (B, 6)."""
         normalised = torch.from_numpy(self.normalizer.labels(labels)).to(self.device)
-        events = self.diffusion.sample(normalised, self.geometry_tensor, sampler=sampler, steps=steps,
-                                       guidance_scale=guidance_scale, generator=generator)
+        with autocast(self.device, autocast_dtype(self.config, self.device)):  # bf16 on GPUs, full precision on CPU
+            events = self.diffusion.sample(normalised, self.geometry_tensor, sampler=sampler, steps=steps,
+                                           guidance_scale=guidance_scale, generator=generator)
         return self.normalizer.inverse_signals(events.float().cpu().numpy(), hit_threshold=None)

@@ -42,6 +42,12 @@ SMOOTHING = 0.9  # EMA factor of the smoothed loss shown to users
 EVAL_SEED_OFFSET = 1_000_003  # validation noise is the same at every evaluation
 
 
+def _compile_failure(exc: BaseException) -> str:
+    first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+    return (f"torch.compile failed ({type(exc).__name__}: {first_line}); continuing without compilation "
+            "(set training.compile: false to skip it)")
+
+
 class NonFiniteLoss(GenesisError):
     """The loss became NaN or infinite."""
 
@@ -90,6 +96,16 @@ class Trainer:
             wrapped = torch.nn.parallel.DistributedDataParallel(
                 self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
             self.train_diffusion = GaussianDiffusion(wrapped, config.diffusion).to(self.device)
+        self.eager_diffusion = self.train_diffusion
+        t = config.training
+        self.compiling = t.compile if t.compile is not None else self.device.type == "cuda"
+        self.compile_notice: str | None = None
+        if self.compiling:
+            try:
+                compiled = torch.compile(self.train_diffusion.model, mode=t.compile_mode, backend=t.compile_backend)
+                self.train_diffusion = GaussianDiffusion(compiled, config.diffusion).to(self.device)
+            except Exception as exc:  # noqa: BLE001 - an unusable backend or mode
+                self.compiling, self.compile_notice = False, _compile_failure(exc)
         self.window: dict[str, Any] = {}
         if resume is not None:
             self._restore(resume)
@@ -163,6 +179,8 @@ class Trainer:
             sum(p.numel() for p in self.model.parameters()), len(self.data.train.indices) * self.dist.world,
             len(self.data.split.val), self.steps_per_epoch, self.total_steps, t.num_epochs, self.global_step,
             t.early_stopping_patience if self.early else None, str(self.amp).replace("torch.", "") if self.amp else None))
+        if self.compile_notice:
+            self.observer.on_message(self.compile_notice)
         reason = "completed"
         try:
             with deferred_interrupts() as interrupt, torch.autograd.set_detect_anomaly(self.debug):
@@ -203,8 +221,7 @@ class Trainer:
                 lr = learning_rate(self.global_step, self.total_steps, self.steps_per_epoch, t, self.plateau.scale)
                 for group in self.optimizer.param_groups:
                     group["lr"] = lr
-                with autocast(self.device, self.amp):
-                    loss = self.train_diffusion.loss(x_sig, self.geometry, label, generator=self.loss_generator)
+                loss = self._compiled_or_eager_loss(x_sig, label)
                 self.optimizer.zero_grad(set_to_none=True)
                 self.scaler.scale(loss).backward()
                 self.scaler.unscale_(self.optimizer)
@@ -246,6 +263,21 @@ class Trainer:
     def _budget_spent(self) -> bool:
         return bool((self.budget_steps is not None and self.global_step >= self.budget_steps) or
                     (self.budget_seconds is not None and self.training_seconds >= self.budget_seconds))
+
+    def _compiled_or_eager_loss(self, x_sig: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+        """The training loss; if torch.compile fails on its first use, say so and go on eagerly."""
+        state = self.loss_generator.get_state()
+        try:
+            with autocast(self.device, self.amp):
+                return self.train_diffusion.loss(x_sig, self.geometry, label, generator=self.loss_generator)
+        except Exception as exc:  # noqa: BLE001 - compiler errors come in many types
+            if not self.compiling or self.train_diffusion is self.eager_diffusion:
+                raise
+            self.observer.on_message(_compile_failure(exc))
+            self.train_diffusion = self.eager_diffusion
+            self.loss_generator.set_state(state)  # the failed attempt must not consume noise
+            with autocast(self.device, self.amp):
+                return self.train_diffusion.loss(x_sig, self.geometry, label, generator=self.loss_generator)
 
     def _reset_window(self) -> None:
         """Losses since the last host read, kept on the device (no synchronisation per step)."""
