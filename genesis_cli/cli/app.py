@@ -81,7 +81,7 @@ app = typer.Typer(
     cls=GenesisGroup,
     help="GENESIS: train conditional diffusion models that generate IceCube events, "
          "and prove the generated events are physically right.",
-    epilog="Start with [bold]genesis presets[/bold]; every command has an example in its --help.",
+    epilog="New here? Run [bold]genesis demo[/bold]. Every command has examples in its --help.",
     rich_markup_mode="rich",
     no_args_is_help=True,
     pretty_exceptions_enable=False,

@@ -32,8 +32,11 @@ def bench_command(
     overrides: Annotated[Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE", help="Override any key.")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", metavar="FILE", help="Write the results as JSON.")] = None,
 ) -> None:
-    """Measure training events/s and step time, sampling events/s, data-loader events/s, peak
-    memory and model FLOP/s (MFU on known GPUs): medians after warm-up, device-synchronised."""
+    """Measure training, sampling and data-loading throughput.
+
+    Training events/s and step time, sampling events/s, data-loader events/s, peak memory and
+    model FLOP/s (MFU on known GPUs): medians after warm-up, device-synchronised.
+    """
     from genesis_cli.engine.bench import bench_data, bench_sample, bench_train
 
     if what not in WHATS:

@@ -34,8 +34,11 @@ def compare_command(
     seed: Annotated[int, typer.Option(help="Seed of training, sampling and evaluation.")] = 42,
     overrides: Annotated[Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE", help="Override settings of every trained architecture.")] = None,
 ) -> None:
-    """Train each architecture on the same split for the same budget (or take existing runs), sample
-    the same test labels, evaluate each, and print one table with a trade-off figure and JSON.
+    """Compare architectures on the same data, budget and test labels.
+
+    Trains each architecture on the same split for the same budget (or takes existing runs),
+    samples the same test labels, evaluates each, and prints one table with a trade-off figure and
+    JSON.
     """
     from genesis_cli.cli.train import _observer
     from genesis_cli.engine.comparison import compare, plot_tradeoff

@@ -17,8 +17,10 @@ def demo_command(
     events: Annotated[int, typer.Option(help="Events to simulate.")] = 3000,
     test_events: Annotated[int, typer.Option("--test-events", help="Held-out events to generate and evaluate.")] = 200,
 ) -> None:
-    """Simulate a small IceCube dataset, train the debug preset, generate events for the held-out
-    labels and evaluate them against the simulation: GENESIS end to end in about a minute on a CPU.
+    """Run GENESIS end to end: simulate, train, sample, evaluate (about a minute on a CPU).
+
+    Simulates a small IceCube dataset, trains the debug preset, generates events for the held-out
+    labels and evaluates them against the simulation.
     """
     from genesis_cli.cli.evaluate import render, write_json
     from genesis_cli.cli.train import _run

@@ -70,9 +70,11 @@ def evaluate_command(
     json_path: Annotated[Optional[Path], typer.Option("--json", metavar="METRICS.json", help="Metrics as JSON.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the real-vs-real split and the classifiers.")] = 0,
 ) -> None:
-    """Compare generated with simulated events: observables, Wasserstein-1, separation power,
-    classifier AUCs (high-level and per-DOM) and a Frechet distance, each beside a real-vs-real
-    reference; event by event too when the generated file reuses the real labels.
+    """Judge generated events against simulation: the physics verdict.
+
+    Observables, Wasserstein-1, separation power, classifier AUCs (high-level and per-DOM) and a
+    Frechet distance, each beside a real-vs-real reference; event by event too when the generated
+    file reuses the real labels.
     """
     from genesis_cli.engine.evaluation.plots import plot_report
     from genesis_cli.engine.evaluation.report import evaluate_files

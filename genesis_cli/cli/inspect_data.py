@@ -29,8 +29,10 @@ def inspect_data_command(
     plot: Annotated[Optional[Path], typer.Option(
         "--plot", metavar="FILE.png", help="Also draw histograms and a detector top view.")] = None,
 ) -> None:
-    """Report datasets, detector, hits, charges, times and labels of an event file, every problem
-    found, and a verdict: "ready for training" (exit 0) or the reasons it is not (exit 2).
+    """Report what an event file holds and whether it is ready for training.
+
+    Datasets, detector, hits, charges, times and labels, every problem found, and a verdict:
+    "ready for training" (exit 0) or the reasons it is not (exit 2).
     """
     from genesis_cli.engine.data.inspection import inspect_file
     from genesis_cli.engine.data.plots import plot_inspection
