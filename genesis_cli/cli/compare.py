@@ -40,7 +40,7 @@ def compare_command(
     samples the same test labels, evaluates each, and prints one table with a trade-off figure and
     JSON.
     """
-    from genesis_cli.cli.train import _observer
+    from genesis_cli.cli.dashboard import make_observer
     from genesis_cli.engine.comparison import compare, plot_tradeoff
 
     names = [a.lower() for a in (architectures or []) + (architectures_option or [])]
@@ -54,7 +54,7 @@ def compare_command(
     results = compare(names, out_dir=output_dir, data_path=data_path, budget=budget, runs=runs or [], events=events,
                       seed=seed, overrides=overrides or [],
                       checkpoint_dir=Path(resolve_config(overrides=overrides or []).config.checkpoint_dir),
-                      observer_for=lambda _: _observer(False), say=print_notice)
+                      observer_for=lambda _: make_observer(False), say=print_notice)
     table = Table("architecture", "params", "GFLOP/event", "train ev/s", "sample ev/s", "peak mem GiB",
                   "best val loss", "AUC high", "AUC per-DOM", "Frechet", box=box.SIMPLE_HEAD,
                   title=f"Architecture comparison (budget {budget}, {events} test events)", title_justify="left")

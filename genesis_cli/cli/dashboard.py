@@ -134,3 +134,14 @@ class LiveDashboard(PlainReporter):
         title = (f"GENESIS · {info.experiment} · {info.architecture} · {info.parameters:,} params · {info.device}"
                  + (f" · {info.amp}" if info.amp else "")) if info else "GENESIS"
         return Panel(table, title=title, title_align="left", border_style="blue")
+
+
+def make_observer(debug: bool) -> TrainingObserver | None:
+    """The live dashboard on a terminal (plain lines with --debug or when piped); nothing on
+    ranks other than 0 of a distributed launch (one display per launch)."""
+    from genesis_cli.engine.training.components import Distributed
+
+    if not Distributed.from_environment().is_main:
+        return None
+    out = Console(soft_wrap=True, highlight=False)
+    return LiveDashboard(out) if out.is_terminal and not debug else PlainReporter(out)

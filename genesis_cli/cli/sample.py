@@ -51,10 +51,7 @@ def sample_command(
 
     if batch_size <= 0:
         raise UsageError(f"--batch-size {batch_size}: must be > 0")
-    path = checkpoint / ckpt.BEST if checkpoint.is_dir() and (checkpoint / ckpt.BEST).exists() else checkpoint
-    if path.is_dir():
-        path = ckpt.latest_checkpoint(path)
-    trained = TrainedGenerator.load(path, device or "auto")
+    trained = TrainedGenerator.load(ckpt.sampling_checkpoint(checkpoint), device or "auto")
     diffusion = trained.config.diffusion
     ranges = {name: parse_range(text, name) for name, text in
               zip(("energy", "zenith", "azimuth", "x", "y", "z"), (energy, zenith, azimuth, x, y, z)) if text}

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from genesis_cli.cli.dashboard import make_observer
 from genesis_cli.cli.output import console, print_notice, print_success
 from genesis_cli.errors import EXIT_INTERRUPTED, UsageError
 from genesis_cli.settings import resolve_config
@@ -64,24 +65,12 @@ def _toy_data_path() -> Path:
     return TOY_FILE
 
 
-def _observer(debug: bool) -> Any:
-    from rich.console import Console
-
-    from genesis_cli.cli.dashboard import LiveDashboard, PlainReporter
-    from genesis_cli.engine.training.components import Distributed
-
-    if not Distributed.from_environment().is_main:
-        return None  # one dashboard per launch
-    out = Console(soft_wrap=True, highlight=False)
-    return LiveDashboard(out) if out.is_terminal and not debug else PlainReporter(out)
-
-
 def _run(prepared: Any, debug: bool) -> None:
     from genesis_cli.engine.training import session
 
     for notice in prepared.notices:
         print_notice(notice)
-    observer = _observer(debug)
+    observer = make_observer(debug)
     try:
         reason = session.run(prepared, observer, debug=debug)
     except KeyboardInterrupt:

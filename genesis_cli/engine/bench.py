@@ -19,6 +19,7 @@ import torch
 
 from genesis_cli.engine.data.benchmark import benchmark_loader
 from genesis_cli.engine.device import resolve_device
+from genesis_cli.engine.memory import peak_memory_bytes
 from genesis_cli.engine.models import ModelFactory, model_cost
 from genesis_cli.engine.training.components import autocast, autocast_dtype, build_optimizer
 from genesis_cli.settings import ExperimentConfig
@@ -37,7 +38,7 @@ class BenchResult:
     repeats: int
     median_seconds: float  # per step (train), per batch (sample), per epoch pass (data: n/a)
     events_per_second: float
-    peak_memory_bytes: int | None
+    peak_memory_bytes: int | None  # GPU peak on CUDA, process high-water mark on CPU; None for data
     flops_per_second: float | None
     mfu: float | None
     detail: str
@@ -89,10 +90,6 @@ def _geometry(device: torch.device) -> torch.Tensor:
     return (positions / positions.abs().max()).to(device)
 
 
-def _memory(device: torch.device) -> int | None:
-    return int(torch.cuda.max_memory_allocated(device)) if device.type == "cuda" else None
-
-
 def bench_train(config: ExperimentConfig, batch_size: int, repeats: int, device_spec: str | None = None) -> BenchResult:
     device = resolve_device(device_spec or config.device)
     torch.manual_seed(config.seed)
@@ -115,7 +112,7 @@ def bench_train(config: ExperimentConfig, batch_size: int, repeats: int, device_
     rate = batch_size / seconds
     flops = model_cost(config.model).training_flops_per_event * rate
     peak = peak_flops(device)
-    return BenchResult("train", str(device), batch_size, repeats, seconds, rate, _memory(device), flops,
+    return BenchResult("train", str(device), batch_size, repeats, seconds, rate, peak_memory_bytes(device), flops,
                        flops / peak if peak else None, f"{config.model.architecture}, amp {amp or 'off'}")
 
 
@@ -142,7 +139,7 @@ def bench_sample(config: ExperimentConfig, batch_size: int, repeats: int, device
     passes = 1 if d.guidance_scale in (0.0, 1.0) else 2
     flops = model_cost(config.model).forward_flops_per_event * steps * passes * rate
     peak = peak_flops(device)
-    return BenchResult("sample", str(device), batch_size, repeats, seconds, rate, _memory(device), flops,
+    return BenchResult("sample", str(device), batch_size, repeats, seconds, rate, peak_memory_bytes(device), flops,
                        flops / peak if peak else None,
                        f"{d.sampler}, {steps} steps, guidance {d.guidance_scale}")
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import resource
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from genesis_cli.engine.data.splits import make_split
 from genesis_cli.engine.data.subset import write_subset
 from genesis_cli.engine.evaluation.report import evaluate_files
 from genesis_cli.engine.figures import save_figure
+from genesis_cli.engine.memory import peak_memory_bytes
 from genesis_cli.engine.models import count_parameters, model_cost
 from genesis_cli.engine.sampling.conditions import labels_from_file
 from genesis_cli.engine.sampling.generate import sample_to_file
@@ -67,12 +67,6 @@ class ArchitectureResult:
     samples: str
 
 
-def _peak_memory_gib(device: torch.device) -> float:
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 2**30
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # process high-water mark (kB -> GiB)
-
-
 def _train(architecture: str, data_path: Path, out_dir: Path, budget: tuple[int | None, float | None], seed: int,
            overrides: list[str], observer: TrainingObserver | None) -> tuple[Path, float, float]:
     config = resolve_config(preset_for(architecture), flags={
@@ -105,7 +99,7 @@ def compare(architectures: list[str], *, out_dir: Path, data_path: Path | None, 
     out_dir.mkdir(parents=True, exist_ok=True)
     given = {}
     for run in runs:
-        state = ckpt.load_checkpoint(run / ckpt.BEST if run.is_dir() else run)
+        state = ckpt.load_checkpoint(ckpt.sampling_checkpoint(run))
         given[state["config"]["model"]["architecture"]] = run if run.is_dir() else run.parent
     steps_seconds = parse_budget(budget)
     results = []
@@ -122,7 +116,7 @@ def compare(architectures: list[str], *, out_dir: Path, data_path: Path | None, 
             say(f"{architecture}: training for {budget}")
             run_dir, train_rate, best = _train(architecture, data_path, out_dir, steps_seconds, seed, overrides,
                                                observer_for(architecture))
-        generator = TrainedGenerator.load(run_dir / ckpt.BEST if (run_dir / ckpt.BEST).exists() else run_dir / ckpt.FINAL)
+        generator = TrainedGenerator.load(ckpt.sampling_checkpoint(run_dir))
         if real_test is None:
             source = data_path or Path(generator.config.data.h5_path or "")
             real_test = _real_test_file(source, generator.config, out_dir, events)
@@ -139,7 +133,7 @@ def compare(architectures: list[str], *, out_dir: Path, data_path: Path | None, 
         results.append(ArchitectureResult(
             architecture, str(run_dir), count_parameters(generator.diffusion.model),
             model_cost(generator.config.model, generator.geometry).forward_flops_per_event / 1e9,
-            train_rate, summary.events_per_second, _peak_memory_gib(generator.device), best,
+            train_rate, summary.events_per_second, peak_memory_bytes(generator.device) / 2**30, best,
             rows["classifier AUC, high-level"], rows["classifier AUC, per-DOM"], rows["Frechet distance, high-level"],
             str(samples)))
     (out_dir / "comparison.json").write_text(json.dumps([asdict(r) for r in results], indent=2, default=float))

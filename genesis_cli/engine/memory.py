@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import ctypes
 from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
 
 
 @cache
@@ -22,3 +26,15 @@ def reuse_freed_batch_memory() -> None:
     m_trim_threshold, m_mmap_threshold = -1, -3
     libc.mallopt(m_mmap_threshold, 32 << 20)  # glibc's maximum on 64-bit systems
     libc.mallopt(m_trim_threshold, 256 << 20)
+
+
+def peak_memory_bytes(device: torch.device) -> int:
+    """Peak memory of this run: allocated GPU memory on CUDA, the process's resident high-water
+    mark on the CPU (which covers everything the process did so far)."""
+    import resource
+
+    import torch
+
+    if device.type == "cuda":
+        return int(torch.cuda.max_memory_allocated(device))
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024  # Linux reports kB

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from genesis_cli.engine.data.eventfile import EventFile
+from genesis_cli.engine.detector.directions import travel_direction
 
 #: name -> (label, unit) of the high-level observables, in report order.
 HIGH_LEVEL = {
@@ -49,11 +50,6 @@ class Observables:
     def matrix(self) -> np.ndarray:
         """(N, K) high-level observables in HIGH_LEVEL order."""
         return np.stack([self.high[name] for name in HIGH_LEVEL], axis=1)
-
-
-def _travel_direction(labels: np.ndarray) -> np.ndarray:
-    zenith, azimuth = labels[:, 1], labels[:, 2]
-    return -np.stack([np.sin(zenith) * np.cos(azimuth), np.sin(zenith) * np.sin(azimuth), np.cos(zenith)], axis=1)
 
 
 def block_observables(signals: np.ndarray, positions: np.ndarray, string_of_dom: np.ndarray | None,
@@ -140,7 +136,7 @@ def file_observables(path, *, low_level_limit: int, seed: int = 0) -> Observable
     velocity = np.concatenate([p["_velocity"] for p in parts])
     with np.errstate(invalid="ignore"):
         along = velocity / np.linalg.norm(velocity, axis=1, keepdims=True)  # LineFit velocity: the travel direction
-        angle = np.degrees(np.arccos(np.clip((along * _travel_direction(labels)).sum(axis=1), -1, 1)))
+        angle = np.degrees(np.arccos(np.clip((along * travel_direction(labels[:, 1], labels[:, 2])).sum(axis=1), -1, 1)))
     return Observables(high, labels, hits / n, string_charge / n, np.concatenate(npe_samples),
                        np.concatenate(delay_samples), np.concatenate(low) if low else np.empty((0, 0), np.float32),
                        angle)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from genesis_cli.engine.detector import Geometry
+from genesis_cli.engine.detector.directions import travel_direction
 from genesis_cli.engine.simulation import light
 from genesis_cli.settings.simulation import SimulationConfig
 
@@ -94,8 +95,7 @@ class EventSimulator:
         energy, zenith, azimuth = labels[:, 0], labels[:, 1], labels[:, 2]
         vertex = labels[:, 3:6].T.astype(np.float32)[:, :, None]  # (3, B, 1)
         # The particle travels opposite to the direction it comes from.
-        travel = -np.stack([np.sin(zenith) * np.cos(azimuth), np.sin(zenith) * np.sin(azimuth),
-                            np.cos(zenith)]).astype(np.float32)[:, :, None]  # (3, B, 1)
+        travel = travel_direction(zenith, azimuth).T.astype(np.float32)[:, :, None]  # (3, B, 1)
         is_track = kinds == KIND_CODES["track"]
         inelasticity = np.where(is_track, rng.uniform(0.0, 1.0, n_events) ** 2, 1.0)
         cascade_energy = inelasticity * energy

@@ -92,6 +92,15 @@ def latest_checkpoint(run_dir: Path) -> Path:
     return max(candidates, key=lambda p: (steps[p], p.name != FINAL))
 
 
+def sampling_checkpoint(path: Path) -> Path:
+    """The checkpoint to generate with: a file as given; for a run directory its model_best.pt,
+    else its newest checkpoint."""
+    if not path.is_dir():
+        return path
+    best = path / BEST
+    return best if best.exists() else latest_checkpoint(path)
+
+
 class CheckpointManager:
     """Writes a run's checkpoints and prunes old regular ones."""
 

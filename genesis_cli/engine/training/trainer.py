@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import copy
 import math
-import resource
 import time
 from collections import deque
 from pathlib import Path
@@ -26,6 +25,7 @@ from genesis_cli import __version__
 from genesis_cli.engine.diffusion import GaussianDiffusion
 from genesis_cli.engine.ema import EMA
 from genesis_cli.engine.interrupts import deferred_interrupts
+from genesis_cli.engine.memory import peak_memory_bytes
 from genesis_cli.engine.training import checkpoint as ckpt
 from genesis_cli.engine.training.components import (Distributed, autocast, autocast_dtype, build_data, build_model,
                                                     build_optimizer, training_device)
@@ -304,8 +304,7 @@ class Trainer:
         smooth = mean if not smoothed else SMOOTHING * smoothed[0] + (1 - SMOOTHING) * mean
         smoothed[:] = [smooth]
         seconds = max(time.perf_counter() - window["time"], 1e-9)
-        memory = (torch.cuda.max_memory_allocated(self.device) if self.device.type == "cuda"
-                  else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+        memory = peak_memory_bytes(self.device)
         self.observer.on_step(StepReport(
             self.epoch + 1, self.global_step, self.total_steps, mean, smooth, lr, float(window["grad"]),
             window["events"] / seconds, time.perf_counter() - started, memory, tuple(history)))
