@@ -88,7 +88,8 @@ def latest_checkpoint(run_dir: Path) -> Path:
     candidates = regular_checkpoints(run_dir) + [p for p in (run_dir / FINAL,) if p.exists()]
     if not candidates:
         raise UsageError(f"{run_dir}: holds no checkpoint to resume from")
-    steps = {p: int(torch.load(p, map_location="cpu", weights_only=True)["global_step"]) for p in candidates}
+    # mmap: only the step is read, not every tensor of every candidate
+    steps = {p: int(torch.load(p, map_location="cpu", weights_only=True, mmap=True)["global_step"]) for p in candidates}
     return max(candidates, key=lambda p: (steps[p], p.name != FINAL))
 
 

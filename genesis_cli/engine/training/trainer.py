@@ -12,7 +12,6 @@ named by the step where it first appeared, and no checkpoint is written after it
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from collections import deque
@@ -148,8 +147,9 @@ class Trainer:
             self.best_state = {"model": best["model_state_dict"], "ema": best["ema_state_dict"]}
 
     def _snapshot_best(self) -> None:
-        self.best_state = {"model": copy.deepcopy({k: v.detach().cpu() for k, v in self.model.state_dict().items()}),
-                           "ema": copy.deepcopy(self.ema.state_dict())}
+        ema = self.ema.state_dict()
+        self.best_state = {"model": {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()},
+                           "ema": {**ema, "shadow": {k: v.to("cpu", copy=True) for k, v in ema["shadow"].items()}}}
 
     def restore_best_weights(self) -> bool:
         """Load the best weights (and their EMA) into the model; False when there are none."""
@@ -205,7 +205,6 @@ class Trainer:
         t = self.config.training
         bad_step = torch.full((), -1, dtype=torch.long, device=self.device)
         self._reset_window()
-        window = self.window
         history: deque[float] = deque(maxlen=HISTORY)
         smoothed: list[float] = []
         started = time.perf_counter()
@@ -232,6 +231,7 @@ class Trainer:
                 self.ema.update(self.model)
                 finite = torch.isfinite(loss.detach())
                 bad_step = torch.where(finite | (bad_step >= 0), bad_step, torch.full_like(bad_step, self.global_step + 1))
+                window = self.window
                 window["loss"] = window["loss"] + loss.detach().float()
                 window["grad"] = grad_norm.detach().float()
                 window["count"] += 1
@@ -246,7 +246,6 @@ class Trainer:
                     if at_log:
                         self._report_step(window, float(window["loss"]) / window["count"], lr, history, smoothed, started)
                     self._flush_window()
-                    window = self.window
                 if at_eval and self.data.val is not None and self.batch_in_epoch < self.steps_per_epoch:
                     self.observer.on_eval(EvalReport(self.epoch + 1, self.global_step, self.validation_loss()))
                 if at_save:
