@@ -194,3 +194,15 @@ def test_foreign_torch_file_is_not_a_checkpoint(tmp_path: Path) -> None:
     torch.save({"w": torch.zeros(2)}, path)
     with pytest.raises(UsageError, match="required keys missing"):
         ckpt.load_checkpoint(path)
+
+
+@pytest.mark.parametrize(("use_amp", "amp_dtype", "device", "expected"), [
+    (True, "fp16", "cuda", torch.float16), (True, "bf16", "cuda", torch.bfloat16),
+    (False, "fp16", "cuda", None), (True, "fp16", "cpu", None),
+])
+def test_mixed_precision_type(use_amp: bool, amp_dtype: str, device: str, expected: torch.dtype | None) -> None:
+    from genesis_cli.engine.training.components import autocast_dtype
+
+    config = resolve_config("debug", overrides=[f"training.use_amp={str(use_amp).lower()}",
+                                                f"training.amp_dtype={amp_dtype}"]).config
+    assert autocast_dtype(config, torch.device(device)) == expected

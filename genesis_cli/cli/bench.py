@@ -4,31 +4,40 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich import box
 from rich.table import Table
 
 from genesis_cli.cli.output import console, print_notice, print_success
-from genesis_cli.errors import UsageError
+from genesis_cli.engine.atomic_files import write_text_atomic
 from genesis_cli.settings import resolve_config
+
+if TYPE_CHECKING:
+    from genesis_cli.engine.bench import BenchReport
 
 EXAMPLES = (
     "[bold]Examples[/bold]\n\n"
-    "  genesis bench --config default --what train --batch-size 256 --device cuda\n\n"
-    "  genesis bench --config debug --what all --steps 3 --data-path toy.h5 --json bench.json"
+    "  genesis bench --config default --what train --batch-size 256 --batch-size 1024 --baseline\n\n"
+    "  genesis bench --config default --what sample --sampler dpm-solver --sampler ddim --guidance-scale 2\n\n"
+    "  genesis bench --config debug --what all --steps 3 --data-path toy.h5 --json bench.json --profile prof.txt"
 )
-WHATS = ("train", "sample", "data", "all")
+FLAGS = {"diffusion.sampling_steps": "--sampling-steps", "diffusion.guidance_scale": "--guidance-scale"}
 
 
 def bench_command(
     config: Annotated[Optional[str], typer.Option("--config", "-c", metavar="PRESET|FILE", help="Preset or YAML file.")] = None,
-    what: Annotated[str, typer.Option(help="train, sample, data or all.")] = "all",
-    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Events per step (default: the config's).")] = None,
+    what: Annotated[str, typer.Option(help="train, sample, data or all (or a comma-separated list).")] = "all",
+    batch_size: Annotated[Optional[list[int]], typer.Option("--batch-size", help="Events per step; repeat to sweep (default: the config's).")] = None,
     steps: Annotated[int, typer.Option(help="Timed repeats (after 3 warm-up repeats).")] = 10,
     device: Annotated[Optional[str], typer.Option(help="auto, cpu, cuda or cuda:N.")] = None,
+    sampler: Annotated[Optional[list[str]], typer.Option(help="Sampler to time; repeat for several (default: the config's).")] = None,
+    sampling_steps: Annotated[Optional[int], typer.Option("--sampling-steps", help="Steps of ddim and dpm-solver.")] = None,
+    guidance_scale: Annotated[Optional[float], typer.Option("--guidance-scale", help="Guidance scale (not 0 or 1: two passes per step).")] = None,
+    baseline: Annotated[bool, typer.Option("--baseline", help="Also train in the original configuration (one token per DOM, fp16, eager) and report the speed-up.")] = False,
     data_path: Annotated[Optional[Path], typer.Option("--data-path", help="Event file for the data benchmark.")] = None,
+    profile: Annotated[Optional[Path], typer.Option("--profile", metavar="FILE", help="Write torch.profiler tables of each workload to FILE.")] = None,
     overrides: Annotated[Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE", help="Override any key.")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", metavar="FILE", help="Write the results as JSON.")] = None,
 ) -> None:
@@ -37,35 +46,37 @@ def bench_command(
     Training events/s and step time, sampling events/s, data-loader events/s, peak memory and
     model FLOP/s (MFU on known GPUs): medians after warm-up, device-synchronised.
     """
-    from genesis_cli.engine.bench import bench_data, bench_sample, bench_train
+    from genesis_cli.engine.bench import BenchPlan, run_bench
 
-    if what not in WHATS:
-        raise UsageError(f"--what {what!r}: choose {', '.join(WHATS)}")
-    if steps <= 0:
-        raise UsageError(f"--steps {steps}: must be > 0")
-    settings = resolve_config(config, overrides=overrides or []).config
-    batch = batch_size or settings.training.batch_size
-    results = []
-    if what in ("train", "all"):
-        results.append(bench_train(settings, batch, steps, device))
-    if what in ("sample", "all"):
-        results.append(bench_sample(settings, batch, steps, device))
-    if what in ("data", "all"):
-        path = data_path or settings.data.h5_path
-        if path is None:
-            if what == "data":
-                raise UsageError("no event file for the data benchmark", hint="pass --data-path FILE.h5")
-            print_notice("data benchmark skipped: pass --data-path FILE.h5")
-        else:
-            results.append(bench_data(Path(path), settings, batch))
-    table = Table("what", "device", "batch", "time/step", "events/s", "peak mem GiB", "TFLOP/s", "MFU", "detail",
-                  box=box.SIMPLE_HEAD, title=f"GENESIS bench ({config or 'defaults'})", title_justify="left")
-    for r in results:
-        table.add_row(r.what, r.device, str(r.batch_size), f"{r.median_seconds * 1000:.1f} ms", f"{r.events_per_second:,.1f}",
+    resolved = resolve_config(config, flags={"diffusion.sampling_steps": sampling_steps, "diffusion.guidance_scale": guidance_scale},
+                              flag_names=FLAGS, overrides=overrides or [])
+    for notice in resolved.notices:
+        print_notice(notice)
+    settings = resolved.config
+    whats = ("train", "sample", "data") if what == "all" else tuple(w.strip() for w in what.split(","))
+    plan = BenchPlan(whats, tuple(batch_size or (settings.training.batch_size,)), steps, tuple(sampler or ()),
+                     device, data_path, baseline, profile is not None)
+    report = run_bench(settings, plan, print_notice)
+    console(wide=True).print(_table(report, config or "defaults"))
+    for failure in report.failures:
+        print_notice(failure)
+    for name, ratio in report.speedups.items():
+        print_success(f"{name}: {ratio:,.1f}x the events/s of the original configuration (best batch against best batch)")
+    if profile is not None:
+        write_text_atomic(profile, "\n".join(p.text() for p in report.profiles))
+        print_success(f"profiles written to {profile}")
+    if json_path is not None:
+        write_text_atomic(json_path, json.dumps(report.to_dict(), indent=2))
+        print_success(f"results written to {json_path}")
+
+
+def _table(report: BenchReport, title: str) -> Table:
+    table = Table("what", "variant", "device", "batch", "time/step", "events/s", "peak mem GiB", "TFLOP/s", "MFU",
+                  "detail", box=box.SIMPLE_HEAD, title=f"GENESIS bench ({title})", title_justify="left")
+    for r in report.results:
+        table.add_row(r.what, r.variant, r.device, str(r.batch_size), f"{r.median_seconds * 1000:.1f} ms",
+                      f"{r.events_per_second:,.1f}",
                       f"{r.peak_memory_bytes / 2**30:.2f}" if r.peak_memory_bytes else "-",
                       f"{r.flops_per_second / 1e12:.3f}" if r.flops_per_second else "-",
                       f"{100 * r.mfu:.1f}%" if r.mfu is not None else "-", r.detail)
-    console(wide=True).print(table)
-    if json_path is not None:
-        json_path.write_text(json.dumps([r.to_dict() for r in results], indent=2))
-        print_success(f"results written to {json_path}")
+    return table

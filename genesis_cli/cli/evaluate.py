@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -13,6 +12,7 @@ from rich import box
 from rich.table import Table
 
 from genesis_cli.cli.output import console, print_success
+from genesis_cli.engine.atomic_files import write_text_atomic
 
 EXAMPLES = (
     "[bold]Examples[/bold]\n\n"
@@ -58,9 +58,7 @@ def render(report: Any) -> list[Table]:
 
 
 def write_json(report: Any, path: Path) -> None:
-    temporary = path.with_name(path.name + ".partial")
-    temporary.write_text(json.dumps(report.to_dict(), indent=2, default=float), encoding="utf-8")
-    os.replace(temporary, path)
+    write_text_atomic(path, json.dumps(report.to_dict(), indent=2, default=float))
 
 
 def evaluate_command(

@@ -14,14 +14,14 @@ import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-import torch
 
+from genesis_cli.engine.atomic_files import write_text_atomic
 from genesis_cli.engine.data.eventfile import EventFile
 from genesis_cli.engine.data.splits import make_split
 from genesis_cli.engine.data.subset import write_subset
 from genesis_cli.engine.evaluation.report import evaluate_files
 from genesis_cli.engine.figures import save_figure
-from genesis_cli.engine.memory import peak_memory_bytes
+from genesis_cli.engine.memory import peak_memory_bytes, reset_peak_memory
 from genesis_cli.engine.models import count_parameters, model_cost
 from genesis_cli.engine.sampling.conditions import labels_from_file
 from genesis_cli.engine.sampling.generate import sample_to_file
@@ -74,8 +74,7 @@ def _train(architecture: str, data_path: Path, out_dir: Path, budget: tuple[int 
         "checkpoint_dir": str(out_dir / "checkpoints"), "log_dir": str(out_dir / "logs")}, overrides=overrides).config
     prepared = session.prepare_new_run(config, overwrite=True)
     trainer = Trainer(config, prepared.run_dir, observer=observer, budget_steps=budget[0], budget_seconds=budget[1])
-    if trainer.device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(trainer.device)
+    reset_peak_memory(trainer.device)
     trainer.fit()
     best = trainer.validation_loss() if trainer.data.val is not None else float(trainer.best_loss or float("nan"))
     events_per_second = trainer.training_events / max(trainer.training_seconds, 1e-9)
@@ -128,7 +127,7 @@ def compare(architectures: list[str], *, out_dir: Path, data_path: Path | None, 
                                  guidance_scale=generator.config.diffusion.guidance_scale, batch_size=256,
                                  seed=seed, overwrite=True)
         report = evaluate_files(real_test, samples, seed=seed)
-        (out_dir / f"{architecture}_evaluation.json").write_text(json.dumps(report.to_dict(), indent=2, default=float))
+        write_text_atomic(out_dir / f"{architecture}_evaluation.json", json.dumps(report.to_dict(), indent=2, default=float))
         rows = {row.metric: row.value for row in report.summary}
         results.append(ArchitectureResult(
             architecture, str(run_dir), count_parameters(generator.diffusion.model),
@@ -136,7 +135,7 @@ def compare(architectures: list[str], *, out_dir: Path, data_path: Path | None, 
             train_rate, summary.events_per_second, peak_memory_bytes(generator.device) / 2**30, best,
             rows["classifier AUC, high-level"], rows["classifier AUC, per-DOM"], rows["Frechet distance, high-level"],
             str(samples)))
-    (out_dir / "comparison.json").write_text(json.dumps([asdict(r) for r in results], indent=2, default=float))
+    write_text_atomic(out_dir / "comparison.json", json.dumps([asdict(r) for r in results], indent=2, default=float))
     return results
 
 

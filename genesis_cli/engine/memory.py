@@ -29,12 +29,35 @@ def reuse_freed_batch_memory() -> None:
 
 
 def peak_memory_bytes(device: torch.device) -> int:
-    """Peak memory of this run: allocated GPU memory on CUDA, the process's resident high-water
-    mark on the CPU (which covers everything the process did so far)."""
-    import resource
-
+    """Peak memory since the last :func:`reset_peak_memory`: allocated GPU memory on CUDA, the
+    process's resident high-water mark on the CPU (VmHWM on Linux; else ru_maxrss, never reset)."""
     import torch
 
     if device.type == "cuda":
         return int(torch.cuda.max_memory_allocated(device))
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    import resource
+
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024  # Linux reports kB
+
+
+def reset_peak_memory(device: torch.device) -> bool:
+    """Start a new peak: CUDA's allocator statistics, or the process's VmHWM (Linux clear_refs).
+    False where the CPU peak cannot be reset (not Linux, or not permitted): it then covers the process."""
+    import torch
+
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+        return True
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as refs:
+            refs.write("5")  # 5 resets the peak resident set size (Documentation/filesystems/proc.rst)
+    except OSError:
+        return False
+    return True

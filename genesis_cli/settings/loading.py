@@ -81,6 +81,12 @@ def resolve_config(
     return ResolvedConfig(validated, notices, origins, sources)
 
 
+def derive_config(config: ExperimentConfig, values: Mapping[str, Any], label: str) -> ExperimentConfig:
+    """``config`` with the dotted keys of ``values`` replaced, validated again; errors name ``label``."""
+    merged, origins = merge([Layer("base", config.to_dict()), Layer.from_dotted(label, values, {})])
+    return validate(ExperimentConfig, merged, origins)
+
+
 def load_config_from_file(path: str | Path) -> ExperimentConfig:
     """The validated config of a YAML file or preset name (the guide's Advanced Usage API).
 

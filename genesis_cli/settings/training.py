@@ -48,7 +48,10 @@ class TrainingConfig(StrictModel):
     compile_mode: choice("default", "reduce-overhead", "max-autotune") = Field(  # type: ignore[valid-type]
         "default", description="torch.compile mode; reduce-overhead uses CUDA graphs (small, launch-bound batches).")
     compile_backend: str = Field("inductor", min_length=1, description="torch.compile backend.")
-    use_amp: bool = Field(True, description="Mixed precision on GPUs (bf16 where supported); off on CPU.")
+    use_amp: bool = Field(True, description="Mixed precision on GPUs (see amp_dtype); off on CPU.")
+    amp_dtype: choice("auto", "bf16", "fp16") = Field(  # type: ignore[valid-type]
+        "auto", description="Mixed-precision type: auto = bf16 where the GPU supports it, else fp16 with a gradient "
+                            "scaler.")
     log_interval: int = Field(50, gt=0, description="Steps between log lines and TensorBoard points.")
     save_interval: int = Field(1000, gt=0, description="Steps between regular checkpoints.")
     eval_interval: int = Field(500, gt=0, description="Steps between validation-loss evaluations.")

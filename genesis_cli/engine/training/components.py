@@ -77,11 +77,14 @@ def build_model(config: ExperimentConfig, data: DataBundle, device: torch.device
                                                    geometry=data.file.geometry)
 
 
-def build_optimizer(config: ExperimentConfig, model: nn.Module, device: torch.device) -> torch.optim.Optimizer:
+def build_optimizer(config: ExperimentConfig, model: nn.Module, device: torch.device, *,
+                    fused: bool | None = None) -> torch.optim.Optimizer:
+    """The configured optimizer; AdamW is fused (one kernel for all parameters) on CUDA unless ``fused=False``."""
     t = config.training
     params = list(model.parameters())
     if t.optimizer == "AdamW":
-        return torch.optim.AdamW(params, lr=t.learning_rate, weight_decay=t.weight_decay, fused=device.type == "cuda")
+        return torch.optim.AdamW(params, lr=t.learning_rate, weight_decay=t.weight_decay,
+                                 fused=device.type == "cuda" if fused is None else fused)
     if t.optimizer == "Adam":
         return torch.optim.Adam(params, lr=t.learning_rate, weight_decay=t.weight_decay)
     return torch.optim.SGD(params, lr=t.learning_rate, weight_decay=t.weight_decay, momentum=0.9)
@@ -96,10 +99,14 @@ def training_device(config: ExperimentConfig, dist: Distributed) -> torch.device
 
 
 def autocast_dtype(config: ExperimentConfig, device: torch.device) -> torch.dtype | None:
-    """bf16 where the GPU supports it, fp16 otherwise; None (full precision) on CPU or with use_amp off."""
-    if not config.training.use_amp or device.type != "cuda":
+    """training.amp_dtype on GPUs (auto: bf16 where supported, fp16 otherwise); None (full precision) on CPU
+    or with use_amp off. fp16 needs the gradient scaler (training/step.py); bf16 has fp32's range and does not."""
+    t = config.training
+    if not t.use_amp or device.type != "cuda":
         return None
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if t.amp_dtype == "fp16" or (t.amp_dtype == "auto" and not torch.cuda.is_bf16_supported()):
+        return torch.float16
+    return torch.bfloat16
 
 
 def autocast(device: torch.device, dtype: torch.dtype | None) -> AbstractContextManager[object]:

@@ -13,9 +13,7 @@ from genesis_cli.engine.training import checkpoint as ckpt
 from genesis_cli.engine.training.reports import TrainingObserver
 from genesis_cli.engine.training.resume import resume_config, run_directory, saved_config
 from genesis_cli.errors import UsageError
-from genesis_cli.settings import ExperimentConfig
-from genesis_cli.settings.layers import Layer, merge
-from genesis_cli.settings.messages import validate
+from genesis_cli.settings import ExperimentConfig, derive_config
 from genesis_cli.settings.yaml_io import dump_yaml
 
 RUN_FILES = ("model_epoch_*.pt", ckpt.BEST, ckpt.FINAL, "train.log", "metrics.jsonl", "config.yaml")
@@ -64,8 +62,7 @@ def prepare_resume(target: Path, requested: ExperimentConfig | None = None,
     saved = saved_config(payload["config"])
     if requested is None:
         given = {key: value for key, value in (overrides or {}).items() if value is not None}
-        values, origins = merge([Layer("checkpoint", saved.to_dict()), Layer.from_dotted("command line", given, {})])
-        requested = validate(ExperimentConfig, values, origins)
+        requested = derive_config(saved, given, "command line")
     config, notices = resume_config(payload["config"], requested)
     run_dir = path.parent  # a resumed run goes on writing next to its checkpoint
     notices.insert(0, f"resuming {path} at epoch {payload['epoch']}, step {payload['global_step']}")

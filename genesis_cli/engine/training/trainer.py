@@ -12,7 +12,6 @@ named by the step where it first appeared, and no checkpoint is written after it
 
 from __future__ import annotations
 
-import math
 import time
 from collections import deque
 from pathlib import Path
@@ -26,11 +25,12 @@ from genesis_cli.engine.ema import EMA
 from genesis_cli.engine.interrupts import deferred_interrupts
 from genesis_cli.engine.memory import peak_memory_bytes
 from genesis_cli.engine.training import checkpoint as ckpt
-from genesis_cli.engine.training.components import (Distributed, autocast, autocast_dtype, build_data, build_model,
-                                                    build_optimizer, training_device)
+from genesis_cli.engine.training.components import (Distributed, autocast, build_data, build_model, build_optimizer,
+                                                    training_device)
 from genesis_cli.engine.training.early_stopping import EarlyStopping
 from genesis_cli.engine.training.lr_schedule import PlateauState, learning_rate
 from genesis_cli.engine.training.reports import EpochReport, EvalReport, RunInfo, StepReport, TrainingObserver
+from genesis_cli.engine.training.step import TrainStep
 from genesis_cli.engine.training.rng import capture_rng_state, restore_rng_state, seed_everything, seeded_generator
 from genesis_cli.engine.training.run_log import Observers, RunLog
 from genesis_cli.errors import GenesisError
@@ -39,12 +39,6 @@ from genesis_cli.settings import ExperimentConfig
 HISTORY = 60  # logged losses kept for the dashboard's chart
 SMOOTHING = 0.9  # EMA factor of the smoothed loss shown to users
 EVAL_SEED_OFFSET = 1_000_003  # validation noise is the same at every evaluation
-
-
-def _compile_failure(exc: BaseException) -> str:
-    first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-    return (f"torch.compile failed ({type(exc).__name__}: {first_line}); continuing without compilation "
-            "(set training.compile: false to skip it)")
 
 
 class NonFiniteLoss(GenesisError):
@@ -75,8 +69,6 @@ class Trainer:
                                hint="resume with the same data file and seed")
         self.model, self.diffusion = build_model(config, self.data, self.device)
         self.optimizer = build_optimizer(config, self.model, self.device)
-        self.amp = autocast_dtype(config, self.device)
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp == torch.float16)
         self.ema = EMA(self.model, config.training.ema_decay)
         self.plateau = PlateauState()
         self.early = EarlyStopping.from_config(config.training) if config.training.early_stopping else None
@@ -90,21 +82,13 @@ class Trainer:
         self.epoch, self.batch_in_epoch, self.global_step = 0, 0, 0
         self.epoch_loss_sum, self.epoch_batches = 0.0, 0
         self.manager = ckpt.CheckpointManager(run_dir, config.training.keep_checkpoints)
-        self.train_diffusion = self.diffusion
+        train_diffusion = self.diffusion
         if self.dist.world > 1:  # gradients synchronised through DDP; evaluation uses the plain model
             wrapped = torch.nn.parallel.DistributedDataParallel(
                 self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
-            self.train_diffusion = GaussianDiffusion(wrapped, config.diffusion).to(self.device)
-        self.eager_diffusion = self.train_diffusion
-        t = config.training
-        self.compiling = t.compile if t.compile is not None else self.device.type == "cuda"
-        self.compile_notice: str | None = None
-        if self.compiling:
-            try:
-                compiled = torch.compile(self.train_diffusion.model, mode=t.compile_mode, backend=t.compile_backend)
-                self.train_diffusion = GaussianDiffusion(compiled, config.diffusion).to(self.device)
-            except Exception as exc:  # noqa: BLE001 - an unusable backend or mode
-                self.compiling, self.compile_notice = False, _compile_failure(exc)
+            train_diffusion = GaussianDiffusion(wrapped, config.diffusion).to(self.device)
+        self.step = TrainStep(config, train_diffusion, self.model, self.optimizer, self.ema, self.device)
+        self.amp = self.step.amp
         self.window: dict[str, Any] = {}
         if resume is not None:
             self._restore(resume)
@@ -120,7 +104,7 @@ class Trainer:
             "scheduler_state_dict": {"name": self.config.training.scheduler, "plateau": self.plateau.state_dict(),
                                      "total_steps": self.total_steps, "steps_per_epoch": self.steps_per_epoch},
             "best_loss": self.best_loss, "config": self.config.to_dict(),
-            "ema_state_dict": self.ema.state_dict(), "scaler_state_dict": self.scaler.state_dict(),
+            "ema_state_dict": self.ema.state_dict(), "scaler_state_dict": self.step.scaler.state_dict(),
             "early_stopping_state": self.early.state_dict() if self.early else None,
             "rng_state": capture_rng_state(), "loss_generator_state": self.loss_generator.get_state(),
             "epoch_loss": [self.epoch_loss_sum, self.epoch_batches],
@@ -133,7 +117,7 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer_state_dict"])
         self.plateau.load_state_dict(state["scheduler_state_dict"]["plateau"])
         self.ema.load_state_dict(state["ema_state_dict"])
-        self.scaler.load_state_dict(state["scaler_state_dict"])
+        self.step.scaler.load_state_dict(state["scaler_state_dict"])
         if self.early is not None and state.get("early_stopping_state"):
             self.early.load_state_dict(state["early_stopping_state"])
         restore_rng_state(state["rng_state"])
@@ -179,8 +163,7 @@ class Trainer:
             sum(p.numel() for p in self.model.parameters()), len(self.data.train.indices) * self.dist.world,
             len(self.data.split.val), self.steps_per_epoch, self.total_steps, t.num_epochs, self.global_step,
             t.early_stopping_patience if self.early else None, str(self.amp).replace("torch.", "") if self.amp else None))
-        if self.compile_notice:
-            self.observer.on_message(self.compile_notice)
+        self.step.attach(self.observer.on_message)
         reason = "completed"
         try:
             with deferred_interrupts() as interrupt, torch.autograd.set_detect_anomaly(self.debug):
@@ -218,22 +201,12 @@ class Trainer:
                 x_sig = x_sig.to(self.device, non_blocking=True)
                 label = label.to(self.device, non_blocking=True)
                 lr = learning_rate(self.global_step, self.total_steps, self.steps_per_epoch, t, self.plateau.scale)
-                for group in self.optimizer.param_groups:
-                    group["lr"] = lr
-                loss = self._compiled_or_eager_loss(x_sig, label)
-                self.optimizer.zero_grad(set_to_none=True)
-                self.scaler.scale(loss).backward()
-                self.scaler.unscale_(self.optimizer)
-                grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(),
-                                                           t.grad_clip_norm if t.grad_clip_norm > 0 else math.inf)
-                self.scaler.step(self.optimizer)
-                self.scaler.update()
-                self.ema.update(self.model)
-                finite = torch.isfinite(loss.detach())
+                loss, grad_norm = self.step(x_sig, self.geometry, label, lr, self.loss_generator)
+                finite = torch.isfinite(loss)
                 bad_step = torch.where(finite | (bad_step >= 0), bad_step, torch.full_like(bad_step, self.global_step + 1))
                 window = self.window
-                window["loss"] = window["loss"] + loss.detach().float()
-                window["grad"] = grad_norm.detach().float()
+                window["loss"] = window["loss"] + loss.float()
+                window["grad"] = grad_norm.float()
                 window["count"] += 1
                 window["events"] += x_sig.shape[0] * self.dist.world
                 self.global_step += 1
@@ -262,21 +235,6 @@ class Trainer:
     def _budget_spent(self) -> bool:
         return bool((self.budget_steps is not None and self.global_step >= self.budget_steps) or
                     (self.budget_seconds is not None and self.training_seconds >= self.budget_seconds))
-
-    def _compiled_or_eager_loss(self, x_sig: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
-        """The training loss; if torch.compile fails on its first use, say so and go on eagerly."""
-        state = self.loss_generator.get_state()
-        try:
-            with autocast(self.device, self.amp):
-                return self.train_diffusion.loss(x_sig, self.geometry, label, generator=self.loss_generator)
-        except Exception as exc:  # noqa: BLE001 - compiler errors come in many types
-            if not self.compiling or self.train_diffusion is self.eager_diffusion:
-                raise
-            self.observer.on_message(_compile_failure(exc))
-            self.train_diffusion = self.eager_diffusion
-            self.loss_generator.set_state(state)  # the failed attempt must not consume noise
-            with autocast(self.device, self.amp):
-                return self.train_diffusion.loss(x_sig, self.geometry, label, generator=self.loss_generator)
 
     def _reset_window(self) -> None:
         """Losses since the last host read, kept on the device (no synchronisation per step)."""

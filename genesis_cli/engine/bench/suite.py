@@ -1,0 +1,113 @@
+"""`genesis bench` as a plan and a report: which workloads at which batch sizes, and what came out.
+
+A batch size that does not fit on the GPU is reported as a failure and the sweep goes on, so one
+command can find a model's most efficient batch size. With ``baseline`` every training batch size
+is also run in the original GENESIS configuration (bench/baseline.py) and the report gives the
+speed-up, best against best.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from genesis_cli.engine.bench.baseline import ORIGINAL_FUSED_OPTIMIZER, original_configuration, speedup
+from genesis_cli.engine.bench.measure import BenchResult, Workload, measure
+from genesis_cli.engine.bench.profiling import Profile, profile_workload
+from genesis_cli.engine.bench.workloads import bench_data, sample_workload, train_workload
+from genesis_cli.engine.device import resolve_device
+from genesis_cli.errors import UsageError
+from genesis_cli.settings import ExperimentConfig, derive_config
+
+WHATS = ("train", "sample", "data")
+#: Profiled repeats per workload with --profile (after warm-up).
+PROFILE_REPEATS = 3
+
+
+@dataclass(frozen=True)
+class BenchPlan:
+    whats: tuple[str, ...]
+    batch_sizes: tuple[int, ...]
+    repeats: int
+    samplers: tuple[str, ...] = ()  # empty: the config's sampler
+    device: str | None = None  # None: the config's device
+    data_path: Path | None = None
+    baseline: bool = False
+    profile: bool = False
+
+    def __post_init__(self) -> None:
+        unknown = [w for w in self.whats if w not in WHATS]
+        if unknown or not self.whats:
+            raise UsageError(f"--what {','.join(unknown) or '(none)'}: choose {', '.join(WHATS)} or all")
+        if self.repeats <= 0:
+            raise UsageError(f"--steps {self.repeats}: must be > 0")
+        if not self.batch_sizes or any(b <= 0 for b in self.batch_sizes):
+            raise UsageError(f"--batch-size {', '.join(map(str, self.batch_sizes))}: every batch size must be > 0")
+
+
+@dataclass
+class BenchReport:
+    results: list[BenchResult] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # "train, batch 4096: out of GPU memory"
+    profiles: list[Profile] = field(default_factory=list)
+
+    @property
+    def speedups(self) -> dict[str, float]:
+        """Best ours / best original events/s, per workload that has both."""
+        found = {what: speedup(self.results, what) for what in WHATS}
+        return {what: value for what, value in found.items() if value is not None}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"results": [r.to_dict() for r in self.results], "failures": self.failures,
+                "speedup_over_original": self.speedups}
+
+
+def run_bench(config: ExperimentConfig, plan: BenchPlan, on_message: Callable[[str], None]) -> BenchReport:
+    """Run ``plan`` for ``config``; messages (skips, compilation fallbacks) go to ``on_message``."""
+    device = resolve_device(plan.device or config.device)
+    report = BenchReport()
+    data_path = plan.data_path or config.data.h5_path
+    if "data" in plan.whats and data_path is None and plan.whats == ("data",):
+        raise UsageError("no event file for the data benchmark", hint="pass --data-path FILE.h5")
+    original = original_configuration(config) if plan.baseline else None
+    for batch in plan.batch_sizes:
+        if "train" in plan.whats:
+            _run(report, plan, f"train, batch {batch}",
+                 lambda b=batch: train_workload(config, b, device, on_message=on_message))
+            if original is not None:
+                _run(report, plan, f"train (original), batch {batch}",
+                     lambda b=batch: train_workload(original, b, device, variant="original",
+                                                    fused=ORIGINAL_FUSED_OPTIMIZER, on_message=on_message))
+        if "sample" in plan.whats:
+            for sampler in plan.samplers or (config.diffusion.sampler,):
+                chosen = derive_config(config, {"diffusion.sampler": sampler}, "--sampler")
+                _run(report, plan, f"sample ({sampler}), batch {batch}",
+                     lambda b=batch, c=chosen: sample_workload(c, b, device))
+    if "data" in plan.whats:
+        if data_path is None:
+            on_message("data benchmark skipped: pass --data-path FILE.h5")
+        else:
+            report.results.append(bench_data(Path(data_path), config, plan.batch_sizes[0]))
+    return report
+
+
+def _run(report: BenchReport, plan: BenchPlan, label: str, build: Callable[[], Workload]) -> None:
+    """Build, time (and profile) one workload; out of GPU memory is a reported failure, not a crash."""
+    workload: Workload | None = None
+    try:
+        workload = build()
+        report.results.append(measure(workload, plan.repeats))
+        if plan.profile:
+            report.profiles.append(profile_workload(workload, PROFILE_REPEATS))
+    except torch.cuda.OutOfMemoryError:
+        report.failures.append(f"{label}: out of GPU memory")
+    finally:
+        del workload
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()

@@ -1,0 +1,96 @@
+"""The workloads `genesis bench` times: a training step, a sampled batch, a loader pass.
+
+Training runs :class:`~genesis_cli.engine.training.step.TrainStep`, the very step `genesis train`
+runs (autocast, torch.compile with its fallback, clipping, fused AdamW, EMA). Sampling runs the
+configured sampler with guidance under the autocast `genesis sample` uses. Inputs are synthetic
+(normalised-scale noise and labels on the built-in IceCube geometry): speed does not depend on the
+values, and no data file is needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from genesis_cli.engine.bench.measure import BenchResult, Workload
+from genesis_cli.engine.data.benchmark import benchmark_loader
+from genesis_cli.engine.ema import EMA
+from genesis_cli.engine.models import ModelFactory, model_cost
+from genesis_cli.engine.training.components import autocast, autocast_dtype, build_optimizer
+from genesis_cli.engine.training.step import TrainStep
+from genesis_cli.settings import ExperimentConfig
+
+
+def synthetic_batch(batch: int, n_doms: int, device: torch.device, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Signals (B, 2, L) and labels (B, 6) at the scale of normalised data."""
+    generator = torch.Generator().manual_seed(seed)
+    x = (torch.randn(batch, 2, n_doms, generator=generator) * 0.3).to(device)
+    label = (torch.rand(batch, 6, generator=generator) * 2 - 1).to(device)
+    return x, label
+
+
+def icecube_geometry(device: torch.device) -> torch.Tensor:
+    """The built-in 86-string geometry (3, 5160), scaled like normalised geometry."""
+    from genesis_cli.engine.detector import icecube_like_geometry
+
+    positions = torch.from_numpy(icecube_like_geometry().positions).float()
+    return (positions / positions.abs().max()).to(device)
+
+
+def train_workload(config: ExperimentConfig, batch_size: int, device: torch.device, *, variant: str = "genesis",
+                   fused: bool | None = None, on_message: Callable[[str], None] | None = None) -> Workload:
+    """One optimisation step of ``config``'s model on a synthetic batch."""
+    torch.manual_seed(config.seed)
+    model, diffusion = ModelFactory.create_model_and_diffusion(config.model, config.diffusion, device=device)
+    optimizer = build_optimizer(config, model, device, fused=fused)
+    step = TrainStep(config, diffusion, model, optimizer, EMA(model, config.training.ema_decay), device)
+    if on_message is not None:
+        step.attach(on_message)
+    geometry = icecube_geometry(device)
+    x, label = synthetic_batch(batch_size, geometry.shape[-1], device)
+    lr = config.training.learning_rate
+    flops = model_cost(config.model).training_flops_per_event * batch_size
+    fused_text = "fused AdamW" if getattr(optimizer, "defaults", {}).get("fused") else config.training.optimizer
+    return Workload("train", variant, device, batch_size, lambda: step(x, geometry, label, lr), flops,
+                    f"{config.model.architecture}, {_tokens(config)}, {step.description}, {fused_text}")
+
+
+def sample_workload(config: ExperimentConfig, batch_size: int, device: torch.device, *,
+                    variant: str = "genesis") -> Workload:
+    """One batch of ``batch_size`` events from noise with the configured sampler, steps and guidance."""
+    torch.manual_seed(config.seed)
+    model, diffusion = ModelFactory.create_model_and_diffusion(config.model, config.diffusion, device=device)
+    model.eval()
+    geometry = icecube_geometry(device)
+    _, label = synthetic_batch(batch_size, geometry.shape[-1], device)
+    d = config.diffusion
+    steps = diffusion.timesteps if d.sampler == "ddpm" else d.sampling_steps
+    amp = autocast_dtype(config, device)
+
+    @torch.no_grad()
+    def run() -> None:
+        with autocast(device, amp):
+            diffusion.sample(label, geometry, sampler=d.sampler, steps=d.sampling_steps,
+                             guidance_scale=d.guidance_scale)
+
+    passes = 1 if d.guidance_scale in (0.0, 1.0) else 2
+    flops = model_cost(config.model).forward_flops_per_event * steps * passes * batch_size
+    precision = str(amp).replace("torch.", "") if amp else "fp32"
+    return Workload("sample", variant, device, batch_size, run, flops,
+                    f"{d.sampler}, {steps} steps, guidance {d.guidance_scale:g}, {precision}")
+
+
+def bench_data(path: Path, config: ExperimentConfig, batch_size: int) -> BenchResult:
+    """Loader events/s over two timed epochs of ``path`` (after a warm-up epoch)."""
+    result = benchmark_loader(path, batch_size=batch_size, epochs=2, config=config,
+                              num_workers=config.data.num_workers)
+    return BenchResult("data", "genesis", "cpu", batch_size, 2, batch_size / result.events_per_second,
+                       result.events_per_second, None, None, None,
+                       f"{result.mode} mode, {result.num_workers} workers, {path.name}")
+
+
+def _tokens(config: ExperimentConfig) -> str:
+    """How the detector is cut for the model, e.g. 'patch string' or 'patch 1'."""
+    return f"patch {config.model.resolved_patch_size()}"
