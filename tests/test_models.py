@@ -174,3 +174,28 @@ def test_one_token_per_dom_costs_far_more_than_one_per_string() -> None:
     per_string = model_cost(resolve_config("debug").config.model).forward_flops_per_event
     per_dom = model_cost(resolve_config("debug", overrides=["model.patch_size=1"]).config.model).forward_flops_per_event
     assert per_dom > 30 * per_string
+
+
+def test_patch_embedding_split_equals_one_linear_over_all_features() -> None:
+    """Embedding the shared geometry features once and broadcasting is the same Linear over [signal, static]."""
+    from genesis_cli.engine.models.embeddings import DOM_FEATURES, PatchEmbed
+
+    torch.manual_seed(0)
+    embed = PatchEmbed(patch=4, hidden=16)
+    signal = torch.randn(3, 2, 5, 8)
+    static = torch.randn(1, DOM_FEATURES - 2, 5, 8)
+    grid = torch.cat([signal, static.expand(3, -1, -1, -1)], dim=1)  # (B, F, S, D)
+    patches = grid.reshape(3, DOM_FEATURES, 5, 2, 4).permute(0, 2, 3, 4, 1).reshape(3, 5, 2, 4 * DOM_FEATURES)
+    torch.testing.assert_close(embed(signal, static), embed.proj(patches), rtol=1e-5, atol=1e-5)
+
+
+def test_flops_per_event_leave_out_work_shared_by_the_batch() -> None:
+    from genesis_cli.engine.models.profile import batch_flops, forward_flops
+
+    config = resolve_config("debug").config.model
+    model = build_model(config).eval()
+    positions = torch.from_numpy(icecube_like_geometry().positions).float()
+    geometry = positions / positions.abs().max()
+    one, per_event = batch_flops(model, geometry, 1), forward_flops(model, geometry)
+    assert 0 < per_event < one  # the geometry embedding is paid once per batch
+    assert batch_flops(model, geometry, 3) == one + 2 * per_event  # linear in the batch beyond that

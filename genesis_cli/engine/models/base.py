@@ -18,7 +18,7 @@ import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from genesis_cli.engine.models.embeddings import ConditionEmbedding, OutputHead, PatchEmbed, geometry_features
+from genesis_cli.engine.models.embeddings import ConditionEmbedding, OutputHead, PatchEmbed, static_dom_features
 from genesis_cli.engine.models.layout import GridLayout, build_layout
 from genesis_cli.settings import ModelConfig
 
@@ -101,12 +101,9 @@ class GenesisModel(nn.Module):
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, label: torch.Tensor, geometry: torch.Tensor,
                 drop_label: torch.Tensor | None = None) -> torch.Tensor:
         layout = self.layout_for(geometry)
-        b = x_t.shape[0]
-        geo = geometry if geometry.dim() == 3 else geometry.unsqueeze(0)
-        geo = geo[:1].expand(b, -1, -1) if geo.shape[0] != b else geo
-        valid = torch.ones_like(x_t[:, :1])
-        features = torch.cat([x_t, valid, geometry_features(geo.to(x_t.dtype))], dim=1)  # (B, F, L)
-        h = self.patch_embed(layout.to_grid(features))  # (B, S, N, hidden)
+        detector = geometry[0] if geometry.dim() == 3 else geometry  # (3, L): one detector for the batch
+        static = layout.to_grid(static_dom_features(detector.to(x_t.dtype)))  # (1, F-2, S, D)
+        h = self.patch_embed(layout.to_grid(x_t), static)  # (B, S, N, hidden)
         c = self.condition(t, label, drop_label)
         h = self.trunk(h, c, layout)
         return layout.from_grid(self.head(h, c))  # (B, 2, L)

@@ -80,18 +80,42 @@ def geometry_features(geometry: torch.Tensor) -> torch.Tensor:
     return torch.cat([geometry, fourier], dim=1)
 
 
+def static_dom_features(geometry: torch.Tensor) -> torch.Tensor:
+    """(3, L) normalised positions -> (1, DOM_FEATURES - 2, L): the valid flag (1 on every real DOM;
+    padding becomes 0 on the grid) and the geometry features, the per-DOM inputs shared by all events."""
+    geo = geometry.unsqueeze(0)
+    return torch.cat([torch.ones_like(geo[:, :1]), geometry_features(geo)], dim=1)
+
+
 class PatchEmbed(nn.Module):
-    """Grid features (B, F, S, D) -> position embeddings (B, S, N, hidden), P DOMs per position."""
+    """Grid features -> position embeddings (B, S, N, hidden), P DOMs per position.
+
+    One Linear over each patch's [npe, time, valid, xyz, Fourier(xyz)] per DOM (DOM_FEATURES). The
+    projection is split by linearity: the signal columns act on the batch (B, 2, S, D), the static
+    columns (valid flag and geometry, the same for every event) on one detector (1, F-2, S, D), and
+    the two are added with broadcasting. That never builds or gathers the (B, F, L) feature tensor,
+    which made up over a third of a small model's time, and keeps the parameter (and checkpoints)
+    of the single Linear.
+    """
 
     def __init__(self, patch: int, hidden: int) -> None:
         super().__init__()
         self.patch = patch
         self.proj = nn.Linear(patch * DOM_FEATURES, hidden)
 
-    def forward(self, grid: torch.Tensor) -> torch.Tensor:
+    def _patches(self, grid: torch.Tensor) -> torch.Tensor:
+        """(B, F, S, D) -> (B, S, N, P, F)."""
         b, f, s, d = grid.shape
-        patches = grid.reshape(b, f, s, d // self.patch, self.patch).permute(0, 2, 3, 4, 1)
-        return self.proj(patches.reshape(b, s, d // self.patch, self.patch * f))
+        return grid.reshape(b, f, s, d // self.patch, self.patch).permute(0, 2, 3, 4, 1)
+
+    def forward(self, signal: torch.Tensor, static: torch.Tensor) -> torch.Tensor:
+        """signal (B, 2, S, D), static (1, DOM_FEATURES - 2, S, D) -> (B, S, N, hidden)."""
+        weight = self.proj.weight.view(-1, self.patch, DOM_FEATURES)  # (hidden, P, F), F ordered as the features
+        n_signal = signal.shape[1]
+        w_signal = weight[:, :, :n_signal].reshape(weight.shape[0], -1)
+        w_static = weight[:, :, n_signal:].reshape(weight.shape[0], -1)
+        h = nn.functional.linear(self._patches(signal).flatten(-2), w_signal, self.proj.bias)
+        return h + nn.functional.linear(self._patches(static).flatten(-2), w_static)
 
 
 class OutputHead(nn.Module):

@@ -28,16 +28,24 @@ def count_parameters(model: nn.Module) -> int:
 
 
 @torch.no_grad()
-def forward_flops(model: nn.Module, geometry: torch.Tensor, batch: int = 1) -> int:
-    """FLOPs of one forward pass (matmuls, convolutions, attention) per event."""
-    n_doms = geometry.shape[-1]
-    x = torch.zeros(batch, 2, n_doms)
+def batch_flops(model: nn.Module, geometry: torch.Tensor, batch: int) -> int:
+    """FLOPs (matmuls, convolutions, attention) of one forward pass over ``batch`` events."""
+    x = torch.zeros(batch, 2, geometry.shape[-1])
     label = torch.zeros(batch, 6)
     t = torch.zeros(batch, dtype=torch.long)
     model.layout_for(geometry)  # derive the layout outside the counted region
     with FlopCounterMode(display=False) as counter:
         model(x, t, label, geometry)
-    return int(counter.get_total_flops()) // batch
+    return int(counter.get_total_flops())
+
+
+def forward_flops(model: nn.Module, geometry: torch.Tensor) -> int:
+    """Forward FLOPs per event: the cost of one more event in a batch, f(2) - f(1).
+
+    Work shared by the whole batch (embedding the detector's geometry once) is left out, so the
+    figure, and the MFU computed from it, is what each event really costs in a large batch.
+    """
+    return batch_flops(model, geometry, 2) - batch_flops(model, geometry, 1)
 
 
 def model_cost(config: ModelConfig, geometry: GeometryLike | None = None) -> ModelCost:
