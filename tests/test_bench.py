@@ -32,7 +32,7 @@ def test_bench_all_on_cpu(cli: Cli, toy_file: Path, tmp_path: Path) -> None:
     assert all(r["events_per_second"] > 0 for r in rows.values())
     assert rows["train"]["flops_per_second"] > 0 and rows["train"]["mfu"] is None  # CPU: FLOP/s only
     assert "fp32, eager" in rows["train"]["detail"]
-    assert "dpm-solver, 20 steps" in rows["sample"]["detail"]
+    assert "dpm-solver-sde, 20 steps" in rows["sample"]["detail"]
     assert rows["data"]["detail"].startswith("memory mode")
     assert "GENESIS bench (debug)" in result.stdout
 

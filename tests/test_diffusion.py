@@ -80,19 +80,27 @@ def run_sampler(diffusion: GaussianDiffusion, name: str, steps: int, n: int = 40
     return x.flatten(1).double()
 
 
-@pytest.mark.parametrize("name,steps", [("ddpm", None), ("ddim", 200), ("dpm-solver", 20)])
+#: Covariance tolerance per sampler. The SDE solver pays for its robustness on real events (fresh
+#: noise corrects model errors at the no-hit point mass) with a larger 20-step bias on smooth data,
+#: about 6% too much variance: max error 0.061 against the truth with 20,000 samples (ODE 0.031,
+#: the sampling noise), 0.11 against a 4,000-sample DDPM run; a wrong update gives 0.2-0.7.
+COV_TOLERANCE = {"dpm-solver-sde": 0.15}
+
+
+@pytest.mark.parametrize("name,steps", [("ddpm", None), ("ddim", 200), ("dpm-solver", 20), ("dpm-solver-sde", 20)])
 def test_samplers_recover_the_gaussian(gaussian, name: str, steps: int | None) -> None:  # type: ignore[no-untyped-def]
     diffusion, mu, cov = gaussian
     samples = run_sampler(diffusion, name, steps or 1000)
     assert torch.allclose(samples.mean(0), mu.double(), atol=0.05)
-    assert torch.allclose(torch.cov(samples.T), cov.double(), atol=0.06)
+    assert torch.allclose(torch.cov(samples.T), cov.double(), atol=COV_TOLERANCE.get(name, 0.06))
 
 
-def test_dpm_solver_at_20_steps_agrees_with_ddpm_at_1000(gaussian) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("name", ["dpm-solver", "dpm-solver-sde"])
+def test_dpm_solver_at_20_steps_agrees_with_ddpm_at_1000(gaussian, name: str) -> None:  # type: ignore[no-untyped-def]
     diffusion, _, _ = gaussian
-    fast, slow = run_sampler(diffusion, "dpm-solver", 20), run_sampler(diffusion, "ddpm", 1000, seed=2)
+    fast, slow = run_sampler(diffusion, name, 20), run_sampler(diffusion, "ddpm", 1000, seed=2)
     assert torch.allclose(fast.mean(0), slow.mean(0), atol=0.06)
-    assert torch.allclose(torch.cov(fast.T), torch.cov(slow.T), atol=0.08)
+    assert torch.allclose(torch.cov(fast.T), torch.cov(slow.T), atol=COV_TOLERANCE.get(name, 0.08))
 
 
 def test_dpm_solver_follows_the_same_ode_as_ddim(gaussian) -> None:  # type: ignore[no-untyped-def]
@@ -100,6 +108,24 @@ def test_dpm_solver_follows_the_same_ode_as_ddim(gaussian) -> None:  # type: ign
     diffusion, _, _ = gaussian
     fast, exact = run_sampler(diffusion, "dpm-solver", 20, n=200), run_sampler(diffusion, "ddim", 1000, n=200)
     assert (fast - exact).abs().max() < 0.15  # measured 0.07 (DDIM at 20 steps: 0.52)
+
+
+def test_dpm_solver_sde_is_the_ode_plus_noise(gaussian) -> None:  # type: ignore[no-untyped-def]
+    """eta = 0 is exactly the deterministic solver; the SDE (eta = 1) draws fresh noise, reproducibly by seed."""
+    from genesis_cli.engine.diffusion.samplers.dpm_solver import sample_dpm_solver
+
+    diffusion, _, _ = gaussian
+    x = torch.randn(50, 2, 2, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+
+    def eps_fn(x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        return diffusion.guided_eps(x_t, t, torch.zeros(len(x_t), 6, dtype=torch.float64), torch.zeros(3, 2), 1.0)
+
+    ac = diffusion.alphas_cumprod
+    ode = SAMPLERS["dpm-solver"](eps_fn, x, ac, 10)
+    assert torch.equal(sample_dpm_solver(eps_fn, x, ac, 10, eta=0.0, generator=torch.Generator().manual_seed(9)), ode)
+    sde = [SAMPLERS["dpm-solver-sde"](eps_fn, x, ac, 10, generator=torch.Generator().manual_seed(s)) for s in (9, 9, 10)]
+    assert torch.equal(sde[0], sde[1]) and not torch.equal(sde[0], sde[2])
+    assert (sde[0] - ode).abs().max() > 1e-3
 
 
 def test_sampler_callback_sees_every_step(gaussian) -> None:  # type: ignore[no-untyped-def]

@@ -124,10 +124,12 @@ def test_sample_from_ranges_is_reproducible(cli: Cli, trained_run: Path, tmp_pat
     (["--energy", "5:1"], "the lower end exceeds the upper end"),
     (["--energy", "abc"], "expected a number or LO:HI"),
     ([], "--num-events is required without --labels-from"),
+    (["--sampler", "euler"], "--sampler 'euler': choose ddpm, ddim, dpm-solver, dpm-solver-sde"),
+    (["--steps", "0"], "--steps 0: must be > 0"),
 ])
 def test_sample_rejects_bad_requests(cli: Cli, trained_run: Path, tmp_path: Path, args: list[str], message: str) -> None:
     result = cli("sample", "--checkpoint", str(trained_run), "--output", str(tmp_path / "x.h5"),
-                 *(["--num-events", "3"] if args and args[0] == "--energy" else []), *args)
+                 *(["--num-events", "3"] if args else []), *args)
     assert result.exit_code == 2 and message in result.stderr
 
 
@@ -182,3 +184,23 @@ def test_demo_runs_end_to_end(cli: Cli, tmp_path: Path) -> None:
     for name in ("toy.h5", "generated.h5", "real_test.h5", "evaluation.png", "evaluation.json"):
         assert (tmp_path / "demo" / name).exists()
     assert (tmp_path / "demo" / "checkpoints" / "demo" / "model_best.pt").exists()
+
+
+
+def test_sampler_quality_benchmark_compares_each_sampler_with_ddpm(toy_file: Path, tmp_path: Path) -> None:
+    """benchmarks/sampler_quality.py end to end, on a tiny model with a 100-step schedule (DDPM is the reference)."""
+    config = resolve_config("debug", overrides=[
+        f"data.h5_path={toy_file}", "experiment_name=q", f"checkpoint_dir={tmp_path / 'checkpoints'}",
+        f"log_dir={tmp_path / 'logs'}", "training.batch_size=8", "training.num_epochs=1", "model.hidden=32",
+        "model.heads=2", "model.depth=1", "diffusion.timesteps=100", "training.max_steps_per_epoch=5"]).config
+    run_dir = session.prepare_new_run(config).run_dir
+    Trainer(config, run_dir).fit()
+    script = Path(__file__).parents[1] / "benchmarks" / "sampler_quality.py"
+    done = subprocess.run([sys.executable, str(script), str(run_dir / "model_final.pt"), str(toy_file),
+                           "--events", "100", "--out", str(tmp_path / "q"), "--device", "cpu", "--sampler", "ddim:4"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith(("| ddpm |", "| ddim |"))]
+    assert rows[0].startswith("| ddpm | 100 |") and rows[1].startswith("| ddim | 4 |")
+    assert "✓" in rows[1] or "✗" in rows[1]
+    assert {p.name for p in (tmp_path / "q").glob("*.h5")} == {"ddpm_100.h5", "ddim_4.h5"}

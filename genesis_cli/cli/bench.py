@@ -33,7 +33,7 @@ def bench_command(
     steps: Annotated[int, typer.Option(help="Timed repeats (after 3 warm-up repeats).")] = 10,
     device: Annotated[Optional[str], typer.Option(help="auto, cpu, cuda or cuda:N.")] = None,
     sampler: Annotated[Optional[list[str]], typer.Option(help="Sampler to time; repeat for several (default: the config's).")] = None,
-    sampling_steps: Annotated[Optional[int], typer.Option("--sampling-steps", help="Steps of ddim and dpm-solver.")] = None,
+    sampling_steps: Annotated[Optional[int], typer.Option("--sampling-steps", help="Steps of ddim, dpm-solver and dpm-solver-sde.")] = None,
     guidance_scale: Annotated[Optional[float], typer.Option("--guidance-scale", help="Guidance scale (not 0 or 1: two passes per step).")] = None,
     baseline: Annotated[bool, typer.Option("--baseline", help="Also train in the original configuration (one token per DOM, fp16, eager) and report the speed-up.")] = False,
     data_path: Annotated[Optional[Path], typer.Option("--data-path", help="Event file for the data benchmark.")] = None,

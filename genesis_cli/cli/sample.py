@@ -9,6 +9,7 @@ import typer
 
 from genesis_cli.cli.output import print_notice, print_success, progress_callback
 from genesis_cli.errors import EXIT_INTERRUPTED, UsageError
+from genesis_cli.settings.sections import SAMPLERS
 
 EXAMPLES = (
     "[bold]Examples[/bold]\n\n"
@@ -23,8 +24,8 @@ def sample_command(
     checkpoint: Annotated[Path, typer.Option("--checkpoint", metavar="CKPT|RUN_DIR", help="Trained checkpoint (or run directory: its best).")],
     output: Annotated[Path, typer.Option("--output", "-o", metavar="OUT.h5", help="Event file to write.")],
     num_events: Annotated[Optional[int], typer.Option("--num-events", "-n", help="Events to generate (default with --labels-from: one per label).")] = None,
-    sampler: Annotated[Optional[str], typer.Option(help="ddpm, ddim or dpm-solver (default: the checkpoint's config).")] = None,
-    steps: Annotated[Optional[int], typer.Option(help="Sampler steps (ddim, dpm-solver).")] = None,
+    sampler: Annotated[Optional[str], typer.Option(help="ddpm, ddim, dpm-solver or dpm-solver-sde (default: the checkpoint's config).")] = None,
+    steps: Annotated[Optional[int], typer.Option(help="Sampler steps (ddim, dpm-solver, dpm-solver-sde).")] = None,
     guidance_scale: Annotated[Optional[float], typer.Option("--guidance-scale", help="Classifier-free guidance scale.")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Events generated at once.")] = 256,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
@@ -51,6 +52,11 @@ def sample_command(
 
     if batch_size <= 0:
         raise UsageError(f"--batch-size {batch_size}: must be > 0")
+    if sampler is not None and sampler.lower() not in SAMPLERS:
+        raise UsageError(f"--sampler {sampler!r}: choose {', '.join(SAMPLERS)}")
+    if steps is not None and steps <= 0:
+        raise UsageError(f"--steps {steps}: must be > 0")
+    sampler = sampler.lower() if sampler else None
     trained = TrainedGenerator.load(ckpt.sampling_checkpoint(checkpoint), device or "auto")
     diffusion = trained.config.diffusion
     ranges = {name: parse_range(text, name) for name, text in
@@ -69,8 +75,7 @@ def sample_command(
         labels = labels_from_ranges(num_events, ranges, trained.normalizer, trained.geometry, np.random.default_rng(seed))
     name = sampler or diffusion.sampler
     with progress_callback(len(labels), f"sampling {output.name}") as advance:
-        summary = sample_to_file(trained, labels, output, sampler=name, steps=steps or diffusion.sampling_steps,
-                                 guidance_scale=diffusion.guidance_scale if guidance_scale is None else guidance_scale,
+        summary = sample_to_file(trained, labels, output, sampler=name, steps=steps, guidance_scale=guidance_scale,
                                  batch_size=batch_size, seed=seed, overwrite=overwrite, progress=advance)
     if summary.interrupted:
         print_notice(f"interrupted: {summary.path} holds the {summary.events:,} events generated so far")

@@ -122,10 +122,7 @@ def compare(architectures: list[str], *, out_dir: Path, data_path: Path | None, 
         labels = labels_from_file(real_test)
         say(f"{architecture}: sampling {len(labels)} events")
         samples = out_dir / f"{architecture}_samples.h5"
-        summary = sample_to_file(generator, labels, samples, sampler=generator.config.diffusion.sampler,
-                                 steps=generator.config.diffusion.sampling_steps,
-                                 guidance_scale=generator.config.diffusion.guidance_scale, batch_size=256,
-                                 seed=seed, overwrite=True)
+        summary = sample_to_file(generator, labels, samples, batch_size=256, seed=seed, overwrite=True)
         report = evaluate_files(real_test, samples, seed=seed)
         write_text_atomic(out_dir / f"{architecture}_evaluation.json", json.dumps(report.to_dict(), indent=2, default=float))
         rows = {row.metric: row.value for row in report.summary}

@@ -34,9 +34,14 @@ class SamplingSummary:
         return self.events / max(self.seconds, 1e-9)
 
 
-def sample_to_file(generator: TrainedGenerator, labels: np.ndarray, out: Path, *, sampler: str, steps: int,
-                   guidance_scale: float, batch_size: int, seed: int, overwrite: bool = False,
-                   progress: Callable[[int], None] | None = None) -> SamplingSummary:
+def sample_to_file(generator: TrainedGenerator, labels: np.ndarray, out: Path, *, batch_size: int, seed: int,
+                   sampler: str | None = None, steps: int | None = None, guidance_scale: float | None = None,
+                   overwrite: bool = False, progress: Callable[[int], None] | None = None) -> SamplingSummary:
+    """Generate events for ``labels`` into ``out``; sampler, steps and guidance default to the checkpoint's config."""
+    d = generator.config.diffusion
+    sampler = sampler or d.sampler
+    steps = steps or d.sampling_steps
+    guidance_scale = d.guidance_scale if guidance_scale is None else guidance_scale
     attrs = {"generator": "genesis sample", "checkpoint": str(generator.path), "sampler": sampler,
              "steps": steps if sampler != "ddpm" else generator.diffusion.timesteps, "guidance_scale": guidance_scale,
              "seed": seed, "architecture": generator.config.model.architecture, "genesis_version": __version__}

@@ -17,13 +17,14 @@ import torch
 
 from genesis_cli.engine.diffusion.samplers.ddim import sample_ddim
 from genesis_cli.engine.diffusion.samplers.ddpm import sample_ddpm
-from genesis_cli.engine.diffusion.samplers.dpm_solver import sample_dpm_solver
+from genesis_cli.engine.diffusion.samplers.dpm_solver import sample_dpm_solver, sample_dpm_solver_sde
 
 SamplerCallback = Callable[[dict[str, Any]], None]
 SAMPLERS: dict[str, Callable[..., torch.Tensor]] = {
     "ddpm": sample_ddpm,
     "ddim": sample_ddim,
     "dpm-solver": sample_dpm_solver,
+    "dpm-solver-sde": sample_dpm_solver_sde,
 }
 
-__all__ = ["SAMPLERS", "SamplerCallback", "sample_ddim", "sample_ddpm", "sample_dpm_solver"]
+__all__ = ["SAMPLERS", "SamplerCallback", "sample_ddim", "sample_ddpm", "sample_dpm_solver", "sample_dpm_solver_sde"]
