@@ -30,9 +30,9 @@ from genesis_cli.engine.training.components import (Distributed, autocast, build
 from genesis_cli.engine.training.early_stopping import EarlyStopping
 from genesis_cli.engine.training.lr_schedule import PlateauState, learning_rate
 from genesis_cli.engine.training.reports import EpochReport, EvalReport, RunInfo, StepReport, TrainingObserver
-from genesis_cli.engine.training.step import TrainStep
 from genesis_cli.engine.training.rng import capture_rng_state, restore_rng_state, seed_everything, seeded_generator
 from genesis_cli.engine.training.run_log import Observers, RunLog
+from genesis_cli.engine.training.step import TrainStep
 from genesis_cli.errors import GenesisError
 from genesis_cli.settings import ExperimentConfig
 
@@ -88,7 +88,6 @@ class Trainer:
                 self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
             train_diffusion = GaussianDiffusion(wrapped, config.diffusion).to(self.device)
         self.step = TrainStep(config, train_diffusion, self.model, self.optimizer, self.ema, self.device)
-        self.amp = self.step.amp
         self.window: dict[str, Any] = {}
         if resume is not None:
             self._restore(resume)
@@ -162,7 +161,7 @@ class Trainer:
             self.config.experiment_name, str(self.run_dir), str(self.device), self.config.model.architecture,
             sum(p.numel() for p in self.model.parameters()), len(self.data.train.indices) * self.dist.world,
             len(self.data.split.val), self.steps_per_epoch, self.total_steps, t.num_epochs, self.global_step,
-            t.early_stopping_patience if self.early else None, str(self.amp).replace("torch.", "") if self.amp else None))
+            t.early_stopping_patience if self.early else None, str(self.step.amp).replace("torch.", "") if self.step.amp else None))
         self.step.attach(self.observer.on_message)
         reason = "completed"
         try:
@@ -279,7 +278,7 @@ class Trainer:
             if self.config.training.max_eval_batches and batch >= self.config.training.max_eval_batches:
                 break
             x_sig, label = x_sig.to(self.device), label.to(self.device)
-            with autocast(self.device, self.amp):
+            with autocast(self.device, self.step.amp):
                 loss = self.diffusion.loss(x_sig, self.geometry, label, generator=generator)
             total += loss.double() * x_sig.shape[0]
             count += x_sig.shape[0]
