@@ -72,7 +72,7 @@ def run_bench(config: ExperimentConfig, plan: BenchPlan, on_message: Callable[[s
     device = resolve_device(plan.device or config.device)
     report = BenchReport()
     data_path = plan.data_path or config.data.h5_path
-    if "data" in plan.whats and data_path is None and plan.whats == ("data",):
+    if plan.whats == ("data",) and data_path is None:
         raise UsageError("no event file for the data benchmark", hint="pass --data-path FILE.h5")
     original = original_configuration(config) if plan.baseline else None
     for batch in plan.batch_sizes:
