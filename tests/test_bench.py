@@ -57,6 +57,18 @@ def test_baseline_sweep_and_profile(cli: Cli, tmp_path: Path) -> None:
     assert "share of self time by kind" in text and "aten::" in text
 
 
+def test_sampling_baseline_is_the_original_ddpm_job_scaled_from_timed_steps(tmp_path: Path) -> None:
+    config = resolve_config("debug", overrides=["model.hidden=32", "model.heads=2"]).config
+    report = run_bench(config, BenchPlan(("sample",), (2,), 1, device="cpu", baseline=True), lambda _: None)
+    ours, original = report.results
+    assert (ours.variant, original.variant) == ("genesis", "original")
+    assert original.detail.startswith("ddpm, 1000 steps, 2 guidance passes, patch 1, fp32; timed over 2 steps")
+    # 2 of 1000 steps timed: the rate counts 2/1000 of the batch per timed run
+    assert original.events_per_second == pytest.approx(2 * 2 / 1000 / original.median_seconds)
+    assert report.speedups["sample"] == pytest.approx(ours.events_per_second / original.events_per_second)
+    assert report.speedups["sample"] > 100  # 20 steps of 86 tokens against 2 x 1000 passes over 5160 tokens
+
+
 def test_several_samplers_and_guidance(cli: Cli, tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     result = cli("bench", "--config", "debug", "--what", "sample", "--sampler", "ddim", "--sampler", "dpm-solver",

@@ -35,7 +35,7 @@ def bench_command(
     sampler: Annotated[Optional[list[str]], typer.Option(help="Sampler to time; repeat for several (default: the config's).")] = None,
     sampling_steps: Annotated[Optional[int], typer.Option("--sampling-steps", help="Steps of ddim, dpm-solver and dpm-solver-sde.")] = None,
     guidance_scale: Annotated[Optional[float], typer.Option("--guidance-scale", help="Guidance scale (not 0 or 1: two passes per step).")] = None,
-    baseline: Annotated[bool, typer.Option("--baseline", help="Also train in the original configuration (one token per DOM, fp16, eager) and report the speed-up.")] = False,
+    baseline: Annotated[bool, typer.Option("--baseline", help="Also run the original configuration (one token per DOM, fp16, eager; 1000 guided DDPM steps) and report the speed-ups.")] = False,
     data_path: Annotated[Optional[Path], typer.Option("--data-path", help="Event file for the data benchmark.")] = None,
     profile: Annotated[Optional[Path], typer.Option("--profile", metavar="FILE", help="Write torch.profiler tables of each workload to FILE.")] = None,
     overrides: Annotated[Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE", help="Override any key.")] = None,

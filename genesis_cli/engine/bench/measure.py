@@ -28,7 +28,7 @@ WARMUP = 3
 
 @dataclass(frozen=True)
 class Workload:
-    """Something to time: ``run()`` processes ``batch_size`` events and costs ``flops_per_run``."""
+    """Something to time: ``run()`` processes ``events`` events and costs ``flops_per_run``."""
 
     what: str  # train | sample
     variant: str  # genesis | original (the baseline configuration)
@@ -37,6 +37,11 @@ class Workload:
     run: Callable[[], None]
     flops_per_run: float
     detail: str
+    events_per_run: float | None = None  # None: batch_size; less when run() is a measured part of the job
+
+    @property
+    def events(self) -> float:
+        return self.batch_size if self.events_per_run is None else self.events_per_run
 
 
 @dataclass(frozen=True)
@@ -95,5 +100,5 @@ def measure(workload: Workload, repeats: int) -> BenchResult:
     flops = workload.flops_per_run / seconds
     peak = peak_flops(device)
     return BenchResult(workload.what, workload.variant, str(device), workload.batch_size, repeats, seconds,
-                       workload.batch_size / seconds, peak_memory_bytes(device), flops,
+                       workload.events / seconds, peak_memory_bytes(device), flops,
                        flops / peak if peak else None, workload.detail)

@@ -2,8 +2,8 @@
 
 A batch size that does not fit on the GPU is reported as a failure and the sweep goes on, so one
 command can find a model's most efficient batch size. With ``baseline`` every training batch size
-is also run in the original GENESIS configuration (bench/baseline.py) and the report gives the
-speed-up, best against best.
+and sampling batch size is also run in the original GENESIS configuration (bench/baseline.py) and
+the report gives the speed-ups, best against best.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import torch
 from genesis_cli.engine.bench.baseline import ORIGINAL_FUSED_OPTIMIZER, original_configuration, speedup
 from genesis_cli.engine.bench.measure import BenchResult, Workload, measure
 from genesis_cli.engine.bench.profiling import Profile, profile_workload
-from genesis_cli.engine.bench.workloads import bench_data, sample_workload, train_workload
+from genesis_cli.engine.bench.workloads import bench_data, original_sample_workload, sample_workload, train_workload
 from genesis_cli.engine.device import resolve_device
 from genesis_cli.errors import UsageError
 from genesis_cli.settings import ExperimentConfig, derive_config
@@ -88,6 +88,9 @@ def run_bench(config: ExperimentConfig, plan: BenchPlan, on_message: Callable[[s
                 chosen = derive_config(config, {"diffusion.sampler": sampler}, "--sampler")
                 _run(report, plan, f"sample ({sampler}), batch {batch}",
                      lambda b=batch, c=chosen: sample_workload(c, b, device))
+            if original is not None:
+                _run(report, plan, f"sample (original), batch {batch}",
+                     lambda b=batch: original_sample_workload(original, b, device))
     if "data" in plan.whats:
         if data_path is None:
             on_message("data benchmark skipped: pass --data-path FILE.h5")

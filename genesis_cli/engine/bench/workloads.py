@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from genesis_cli.engine.bench.baseline import ORIGINAL_GUIDANCE_SCALE, ORIGINAL_TIMED_STEPS
 from genesis_cli.engine.bench.measure import BenchResult, Workload
 from genesis_cli.engine.data.benchmark import benchmark_loader
 from genesis_cli.engine.ema import EMA
@@ -80,6 +81,31 @@ def sample_workload(config: ExperimentConfig, batch_size: int, device: torch.dev
     precision = str(amp).replace("torch.", "") if amp else "fp32"
     return Workload("sample", variant, device, batch_size, run, flops,
                     f"{d.sampler}, {steps} steps, guidance {d.guidance_scale:g}, {precision}")
+
+
+def original_sample_workload(config: ExperimentConfig, batch_size: int, device: torch.device) -> Workload:
+    """The original's sampling of ``batch_size`` events (all DDPM steps, two guidance passes each),
+    timed over ORIGINAL_TIMED_STEPS steps and counted as that fraction of the job (bench/baseline.py)."""
+    torch.manual_seed(config.seed)
+    model, diffusion = ModelFactory.create_model_and_diffusion(config.model, config.diffusion, device=device)
+    model.eval()
+    geometry = icecube_geometry(device)
+    x, label = synthetic_batch(batch_size, geometry.shape[-1], device)
+    amp = autocast_dtype(config, device)
+    total = diffusion.timesteps
+
+    @torch.no_grad()
+    def run() -> None:
+        with autocast(device, amp):
+            for k in range(ORIGINAL_TIMED_STEPS):
+                t = torch.full((batch_size,), total - 1 - k, device=device, dtype=torch.long)
+                diffusion.guided_eps(x, t, label, geometry, ORIGINAL_GUIDANCE_SCALE)
+
+    flops = model_cost(config.model).forward_flops_per_event * 2 * ORIGINAL_TIMED_STEPS * batch_size
+    precision = str(amp).replace("torch.", "") if amp else "fp32"
+    return Workload("sample", "original", device, batch_size, run, flops,
+                    f"ddpm, {total} steps, 2 guidance passes, {_tokens(config)}, {precision}; "
+                    f"timed over {ORIGINAL_TIMED_STEPS} steps", events_per_run=batch_size * ORIGINAL_TIMED_STEPS / total)
 
 
 def bench_data(path: Path, config: ExperimentConfig, batch_size: int) -> BenchResult:
