@@ -75,7 +75,7 @@ def _table(report: BenchReport, title: str) -> Table:
                   "detail", box=box.SIMPLE_HEAD, title=f"GENESIS bench ({title})", title_justify="left")
     for r in report.results:
         table.add_row(r.what, r.variant, r.device, str(r.batch_size), f"{r.median_seconds * 1000:.1f} ms",
-                      f"{r.events_per_second:,.1f}",
+                      f"{r.events_per_second:,.1f}" if r.events_per_second >= 10 else f"{r.events_per_second:.3g}",
                       f"{r.peak_memory_bytes / 2**30:.2f}" if r.peak_memory_bytes else "-",
                       f"{r.flops_per_second / 1e12:.3f}" if r.flops_per_second else "-",
                       f"{100 * r.mfu:.1f}%" if r.mfu is not None else "-", r.detail)
