@@ -17,9 +17,10 @@ import torch
 from genesis_cli.engine.bench.baseline import ORIGINAL_GUIDANCE_SCALE, ORIGINAL_TIMED_STEPS
 from genesis_cli.engine.bench.measure import BenchResult, Workload
 from genesis_cli.engine.data.benchmark import benchmark_loader
+from genesis_cli.engine.diffusion import GaussianDiffusion
 from genesis_cli.engine.ema import EMA
 from genesis_cli.engine.models import ModelFactory, model_cost
-from genesis_cli.engine.training.components import autocast, autocast_dtype, build_optimizer
+from genesis_cli.engine.training.components import autocast, autocast_dtype, build_optimizer, precision_name
 from genesis_cli.engine.training.step import TrainStep
 from genesis_cli.settings import ExperimentConfig
 
@@ -40,17 +41,24 @@ def icecube_geometry(device: torch.device) -> torch.Tensor:
     return (positions / positions.abs().max()).to(device)
 
 
+def _prepare(config: ExperimentConfig, batch_size: int, device: torch.device
+             ) -> tuple[torch.nn.Module, GaussianDiffusion, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Seeded model and diffusion of ``config``, the geometry, and a synthetic batch (x, label)."""
+    torch.manual_seed(config.seed)
+    model, diffusion = ModelFactory.create_model_and_diffusion(config.model, config.diffusion, device=device)
+    geometry = icecube_geometry(device)
+    x, label = synthetic_batch(batch_size, geometry.shape[-1], device)
+    return model, diffusion, geometry, x, label
+
+
 def train_workload(config: ExperimentConfig, batch_size: int, device: torch.device, *, variant: str = "genesis",
                    fused: bool | None = None, on_message: Callable[[str], None] | None = None) -> Workload:
     """One optimisation step of ``config``'s model on a synthetic batch."""
-    torch.manual_seed(config.seed)
-    model, diffusion = ModelFactory.create_model_and_diffusion(config.model, config.diffusion, device=device)
+    model, diffusion, geometry, x, label = _prepare(config, batch_size, device)
     optimizer = build_optimizer(config, model, device, fused=fused)
     step = TrainStep(config, diffusion, model, optimizer, EMA(model, config.training.ema_decay), device)
     if on_message is not None:
         step.attach(on_message)
-    geometry = icecube_geometry(device)
-    x, label = synthetic_batch(batch_size, geometry.shape[-1], device)
     lr = config.training.learning_rate
     flops = model_cost(config.model).training_flops_per_event * batch_size
     fused_text = "fused AdamW" if getattr(optimizer, "defaults", {}).get("fused") else config.training.optimizer
@@ -58,14 +66,10 @@ def train_workload(config: ExperimentConfig, batch_size: int, device: torch.devi
                     f"{config.model.architecture}, {_tokens(config)}, {step.description}, {fused_text}")
 
 
-def sample_workload(config: ExperimentConfig, batch_size: int, device: torch.device, *,
-                    variant: str = "genesis") -> Workload:
+def sample_workload(config: ExperimentConfig, batch_size: int, device: torch.device) -> Workload:
     """One batch of ``batch_size`` events from noise with the configured sampler, steps and guidance."""
-    torch.manual_seed(config.seed)
-    model, diffusion = ModelFactory.create_model_and_diffusion(config.model, config.diffusion, device=device)
+    model, diffusion, geometry, _, label = _prepare(config, batch_size, device)
     model.eval()
-    geometry = icecube_geometry(device)
-    _, label = synthetic_batch(batch_size, geometry.shape[-1], device)
     d = config.diffusion
     steps = diffusion.timesteps if d.sampler == "ddpm" else d.sampling_steps
     amp = autocast_dtype(config, device)
@@ -78,19 +82,15 @@ def sample_workload(config: ExperimentConfig, batch_size: int, device: torch.dev
 
     passes = 1 if d.guidance_scale in (0.0, 1.0) else 2
     flops = model_cost(config.model).forward_flops_per_event * steps * passes * batch_size
-    precision = str(amp).replace("torch.", "") if amp else "fp32"
-    return Workload("sample", variant, device, batch_size, run, flops,
-                    f"{d.sampler}, {steps} steps, guidance {d.guidance_scale:g}, {precision}")
+    return Workload("sample", "genesis", device, batch_size, run, flops,
+                    f"{d.sampler}, {steps} steps, guidance {d.guidance_scale:g}, {precision_name(amp) or 'fp32'}")
 
 
 def original_sample_workload(config: ExperimentConfig, batch_size: int, device: torch.device) -> Workload:
     """The original's sampling of ``batch_size`` events (all DDPM steps, two guidance passes each),
     timed over ORIGINAL_TIMED_STEPS steps and counted as that fraction of the job (bench/baseline.py)."""
-    torch.manual_seed(config.seed)
-    model, diffusion = ModelFactory.create_model_and_diffusion(config.model, config.diffusion, device=device)
+    model, diffusion, geometry, x, label = _prepare(config, batch_size, device)
     model.eval()
-    geometry = icecube_geometry(device)
-    x, label = synthetic_batch(batch_size, geometry.shape[-1], device)
     amp = autocast_dtype(config, device)
     total = diffusion.timesteps
 
@@ -102,9 +102,8 @@ def original_sample_workload(config: ExperimentConfig, batch_size: int, device: 
                 diffusion.guided_eps(x, t, label, geometry, ORIGINAL_GUIDANCE_SCALE)
 
     flops = model_cost(config.model).forward_flops_per_event * 2 * ORIGINAL_TIMED_STEPS * batch_size
-    precision = str(amp).replace("torch.", "") if amp else "fp32"
     return Workload("sample", "original", device, batch_size, run, flops,
-                    f"ddpm, {total} steps, 2 guidance passes, {_tokens(config)}, {precision}; "
+                    f"ddpm, {total} steps, 2 guidance passes, {_tokens(config)}, {precision_name(amp) or 'fp32'}; "
                     f"timed over {ORIGINAL_TIMED_STEPS} steps", events_per_run=batch_size * ORIGINAL_TIMED_STEPS / total)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import torch
 from torch import nn
@@ -49,7 +50,22 @@ def forward_flops(model: nn.Module, geometry: torch.Tensor) -> int:
 
 
 def model_cost(config: ModelConfig, geometry: GeometryLike | None = None) -> ModelCost:
-    """Parameters and forward FLOPs per event of ``config`` on ``geometry`` (default IceCube)."""
+    """Parameters and forward FLOPs per event of ``config`` on ``geometry`` (default IceCube).
+
+    Counting runs the model three times on the CPU (seconds for one token per DOM), so costs on the
+    default geometry are remembered per config: a bench sweep asks for the same one at every batch size.
+    """
+    if geometry is None:
+        return _default_geometry_cost(config.model_dump_json())
+    return _count(config, geometry)
+
+
+@cache
+def _default_geometry_cost(config_json: str) -> ModelCost:
+    return _count(ModelConfig.model_validate_json(config_json), None)
+
+
+def _count(config: ModelConfig, geometry: GeometryLike | None) -> ModelCost:
     positions = torch.from_numpy(geometry_array(geometry)).float()
     scale = positions.abs().max().clamp(min=1e-9)
     model = build_model(config, geometry).eval()

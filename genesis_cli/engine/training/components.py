@@ -109,5 +109,10 @@ def autocast_dtype(config: ExperimentConfig, device: torch.device) -> torch.dtyp
     return torch.bfloat16
 
 
+def precision_name(dtype: torch.dtype | None) -> str | None:
+    """'bfloat16' or 'float16' for reports; None for full precision."""
+    return str(dtype).replace("torch.", "") if dtype is not None else None
+
+
 def autocast(device: torch.device, dtype: torch.dtype | None) -> AbstractContextManager[object]:
     return torch.autocast(device.type, dtype=dtype) if dtype is not None else nullcontext()

@@ -16,7 +16,7 @@ import torch
 
 from genesis_cli.engine.diffusion import GaussianDiffusion
 from genesis_cli.engine.ema import EMA
-from genesis_cli.engine.training.components import autocast, autocast_dtype
+from genesis_cli.engine.training.components import autocast, autocast_dtype, precision_name
 from genesis_cli.settings import ExperimentConfig
 
 
@@ -103,5 +103,4 @@ class TrainStep:
     @property
     def description(self) -> str:
         """What the step runs, for reports: precision and compilation."""
-        precision = str(self.amp).replace("torch.", "") if self.amp else "fp32"
-        return f"{precision}, {'compiled' if self.compiling else 'eager'}"
+        return f"{precision_name(self.amp) or 'fp32'}, {'compiled' if self.compiling else 'eager'}"

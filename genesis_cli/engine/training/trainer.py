@@ -26,7 +26,7 @@ from genesis_cli.engine.interrupts import deferred_interrupts
 from genesis_cli.engine.memory import peak_memory_bytes
 from genesis_cli.engine.training import checkpoint as ckpt
 from genesis_cli.engine.training.components import (Distributed, autocast, build_data, build_model, build_optimizer,
-                                                    training_device)
+                                                    precision_name, training_device)
 from genesis_cli.engine.training.early_stopping import EarlyStopping
 from genesis_cli.engine.training.lr_schedule import PlateauState, learning_rate
 from genesis_cli.engine.training.reports import EpochReport, EvalReport, RunInfo, StepReport, TrainingObserver
@@ -161,7 +161,7 @@ class Trainer:
             self.config.experiment_name, str(self.run_dir), str(self.device), self.config.model.architecture,
             sum(p.numel() for p in self.model.parameters()), len(self.data.train.indices) * self.dist.world,
             len(self.data.split.val), self.steps_per_epoch, self.total_steps, t.num_epochs, self.global_step,
-            t.early_stopping_patience if self.early else None, str(self.step.amp).replace("torch.", "") if self.step.amp else None))
+            t.early_stopping_patience if self.early else None, precision_name(self.step.amp)))
         self.step.attach(self.observer.on_message)
         reason = "completed"
         try:
