@@ -143,9 +143,12 @@ def test_interrupted_sampling_leaves_a_readable_file(trained_run: Path, toy_file
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and process.poll() is None:
             if partial.exists():
-                with h5py.File(partial, "r", swmr=True, locking=False) as handle:
-                    if handle["input"].shape[0] >= 8:
-                        break
+                try:
+                    with h5py.File(partial, "r", swmr=True, locking=False) as handle:
+                        if handle["input"].shape[0] >= 8:
+                            break
+                except OSError:  # created, but the writer has not switched to SWMR mode yet
+                    pass
             time.sleep(0.1)
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=60)
