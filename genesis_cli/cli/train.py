@@ -18,6 +18,7 @@ TRAIN_EXAMPLES = (
     "[bold]Examples[/bold]\n\n"
     "  genesis train --config debug --data-path toy.h5 --epochs 2 --experiment-name t1\n\n"
     "  genesis train --arch cnn --early-stopping --data-path data.h5\n\n"
+    "  genesis train --config debug --data-path toy.h5 --time-budget 20m\n\n"
     "  genesis train --config configs/default.yaml --data-path data.h5 --epochs 200 --batch-size 16 --lr 1e-4\n\n"
     "  torchrun --nproc_per_node=4 -m genesis_cli train --config default --data-path data.h5"
 )
@@ -36,7 +37,8 @@ FLAG_KEYS = {
     "--experiment-name": "experiment_name", "--early-stopping/--no-early-stopping": "training.early_stopping",
     "--early-stopping-patience": "training.early_stopping_patience",
     "--no-restore-best-weights": "training.early_stopping_restore_best", "--device": "device",
-    "--amp/--no-amp": "training.use_amp", "--seed": "seed",
+    "--amp/--no-amp": "training.use_amp", "--seed": "seed", "--max-steps": "training.max_steps",
+    "--time-budget": "training.time_budget",
 }
 DebugOption = Annotated[bool, typer.Option("--debug", help="Anomaly detection and full tracebacks.")]
 
@@ -79,7 +81,7 @@ def _run(prepared: Any, debug: bool) -> None:
     finally:
         if observer is not None and hasattr(observer, "stop"):
             observer.stop()
-    what = "stopped early" if reason == "early_stopped" else "completed"
+    what = {"early_stopped": "stopped early", "budget": "reached its budget"}.get(reason, "completed")
     print_success(f"training {what}: checkpoints in {prepared.run_dir} (model_best.pt, model_final.pt); "
                   f"TensorBoard: tensorboard --logdir {prepared.config.log_dir}")
 
@@ -95,6 +97,10 @@ def train_command(
     lr: Annotated[Optional[float], typer.Option("--lr", help="Peak learning rate.")] = None,
     scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="cosine, plateau, linear, step or none.")] = None,
     experiment_name: Annotated[Optional[str], typer.Option("--experiment-name", help="Run name.")] = None,
+    max_steps: Annotated[Optional[int], typer.Option("--max-steps", metavar="N",
+                                                     help="Stop after N optimisation steps (the LR schedule ends there).")] = None,
+    time_budget: Annotated[Optional[str], typer.Option("--time-budget", metavar="DURATION",
+                                                       help="Stop after this much training time: 90s, 30m, 1.5h.")] = None,
     early_stopping: Annotated[Optional[bool], typer.Option("--early-stopping/--no-early-stopping",
                                                            help="Stop when the validation loss stops improving.")] = None,
     early_stopping_patience: Annotated[Optional[int], typer.Option("--early-stopping-patience",
@@ -123,7 +129,8 @@ def train_command(
               "experiment_name": experiment_name, "training.early_stopping": early_stopping,
               "training.early_stopping_patience": early_stopping_patience,
               "training.early_stopping_restore_best": False if no_restore_best_weights else None,
-              "device": device, "training.use_amp": amp, "seed": seed}
+              "device": device, "training.use_amp": amp, "seed": seed, "training.max_steps": max_steps,
+              "training.time_budget": time_budget}
     names = {key: flag.split("/")[0] for flag, key in FLAG_KEYS.items()}
     base = config if config is not None else ("default" if arch in (None, "dit") else arch)
     resolved = resolve_config(base, flags=values, flag_names=names, overrides=overrides or [])
@@ -143,6 +150,9 @@ def resume_command(
     ctx: typer.Context,
     target: Annotated[Path, typer.Argument(metavar="RUN_DIR|CHECKPOINT", help="A run directory or a checkpoint file.")],
     epochs: Annotated[Optional[int], typer.Option("--epochs", help="Train to this many epochs in total.")] = None,
+    max_steps: Annotated[Optional[int], typer.Option("--max-steps", metavar="N", help="Train to N steps in total.")] = None,
+    time_budget: Annotated[Optional[str], typer.Option("--time-budget", metavar="DURATION",
+                                                       help="Train to this much training time in total: 90s, 30m, 1.5h.")] = None,
     early_stopping_patience: Annotated[Optional[int], typer.Option("--early-stopping-patience",
                                                                    help="New patience (the new value applies).")] = None,
     data_path: Annotated[Optional[Path], typer.Option("--data-path", help="The same data file, if it moved.")] = None,
@@ -154,5 +164,6 @@ def resume_command(
 
     ctx.meta["genesis.debug"] = ctx.meta.get("genesis.debug") or debug
     overrides = {"training.num_epochs": epochs, "training.early_stopping_patience": early_stopping_patience,
+                 "training.max_steps": max_steps, "training.time_budget": time_budget,
                  "data.h5_path": str(data_path) if data_path else None, "device": device}
     _run(session.prepare_resume(target, overrides=overrides), debug)

@@ -32,19 +32,26 @@ from genesis_cli.engine.training.reports import TrainingObserver
 from genesis_cli.engine.training.trainer import Trainer
 from genesis_cli.errors import UsageError
 from genesis_cli.settings import ExperimentConfig, resolve_config
+from genesis_cli.settings.durations import parse_duration
 
-_BUDGET = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(steps?|s|sec|m|min|h)?\s*$")
+_STEPS = re.compile(r"^\s*(\d+)\s*(steps?)?\s*$")
 
 
 def parse_budget(text: str) -> tuple[int | None, float | None]:
-    """'300' or '300steps' -> (300, None); '90s', '5m', '1h' -> (None, seconds)."""
-    match = _BUDGET.match(text.lower())
-    if not match:
-        raise UsageError(f"--budget {text!r}: expected steps (300, 300steps) or time (90s, 5m, 1h)")
-    value, unit = float(match.group(1)), match.group(2) or "steps"
-    if unit.startswith("step"):
-        return int(value), None
-    return None, value * {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600}[unit]
+    """'300' or '300steps' -> (300, None); '90s', '5m', '1h30m' -> (None, seconds)."""
+    steps = _STEPS.match(text.lower())
+    if steps:
+        return int(steps.group(1)), None
+    try:
+        return None, parse_duration(text)
+    except ValueError:
+        raise UsageError(f"--budget {text!r}: expected steps (300, 300steps) or time (90s, 5m, 1h)") from None
+
+
+def budget_flags(budget: tuple[int | None, float | None]) -> dict[str, int | float]:
+    """The settings a parsed budget sets: training.max_steps or training.time_budget."""
+    steps, seconds = budget
+    return {"training.max_steps": steps} if steps is not None else {"training.time_budget": seconds}
 
 
 def preset_for(architecture: str) -> str:
@@ -71,9 +78,10 @@ def _train(architecture: str, data_path: Path, out_dir: Path, budget: tuple[int 
            overrides: list[str], observer: TrainingObserver | None) -> tuple[Path, float, float]:
     config = resolve_config(preset_for(architecture), flags={
         "data.h5_path": str(data_path), "experiment_name": f"compare_{architecture}", "seed": seed,
-        "checkpoint_dir": str(out_dir / "checkpoints"), "log_dir": str(out_dir / "logs")}, overrides=overrides).config
+        "checkpoint_dir": str(out_dir / "checkpoints"), "log_dir": str(out_dir / "logs"), **budget_flags(budget)},
+        overrides=overrides).config
     prepared = session.prepare_new_run(config, overwrite=True)
-    trainer = Trainer(config, prepared.run_dir, observer=observer, budget_steps=budget[0], budget_seconds=budget[1])
+    trainer = Trainer(config, prepared.run_dir, observer=observer)
     reset_peak_memory(trainer.device)
     trainer.fit()
     best = trainer.validation_loss() if trainer.data.val is not None else float(trainer.best_loss or float("nan"))

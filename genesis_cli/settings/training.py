@@ -12,6 +12,7 @@ from pydantic import Field, field_validator
 
 from genesis_cli.settings.base import StrictModel
 from genesis_cli.settings.choices import choice
+from genesis_cli.settings.durations import Duration
 from genesis_cli.settings.sections import Fraction
 
 OPTIMIZERS = ("AdamW", "Adam", "SGD")
@@ -57,6 +58,12 @@ class TrainingConfig(StrictModel):
     eval_interval: int = Field(500, gt=0, description="Steps between validation-loss evaluations.")
     max_steps_per_epoch: int | None = Field(
         None, gt=0, description="Cap on the steps of each epoch (null: the whole training split); for debugging.")
+    max_steps: int | None = Field(
+        None, gt=0, description="Stop after this many optimisation steps in all (null: no limit); the LR schedule "
+                                "ends there instead of at the last epoch.")
+    time_budget: Duration | None = Field(
+        None, description="Stop after this much training time, e.g. 30m, 90s, 1.5h or seconds (null: no limit); "
+                          "the LR schedule then follows the time used, so it ends when the budget does.")
     max_eval_batches: int | None = Field(
         None, gt=0, description="Cap on the validation batches of each evaluation (null: the whole split).")
     keep_checkpoints: int = Field(3, gt=0, description="Regular checkpoints (model_epoch_<N>.pt) kept; older ones are deleted.")
@@ -76,6 +83,11 @@ class TrainingConfig(StrictModel):
     def _null_scheduler_is_none(cls, value: Any) -> Any:
         """YAML ``scheduler: null`` (or ``~``) means no schedule, like ``none``."""
         return "none" if value is None else value
+
+    def step_horizon(self, steps_per_epoch: int) -> int:
+        """Optimisation steps the run may take: all epochs, capped by ``max_steps``."""
+        total = steps_per_epoch * self.num_epochs
+        return min(total, self.max_steps) if self.max_steps is not None else total
 
     def effective_warmup_steps(self, total_steps: int) -> int:
         """Warmup length in steps for a run of ``total_steps`` optimisation steps.

@@ -12,6 +12,11 @@ warmup_ratio > 0, else warmup_steps, for every schedule.
   without improvement of the validation loss, never below plateau_min_lr (PyTorch's
   ReduceLROnPlateau rule, relative threshold 1e-4).
 - none:   lr.
+
+With a time budget (training.time_budget) the schedule's progress is the larger of the step fraction
+and the fraction of the budget used, so cosine and linear decay finish when the budget runs out
+however fast the machine is; such a run's LR depends on its timing (a resumed run continues from
+the training time saved in its checkpoint).
 """
 
 from __future__ import annotations
@@ -26,13 +31,13 @@ PLATEAU_THRESHOLD = 1e-4
 
 
 def learning_rate(step: int, total_steps: int, steps_per_epoch: int, training: TrainingConfig,
-                  plateau_scale: float = 1.0) -> float:
-    """The LR of optimisation step ``step`` (0-based)."""
+                  plateau_scale: float = 1.0, time_fraction: float = 0.0) -> float:
+    """The LR of optimisation step ``step`` (0-based); ``time_fraction``: share of the time budget used."""
     base = training.learning_rate
     warmup = training.effective_warmup_steps(total_steps)
     if step < warmup:
         return base * (step + 1) / warmup
-    progress = (step - warmup) / max(1, total_steps - warmup)
+    progress = max((step - warmup) / max(1, total_steps - warmup), time_fraction)
     schedule = training.scheduler
     if schedule == "cosine":
         return base * 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))

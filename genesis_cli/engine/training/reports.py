@@ -39,11 +39,13 @@ class StepReport:
     elapsed_seconds: float
     memory_bytes: int
     history: tuple[float, ...] = field(default=())  # recent losses (for a chart)
+    budget_seconds_left: float | None = None  # time left of training.time_budget (None: no time budget)
 
     @property
     def eta_seconds(self) -> float:
         done = max(self.step, 1)
-        return self.elapsed_seconds / done * (self.total_steps - self.step)
+        by_steps = self.elapsed_seconds / done * (self.total_steps - self.step)
+        return by_steps if self.budget_seconds_left is None else min(by_steps, self.budget_seconds_left)
 
 
 @dataclass(frozen=True)
@@ -86,4 +88,4 @@ class TrainingObserver:
         """A line for the user (early-stopping messages, checkpoints, notices)."""
 
     def on_end(self, reason: str) -> None:
-        """Training ended: 'completed', 'early_stopped' or 'interrupted'."""
+        """Training ended: 'completed', 'early_stopped', 'budget' or 'interrupted'."""

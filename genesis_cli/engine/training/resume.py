@@ -1,7 +1,7 @@
 """What may change when a run is resumed, and where a run lives.
 
 A resumed run continues the checkpoint's config. Settings that do not change the computation so
-far may differ (epochs, early-stopping patience, intervals, device, logging, the path of the same
+far may differ (epochs, step and time budgets, early-stopping patience, intervals, device, logging, the path of the same
 data file) and are reported; anything else (architecture, sizes, diffusion, optimiser, data split)
 is an error, because the run would no longer be the run it resumes.
 """
@@ -17,7 +17,7 @@ from genesis_cli.settings import ExperimentConfig
 from genesis_cli.settings.messages import validate
 
 ALLOWED_ON_RESUME = (
-    "training.num_epochs", "training.early_stopping", "training.early_stopping_*", "training.log_interval",
+    "training.num_epochs", "training.max_steps", "training.time_budget", "training.early_stopping", "training.early_stopping_*", "training.log_interval",
     "training.eval_interval", "training.save_interval", "training.keep_checkpoints", "training.use_amp",
     "device", "data.h5_path", "data.num_workers", "data.memory_budget_gb", "data.shuffle_buffer_events",
     "use_wandb", "wandb_*", "log_dir", "output_dir", "checkpoint_dir", "description", "experiment_name",

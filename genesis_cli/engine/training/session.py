@@ -84,7 +84,7 @@ def _make_dir(run_dir: Path) -> Path:
 
 
 def run(prepared: PreparedRun, observer: TrainingObserver | None = None, *, debug: bool = False) -> str:
-    """Train (or continue); returns 'completed' or 'early_stopped'; KeyboardInterrupt propagates."""
+    """Train (or continue); returns 'completed', 'early_stopped' or 'budget'; KeyboardInterrupt propagates."""
     from genesis_cli.engine.training.trainer import Trainer
 
     if _is_main_process():

@@ -47,12 +47,11 @@ class NonFiniteLoss(GenesisError):
 
 class Trainer:
     def __init__(self, config: ExperimentConfig, run_dir: Path, *, observer: TrainingObserver | None = None,
-                 resume: dict[str, Any] | None = None, debug: bool = False, budget_steps: int | None = None,
-                 budget_seconds: float | None = None) -> None:
-        """``budget_steps`` / ``budget_seconds`` end training early (as completed), e.g. for compare."""
+                 resume: dict[str, Any] | None = None, debug: bool = False) -> None:
+        """Budgets (training.max_steps, training.time_budget) end training early, as completed."""
         self.config, self.run_dir, self.debug = config, run_dir, debug
-        self.budget_steps, self.budget_seconds = budget_steps, budget_seconds
-        self.training_seconds, self.training_events = 0.0, 0
+        self.training_seconds, self.training_events = 0.0, 0  # this process's training time and events
+        self.seconds_before = 0.0  # training time of the run before this process resumed it
         self.dist = Distributed.from_environment()
         if self.dist.world > 1 and not torch.distributed.is_initialized():
             torch.distributed.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
@@ -78,7 +77,7 @@ class Trainer:
         self.loss_generator = seeded_generator(config.seed * 1000 + self.dist.rank, self.device)
         cap = config.training.max_steps_per_epoch
         self.steps_per_epoch = min(len(self.data.train), cap) if cap else len(self.data.train)
-        self.total_steps = self.steps_per_epoch * config.training.num_epochs
+        self.total_steps = config.training.step_horizon(self.steps_per_epoch)
         self.epoch, self.batch_in_epoch, self.global_step = 0, 0, 0
         self.epoch_loss_sum, self.epoch_batches = 0.0, 0
         self.manager = ckpt.CheckpointManager(run_dir, config.training.keep_checkpoints)
@@ -106,7 +105,7 @@ class Trainer:
             "ema_state_dict": self.ema.state_dict(), "scaler_state_dict": self.step.scaler.state_dict(),
             "early_stopping_state": self.early.state_dict() if self.early else None,
             "rng_state": capture_rng_state(), "loss_generator_state": self.loss_generator.get_state(),
-            "epoch_loss": [self.epoch_loss_sum, self.epoch_batches],
+            "epoch_loss": [self.epoch_loss_sum, self.epoch_batches], "training_seconds": self.elapsed_seconds,
             "normalizer": self.data.normalizer.state_dict(), "split": self.data.split.record(),
             "geometry": torch.from_numpy(self.data.file.geometry.positions),
         }
@@ -124,6 +123,7 @@ class Trainer:
         self.epoch, self.batch_in_epoch, self.global_step = state["epoch"], state["batch_in_epoch"], state["global_step"]
         self.epoch_loss_sum, self.epoch_batches = state["epoch_loss"]
         self.best_loss = state["best_loss"]
+        self.seconds_before = float(state.get("training_seconds", 0.0))
         best_file = self.run_dir / ckpt.BEST
         if best_file.exists():
             best = ckpt.load_checkpoint(best_file)
@@ -190,6 +190,8 @@ class Trainer:
         history: deque[float] = deque(maxlen=HISTORY)
         smoothed: list[float] = []
         started = time.perf_counter()
+        if self._budget_spent():  # resumed at or past its budget
+            return "budget"
         while self.epoch < t.num_epochs:
             self.data.train.set_epoch(self.epoch, self.batch_in_epoch)
             self.model.train()
@@ -199,7 +201,8 @@ class Trainer:
                 interrupt.check()
                 x_sig = x_sig.to(self.device, non_blocking=True)
                 label = label.to(self.device, non_blocking=True)
-                lr = learning_rate(self.global_step, self.total_steps, self.steps_per_epoch, t, self.plateau.scale)
+                lr = learning_rate(self.global_step, self.total_steps, self.steps_per_epoch, t, self.plateau.scale,
+                                   self._time_fraction())
                 loss, grad_norm = self.step(x_sig, self.geometry, label, lr, self.loss_generator)
                 finite = torch.isfinite(loss)
                 bad_step = torch.where(finite | (bad_step >= 0), bad_step, torch.full_like(bad_step, self.global_step + 1))
@@ -225,15 +228,48 @@ class Trainer:
                 self.training_seconds = time.perf_counter() - started
                 self.training_events += x_sig.shape[0] * self.dist.world
                 if self._budget_spent():
-                    self._flush_window()
+                    self._close_at_budget()
                     return "budget"
             if self._end_epoch():
                 return "early_stopped"
         return "completed"
 
+    @property
+    def elapsed_seconds(self) -> float:
+        """Training time of the whole run, across resumes."""
+        return self.seconds_before + self.training_seconds
+
+    def _time_fraction(self) -> float:
+        budget = self.config.training.time_budget
+        return min(self.elapsed_seconds / budget, 1.0) if budget else 0.0
+
+    def _budget_left(self) -> float | None:
+        budget = self.config.training.time_budget
+        return max(budget - self.elapsed_seconds, 0.0) if budget else None
+
     def _budget_spent(self) -> bool:
-        return bool((self.budget_steps is not None and self.global_step >= self.budget_steps) or
-                    (self.budget_seconds is not None and self.training_seconds >= self.budget_seconds))
+        t = self.config.training
+        return bool((t.max_steps is not None and self.global_step >= t.max_steps) or
+                    (t.time_budget is not None and self.elapsed_seconds >= t.time_budget))
+
+    def _close_at_budget(self) -> None:
+        """End a budgeted run mid-epoch: judge the weights reached (validation loss, or the training loss
+        of the partial epoch) and keep them as the best when they are, so sampling the run's best
+        checkpoint never uses weights older than the last epoch. The epoch stays open (resumable)."""
+        self._flush_window()
+        if self.epoch_batches == 0:
+            return
+        if self.data.val is not None:
+            monitored = self.validation_loss()
+            self.observer.on_eval(EvalReport(self.epoch + 1, self.global_step, monitored))
+        else:
+            monitored = self.epoch_loss_sum / self.epoch_batches
+        if self.best_loss is None or monitored < self.best_loss:
+            self.best_loss = monitored
+            self._snapshot_best()
+            self._save("best")
+        self.observer.on_message(f"Training budget reached at step {self.global_step:,} "
+                                 f"({self.elapsed_seconds:,.0f} s of training).")
 
     def _reset_window(self) -> None:
         """Losses since the last host read, kept on the device (no synchronisation per step)."""
@@ -263,7 +299,7 @@ class Trainer:
         memory = peak_memory_bytes(self.device)
         self.observer.on_step(StepReport(
             self.epoch + 1, self.global_step, self.total_steps, mean, smooth, lr, float(window["grad"]),
-            window["events"] / seconds, time.perf_counter() - started, memory, tuple(history)))
+            window["events"] / seconds, time.perf_counter() - started, memory, tuple(history), self._budget_left()))
 
     @torch.no_grad()
     def validation_loss(self) -> float:
