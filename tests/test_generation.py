@@ -81,7 +81,7 @@ def test_evaluate_self_has_conditional_fidelity(toy_file: Path) -> None:
     report = evaluate_files(toy_file, toy_file)
     assert report.conditional is not None
     assert report.conditional["charge_correlation"] == pytest.approx(1.0)
-    assert report.conditional["median_cog_to_vertex_real_m"] < 60
+    assert report.physics_real.median_cog_to_vertex_m < 60
 
 
 # --- sampling -----------------------------------------------------------------------------------------

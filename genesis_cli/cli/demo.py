@@ -22,7 +22,7 @@ def demo_command(
     Simulates a small IceCube dataset, trains the debug preset, generates events for the held-out
     labels and evaluates them against the simulation.
     """
-    from genesis_cli.cli.evaluate import render, write_json
+    from genesis_cli.cli.evaluate import render, verdict_line, write_json
     from genesis_cli.cli.train import _run
     from genesis_cli.engine.data.splits import make_split
     from genesis_cli.engine.data.subset import write_subset
@@ -69,6 +69,7 @@ def demo_command(
     report = evaluate_files(real, generated)
     for table in render(report):
         out.print(table)
+    out.print(verdict_line(report))
     figure = plot_report(report, directory / "evaluation.png")
     write_json(report, directory / "evaluation.json")
     print_success(f"done. data: {data} · run: {prepared.run_dir} · samples: {generated} · report: {figure} and "

@@ -30,31 +30,49 @@ def _verdict(text: str) -> str:
     return f"[{COLOURS.get(text, 'white')}]{text}[/]"
 
 
+PHYSICS_ROWS = (  # PhysicsSummary field, title, digits
+    ("hits_per_event", "hit DOMs per event", 1), ("weak_hit_fraction", "hits below 0.5 PE", 3),
+    ("npe_median", "npe median (hit DOMs)", 2), ("npe_q99", "npe 99% quantile", 1),
+    ("median_hit_time_ns", "median hit time [ns]", 0), ("early_hit_fraction", "hits before the simulation's 5% time", 3),
+    ("median_cog_to_vertex_m", "median CoG distance to vertex [m]", 1),
+    ("cog_x_label_correlation", "correlation of CoG x with vertex x", 3),
+    ("median_linefit_angle_deg", "median LineFit angle to direction [deg]", 1),
+    ("charge_vs_energy_slope", "slope of log10 charge vs log10 energy", 3),
+)
+
+
 def render(report: Any) -> list[Table]:
-    summary = Table("metric", "generated", "real vs real", "verdict", box=box.SIMPLE_HEAD,
-                    title=f"{report.n_generated:,} generated vs {report.n_real:,} real events", title_justify="left")
+    summary = Table("metric (events paired with their labels)", "generated", "real vs real", "verdict",
+                    box=box.SIMPLE_HEAD, title=f"{report.n_generated:,} generated vs {report.n_real:,} real events",
+                    title_justify="left")
     for row in report.summary:
         summary.add_row(row.metric, _fmt(row.value), _fmt(row.reference), _verdict(row.verdict))
-    observables = Table("observable", "W1/σ", "ref", "", "separation", "ref", "", box=box.SIMPLE_HEAD,
-                        title="Observables (W1 scaled by the real spread; separation power)", title_justify="left")
+    observables = Table("observable", "kind", "W1", "ref", "", "separation", "ref", "", box=box.SIMPLE_HEAD,
+                        title="Observables (W1 of the probability transform, 0-0.5; separation power, 0-1)",
+                        title_justify="left")
     for o in report.observables:
-        observables.add_row(o["label"], _fmt(o["w1"]), _fmt(o["w1_reference"]), _verdict(o["w1_verdict"]),
-                            _fmt(o["separation"], 4), _fmt(o["separation_reference"], 4), _verdict(o["separation_verdict"]))
-    tables = [summary, observables]
+        observables.add_row(o.label, o.kind, _fmt(o.w1), _fmt(o.w1_reference), _verdict(o.w1_verdict),
+                            _fmt(o.separation, 4), _fmt(o.separation_reference, 4), _verdict(o.separation_verdict))
+    binned = Table("observable per label bin", "worst W1", "ref", "verdict", box=box.SIMPLE_HEAD,
+                   title="Per energy bin (quartiles) and per zenith bin (up, horizontal, down)", title_justify="left")
+    for row in report.binned:
+        binned.add_row(row.metric, _fmt(row.value), _fmt(row.reference), _verdict(row.verdict))
+    physics = Table("physics", "simulation", "generated", box=box.SIMPLE_HEAD, title="Physics at a glance",
+                    title_justify="left")
+    for name, title, digits in PHYSICS_ROWS:
+        physics.add_row(title, _fmt(getattr(report.physics_real, name), digits),
+                        _fmt(getattr(report.physics_generated, name), digits))
     if report.conditional:
         c = report.conditional
-        conditional = Table("event by event (same labels)", "real", "generated", box=box.SIMPLE_HEAD,
-                            title="Conditional fidelity", title_justify="left")
-        conditional.add_row("slope of log10 charge vs log10 energy", _fmt(c["charge_vs_energy_slope_real"]),
-                            _fmt(c["charge_vs_energy_slope_generated"]))
-        conditional.add_row("median CoG distance to vertex [m]", _fmt(c["median_cog_to_vertex_real_m"], 1),
-                            _fmt(c["median_cog_to_vertex_generated_m"], 1))
-        conditional.add_row("median LineFit angle to direction [deg]", _fmt(c["median_linefit_angle_real_deg"], 1),
-                            _fmt(c["median_linefit_angle_generated_deg"], 1))
-        conditional.add_row("charge correlation, same event", "", _fmt(c["charge_correlation"]))
-        conditional.add_row("median |Δ log10 charge|, same event", "", _fmt(c["median_abs_log10_charge_difference"]))
-        tables.append(conditional)
-    return tables
+        physics.add_row("charge correlation, same event", "", _fmt(c["charge_correlation"]))
+        physics.add_row("median |Δ log10 charge|, same event", "", _fmt(c["median_abs_log10_charge_difference"]))
+        physics.add_row("median CoG distance, same event [m]", "", _fmt(c["median_cog_distance_m"], 1))
+    return [summary, observables, binned, physics]
+
+
+def verdict_line(report: Any) -> str:
+    colour = {"PASS": "green", "MARGINAL": "yellow", "FAIL": "red"}[report.overall.verdict]
+    return f"[bold {colour}]{report.overall.line}[/]"
 
 
 def write_json(report: Any, path: Path) -> None:
@@ -68,11 +86,11 @@ def evaluate_command(
     json_path: Annotated[Optional[Path], typer.Option("--json", metavar="METRICS.json", help="Metrics as JSON.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the real-vs-real split and the classifiers.")] = 0,
 ) -> None:
-    """Judge generated events against simulation: the physics verdict.
+    """Judge generated events against simulation: the physics verdict, checking they match their labels.
 
-    Observables, Wasserstein-1, separation power, classifier AUCs (high-level and per-DOM) and a
-    Frechet distance, each beside a real-vs-real reference; event by event too when the generated
-    file reuses the real labels.
+    Classifier AUCs and a Frechet distance on events paired with their labels, observables (label-aware
+    ones too) by W1 and separation power, per energy and zenith bin, and the charge-vs-energy slope,
+    each beside a real-vs-real reference, ending in one verdict line: PASS, MARGINAL or FAIL.
     """
     from genesis_cli.engine.evaluation.plots import plot_report
     from genesis_cli.engine.evaluation.report import evaluate_files
@@ -83,6 +101,7 @@ def evaluate_command(
         out.print(table)
     out.print(f"per-DOM hit probability: mean |difference| {100 * report.per_dom_hit_rate_difference:.1f}% of the "
               f"mean rate · evaluated in {report.seconds:.1f} s")
+    out.print(verdict_line(report))
     if output is not None:
         plot_report(report, output)
         print_success(f"figure written to {output}")

@@ -114,6 +114,14 @@ class Geometry:
         return float(max(np.abs(self.x - centre[0]).max(), np.abs(self.y - centre[1]).max(),
                          np.abs(self.z - centre[2]).max(), 1e-9))
 
+    def shuffled(self, seed: int) -> Geometry:
+        """The same detector with its DOMs in a seeded random file order (files from other tools
+        rarely list DOMs string by string; nothing in GENESIS may depend on the order)."""
+        order = np.random.default_rng(seed).permutation(self.n_doms)
+        efficiency = self.efficiency[order] if self.efficiency is not None else None
+        return Geometry(self.x[order], self.y[order], self.z[order], efficiency,
+                        source=f"{self.source} (DOM order shuffled, seed {seed})")
+
     @cached_property
     def strings(self) -> StringLayout | None:
         """The string structure, or None when the DOMs do not form strings."""

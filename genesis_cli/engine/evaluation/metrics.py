@@ -1,7 +1,11 @@
 """Distances between real and generated samples (CaloChallenge 2022 conventions).
 
-- Wasserstein-1 of 1-D distributions (the area between the quantile functions), scaled by the real
-  sample's standard deviation so observables of any unit compare.
+- Wasserstein-1 of 1-D distributions (the area between the quantile functions), and the W1 of the
+  probability integral transform: each value mapped through the real sample's empirical CDF, so
+  the real values become uniform on [0, 1] and the W1 of the mapped other sample from that uniform
+  is scale-free, bounded by 0.5 and robust to heavy tails (a distribution of ns-sharp onsets with a
+  few events 500 ns away compares like one of charges). 0.05 means the two distributions lie 5% of
+  probability apart on average; two samples of 1,000 events of one distribution give ~0.01.
 - Separation power 0.5 * sum (h1 - h2)^2 / (h1 + h2) of normalised histograms on common bins
   (0 = identical, 1 = disjoint).
 - Frechet distance between Gaussian fits of standardised feature vectors,
@@ -31,8 +35,20 @@ def wasserstein1(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def scaled_wasserstein1(real: np.ndarray, other: np.ndarray) -> float:
+    """W1 in units of the real sample's standard deviation."""
     spread = float(np.std(finite(real)))
     return wasserstein1(real, other) / spread if spread > 0 else float("nan")
+
+
+def pit_wasserstein1(real: np.ndarray, other: np.ndarray) -> float:
+    """W1 between U(0, 1) and ``other`` mapped through ``real``'s empirical CDF (ties count half)."""
+    reference, values = np.sort(finite(real)), finite(other)
+    if reference.size == 0 or values.size == 0:
+        return float("nan")
+    mapped = (np.searchsorted(reference, values, "left") + np.searchsorted(reference, values, "right")) \
+        / (2.0 * reference.size)
+    q = (np.arange(QUANTILE_POINTS) + 0.5) / QUANTILE_POINTS
+    return float(np.mean(np.abs(q - np.quantile(mapped, q))))
 
 
 def common_bins(real: np.ndarray, other: np.ndarray, bins: int = HISTOGRAM_BINS) -> np.ndarray:

@@ -8,7 +8,7 @@ import numpy as np
 
 from genesis_cli.engine.data.eventfile import EventFile
 from genesis_cli.engine.evaluation.metrics import common_bins, finite
-from genesis_cli.engine.evaluation.observables import HIGH_LEVEL
+from genesis_cli.engine.evaluation.observables import HIGH_LEVEL, LABEL_AWARE
 from genesis_cli.engine.evaluation.report import EvaluationReport
 from genesis_cli.engine.figures import save_figure
 
@@ -22,7 +22,7 @@ def plot_report(report: EvaluationReport, out: Path) -> Path:
     import matplotlib.pyplot as plt
 
     panels = [(name, label, unit, report.real.high[name], report.generated.high[name])
-              for name, (label, unit) in HIGH_LEVEL.items()]
+              for name, (label, unit) in {**HIGH_LEVEL, **LABEL_AWARE}.items()]
     panels.append(("npe", "npe of hit DOMs (log10)", "", np.log10(report.real.npe_sample),
                    np.log10(report.generated.npe_sample)))
     panels.append(("delay", "hit time after first hit (log10 ns)", "", np.log10(1 + report.real.delay_sample),

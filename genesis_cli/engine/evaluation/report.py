@@ -1,15 +1,26 @@
 """The physics verdict on generated events: every metric beside a real-vs-real reference.
 
-The real file is split in two halves A and B (seeded). Generated events are compared with A; the
-reference row compares B with A, so each metric comes with the value that statistical noise alone
-produces. Verdicts: good / fair / poor by the thresholds below, judged relative to the reference.
+Generated events are compared with the whole real sample. Each metric's reference is the same
+metric between two random halves of the real sample, averaged over ``REFERENCE_SPLITS`` splits
+(one split for the classifiers, whose statistical error is known instead), so it shows what
+statistical noise alone produces at that sample size. The checks:
+
+- classifier AUCs on (event features, labels) and on (per-DOM hits, labels), cross-validated, and
+  a Frechet distance on the same event rows (features.py): events that do not match their labels
+  fail even when they look right on their own;
+- every observable (observables.py: event, label-aware, energy residuals, per-hit npe and times)
+  by the W1 of the probability integral transform and by separation power;
+- the worst energy bin and the worst zenith bin of the key observables;
+- the slope of log10 total charge against log10 labelled energy;
+and verdicts (verdicts.py) end in one overall verdict line.
 """
 
 from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,27 +28,22 @@ import numpy as np
 
 from genesis_cli.engine.evaluation import metrics
 from genesis_cli.engine.evaluation.classifier import classifier_auc
-from genesis_cli.engine.evaluation.observables import HIGH_LEVEL, Observables, file_observables
+from genesis_cli.engine.evaluation.features import RESIDUALS, EnergyFit, dom_rows, event_rows, observable_columns
+from genesis_cli.engine.evaluation.observables import HIGH_LEVEL, LABEL_AWARE, Observables, file_observables
+from genesis_cli.engine.evaluation.physics import PhysicsSummary, charge_energy_fit, summarise
+from genesis_cli.engine.evaluation.verdicts import Overall, overall, verdict
 
-LOW_LEVEL_EVENTS = 5000  # per file: the per-DOM classifier sees at most this many events of each
-# verdict thresholds: (good if <= max(reference * factor, floor), fair if <= fair_limit)
-THRESHOLDS = {
-    "w1": (2.0, 0.05, 0.2),
-    "separation": (2.0, 0.01, 0.05),
-    "auc": (1.0, 0.55, 0.75),
-    "frechet": (2.0, 0.1, 1.0),
-}
-
-
-def verdict(kind: str, value: float, reference: float) -> str:
-    if not np.isfinite(value):
-        return "n/a"
-    factor, floor, fair = THRESHOLDS[kind]
-    if kind == "auc":
-        good = max(reference + 0.02, floor) if np.isfinite(reference) else floor
-    else:
-        good = max(reference * factor, floor) if np.isfinite(reference) else floor
-    return "good" if value <= good else "fair" if value <= fair else "poor"
+DOM_EVENTS = 5000  # per file: the per-DOM classifier sees at most this many events of each
+REFERENCE_SPLITS = 8
+BINNED = ("n_hit", "log10_charge", "charge_residual", "cog_vertex_distance", "linefit_angle", "onset_time")
+ENERGY_BINS = 4  # quantile bins of the real labelled energy
+ZENITH_EDGES = (-1.0, -1.0 / 3.0, 1.0 / 3.0, 1.0)  # cos zenith: up-going, horizontal, down-going
+MIN_BIN_EVENTS = 50
+KINDS = {**{k: "event" for k in HIGH_LEVEL}, **{k: "label-aware" for k in (*LABEL_AWARE, *RESIDUALS)}}
+HIGH_AUC, DOM_AUC = "classifier AUC, high-level", "classifier AUC, per-DOM"
+FRECHET, SLOPE = "Frechet distance, high-level", "charge-vs-energy slope difference"
+PER_HIT = {"hit_npe": ("npe of hit DOMs (log10)", "log10 PE"), "hit_time": ("hit time", "ns"),
+           "hit_delay": ("hit time after the event's first hit", "ns")}
 
 
 @dataclass
@@ -49,73 +55,182 @@ class Row:
 
 
 @dataclass
+class ObservableRow:
+    name: str
+    label: str
+    unit: str
+    kind: str  # event, label-aware or per-hit
+    w1: float
+    w1_reference: float
+    w1_verdict: str
+    separation: float
+    separation_reference: float
+    separation_verdict: str
+
+
+@dataclass
 class EvaluationReport:
     real_path: str
     generated_path: str
     n_real: int
     n_generated: int
-    observables: list[dict[str, Any]]  # per observable: w1 and separation power with references
     summary: list[Row]
-    conditional: dict[str, float] | None
+    observables: list[ObservableRow]
+    binned: list[Row]  # worst bin per (observable, energy or zenith binning)
+    physics_real: PhysicsSummary
+    physics_generated: PhysicsSummary
+    conditional: dict[str, float] | None  # event by event, when the generated file reuses the real labels
+    overall: Overall
     seconds: float
     per_dom_hit_rate_difference: float
     real: Observables = field(repr=False)
     generated: Observables = field(repr=False)
 
+    @property
+    def overall_verdict(self) -> str:
+        return self.overall.verdict
+
     def to_dict(self) -> dict[str, Any]:
         return {"real": self.real_path, "generated": self.generated_path, "n_real": self.n_real,
-                "n_generated": self.n_generated, "observables": self.observables,
-                "summary": [vars(r) for r in self.summary], "conditional": self.conditional,
+                "n_generated": self.n_generated, "summary": [asdict(r) for r in self.summary],
+                "observables": [asdict(o) for o in self.observables], "binned": [asdict(r) for r in self.binned],
+                "physics": {"real": self.physics_real.to_dict(), "generated": self.physics_generated.to_dict()},
+                "conditional": self.conditional, "verdict": self.overall.verdict, "verdict_line": self.overall.line,
+                "poor": list(self.overall.poor), "fair": list(self.overall.fair),
                 "per_dom_hit_rate_difference": self.per_dom_hit_rate_difference, "seconds": self.seconds}
 
 
-def _subset(obs: Observables, index: np.ndarray) -> dict[str, np.ndarray]:
-    return {name: values[index] for name, values in obs.high.items()}
-
-
 def evaluate_files(real_path: Path, generated_path: Path, *, seed: int = 0) -> EvaluationReport:
-    """Evaluate; metrics that cannot be computed (e.g. too few events, no hits) are NaN, not warnings."""
+    """Evaluate two event files; metrics that cannot be computed (too few events, no hits) are NaN."""
+    started = time.perf_counter()
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
-        return _evaluate(real_path, generated_path, seed)
+        real = file_observables(real_path, dom_limit=2 * DOM_EVENTS, seed=seed)
+        generated = file_observables(generated_path, dom_limit=DOM_EVENTS, seed=seed + 1)
+        report = compare_observables(real, generated, seed=seed)
+    report.real_path, report.generated_path = str(real_path), str(generated_path)
+    report.seconds = time.perf_counter() - started
+    return report
 
 
-def _evaluate(real_path: Path, generated_path: Path, seed: int) -> EvaluationReport:
+def _columns(obs: Observables, fit: EnergyFit) -> dict[str, np.ndarray]:
+    per_hit = {"hit_npe": np.log10(obs.npe_sample), "hit_time": obs.time_sample, "hit_delay": obs.delay_sample}
+    return {**observable_columns(obs, fit), **per_hit}
+
+
+def _mean(values: list[float]) -> float:
+    finite = [v for v in values if np.isfinite(v)]
+    return float(np.mean(finite)) if finite else float("nan")
+
+
+def _bin_index(real: Observables) -> dict[str, Callable[[Observables], np.ndarray]]:
+    """Binning name -> function giving each event's bin."""
+    log_e = np.log10(real.labels[:, 0])
+    edges = np.quantile(log_e, np.linspace(0, 1, ENERGY_BINS + 1)) if len(log_e) else np.zeros(ENERGY_BINS + 1)
+    return {"energy": lambda o: np.clip(np.searchsorted(edges, np.log10(o.labels[:, 0]), side="right") - 1, 0, ENERGY_BINS - 1),
+            "zenith": lambda o: np.clip(np.searchsorted(ZENITH_EDGES, np.cos(o.labels[:, 1]), side="right") - 1,
+                                        0, len(ZENITH_EDGES) - 2)}
+
+
+def _worst_bin(real: Observables, other: Observables, fit: EnergyFit, name: str,
+               binning: Callable[[Observables], np.ndarray]) -> tuple[float, int]:
+    r, o = observable_columns(real, fit)[name], observable_columns(other, fit)[name]
+    rb, ob = binning(real), binning(other)
+    worst, where = float("nan"), -1
+    for b in np.unique(rb):
+        if (rb == b).sum() >= MIN_BIN_EVENTS and (ob == b).sum() >= MIN_BIN_EVENTS:
+            value = metrics.pit_wasserstein1(r[rb == b], o[ob == b])
+            if np.isfinite(value) and not value <= worst:
+                worst, where = value, int(b)
+    return worst, where
+
+
+@dataclass
+class RealReference:
+    """What statistics alone produce on the real sample: every metric between two random halves of it
+    (averaged over REFERENCE_SPLITS splits; one split for the classifiers), computed once per real
+    sample and shared by every generated sample judged against it (genesis compare judges several)."""
+
+    real: Observables
+    seed: int
+    fit: EnergyFit
+    onset: float  # median light onset of the real events: the per-DOM time feature's zero
+    scale: tuple[np.ndarray, np.ndarray]  # mean, std of the real event rows (Frechet distance)
+    observables: dict[str, tuple[float, float]]  # name -> (W1, separation)
+    binned: dict[tuple[str, str], float]  # (binning, observable) -> worst-bin W1
+    summary: dict[str, float]  # summary metric -> reference value
+
+    @classmethod
+    def of(cls, real: Observables, seed: int = 0) -> RealReference:
+        fit = EnergyFit.fit(real)
+        rng = np.random.default_rng(seed)
+        halves = [tuple(real.subset(h) for h in np.array_split(rng.permutation(len(real.labels)), 2))
+                  for _ in range(REFERENCE_SPLITS)]
+        columns = [(_columns(a, fit), _columns(b, fit)) for a, b in halves]
+        observables = {name: (_mean([metrics.pit_wasserstein1(a[name], b[name]) for a, b in columns]),
+                              _mean([metrics.separation_power(a[name], b[name]) for a, b in columns]))
+                       for name in _columns(real, fit)}
+        binned = {(binning_name, name): _mean([_worst_bin(a, b, fit, name, binning)[0] for a, b in halves])
+                  for binning_name, binning in _bin_index(real).items() for name in BINNED}
+        rows = event_rows(real, fit)
+        mean, std = np.nanmean(rows, axis=0), np.nanstd(rows, axis=0) + 1e-9
+        onset = float(np.nanmedian(real.high["onset_time"])) if np.isfinite(real.high["onset_time"]).any() else 0.0
+        reference = cls(real, seed, fit, onset, (mean, std), observables, binned, {})
+        a, b = halves[0]
+        with_doms = real.subset(np.arange(min(len(real.labels), len(real.dom_npe))))
+        dom_a, dom_b = (with_doms.subset(h) for h in np.array_split(rng.permutation(len(with_doms.labels)), 2))
+        reference.summary = {
+            HIGH_AUC: classifier_auc(event_rows(a, fit), event_rows(b, fit), seed=seed).auc,
+            DOM_AUC: classifier_auc(dom_rows(dom_a, onset), dom_rows(dom_b, onset), seed=seed).auc,
+            FRECHET: _mean([reference.frechet(x, y) for x, y in halves]),
+            SLOPE: _mean([abs(charge_energy_fit(x)[0] - charge_energy_fit(y)[0]) for x, y in halves]),
+        }
+        return reference
+
+    def frechet(self, one: Observables, other: Observables) -> float:
+        mean, std = self.scale
+        return metrics.frechet_distance((event_rows(one, self.fit) - mean) / std, (event_rows(other, self.fit) - mean) / std)
+
+
+def compare_observables(real: Observables | RealReference, generated: Observables, *, seed: int = 0) -> EvaluationReport:
+    """The report on ``generated`` against ``real`` (observables, or their reference computed before)."""
     started = time.perf_counter()
-    real = file_observables(real_path, low_level_limit=2 * LOW_LEVEL_EVENTS, seed=seed)
-    generated = file_observables(generated_path, low_level_limit=LOW_LEVEL_EVENTS, seed=seed + 1)
-    n = len(real.labels)
-    halves = np.array_split(np.random.default_rng(seed).permutation(n), 2)
-    a, b = _subset(real, halves[0]), _subset(real, halves[1])
+    ref = real if isinstance(real, RealReference) else RealReference.of(real, seed)
+    real, fit = ref.real, ref.fit
+    real_cols, gen_cols = _columns(real, fit), _columns(generated, fit)
     rows = []
-    for name, (label, unit) in HIGH_LEVEL.items():
-        w1, w1_ref = metrics.scaled_wasserstein1(a[name], generated.high[name]), metrics.scaled_wasserstein1(a[name], b[name])
-        sep, sep_ref = metrics.separation_power(a[name], generated.high[name]), metrics.separation_power(a[name], b[name])
-        rows.append({"name": name, "label": label, "unit": unit, "w1": w1, "w1_reference": w1_ref,
-                     "w1_verdict": verdict("w1", w1, w1_ref), "separation": sep, "separation_reference": sep_ref,
-                     "separation_verdict": verdict("separation", sep, sep_ref)})
+    for name in real_cols:
+        label, unit = {**HIGH_LEVEL, **LABEL_AWARE, **RESIDUALS, **PER_HIT}[name]
+        w1 = metrics.pit_wasserstein1(real_cols[name], gen_cols[name])
+        sep = metrics.separation_power(real_cols[name], gen_cols[name])
+        w1_ref, sep_ref = ref.observables[name]
+        rows.append(ObservableRow(name, label, unit, KINDS.get(name, "per-hit"), w1, w1_ref, verdict("w1", w1, w1_ref),
+                                  sep, sep_ref, verdict("separation", sep, sep_ref)))
+    binned = []
+    for binning_name, binning in _bin_index(real).items():
+        for name in BINNED:
+            value, where = _worst_bin(real, generated, fit, name, binning)
+            reference = ref.binned[(binning_name, name)]
+            binned.append(Row(f"{name} per {binning_name} bin (worst: bin {where + 1})", value, reference,
+                              verdict("binned_w1", value, reference)))
+    high = classifier_auc(event_rows(real, fit), event_rows(generated, fit), seed=seed)
+    with_doms = real.subset(np.arange(min(len(real.labels), len(real.dom_npe))))
+    low = classifier_auc(dom_rows(with_doms, ref.onset), dom_rows(generated, ref.onset), seed=seed)
+    values = {HIGH_AUC: (high.auc, high.null_sigma), DOM_AUC: (low.auc, low.null_sigma),
+              FRECHET: (ref.frechet(real, generated), 0.0),
+              SLOPE: (abs(charge_energy_fit(generated)[0] - charge_energy_fit(real)[0]), 0.0)}
+    kinds = {HIGH_AUC: "auc", DOM_AUC: "auc", FRECHET: "frechet", SLOPE: "slope"}
+    summary = [Row(metric, value, ref.summary[metric], verdict(kinds[metric], value, ref.summary[metric], noise))
+               for metric, (value, noise) in values.items()]
 
-    scale_mean = np.nanmean(real.matrix(), axis=0)
-    scale_std = np.nanstd(real.matrix(), axis=0) + 1e-9
-    standardise = lambda m: (m - scale_mean) / scale_std  # noqa: E731
-    matrix_a = standardise(np.stack([a[k] for k in HIGH_LEVEL], axis=1))
-    matrix_b = standardise(np.stack([b[k] for k in HIGH_LEVEL], axis=1))
-    matrix_g = standardise(generated.matrix())
-    fd, fd_ref = metrics.frechet_distance(matrix_a, matrix_g), metrics.frechet_distance(matrix_a, matrix_b)
-    auc_high, auc_high_ref = classifier_auc(matrix_a, matrix_g, seed=seed), classifier_auc(matrix_a, matrix_b, seed=seed)
-    split_at = min(LOW_LEVEL_EVENTS, len(real.low_level) // 2)  # small files: halves of what there is
-    low_a, low_b = real.low_level[:split_at], real.low_level[split_at:2 * split_at]
-    auc_low = classifier_auc(low_a, generated.low_level, seed=seed)
-    auc_low_ref = classifier_auc(low_a, low_b, seed=seed) if len(low_b) else float("nan")
-    summary = [
-        Row("classifier AUC, high-level", auc_high, auc_high_ref, verdict("auc", auc_high, auc_high_ref)),
-        Row("classifier AUC, per-DOM", auc_low, auc_low_ref, verdict("auc", auc_low, auc_low_ref)),
-        Row("Frechet distance, high-level", fd, fd_ref, verdict("frechet", fd, fd_ref)),
-    ]
+    verdicts = {row.metric: row.verdict for row in summary + binned}
+    for o in rows:
+        verdicts[f"{o.name} W1"] = o.w1_verdict
+        verdicts[f"{o.name} separation"] = o.separation_verdict
     rate_diff = float(np.abs(real.dom_hit_rate - generated.dom_hit_rate).mean() / max(real.dom_hit_rate.mean(), 1e-12))
-    return EvaluationReport(str(real_path), str(generated_path), n, len(generated.labels), rows, summary,
-                            conditional_fidelity(real, generated), time.perf_counter() - started, rate_diff,
-                            real, generated)
+    return EvaluationReport("", "", len(real.labels), len(generated.labels), summary, rows, binned,
+                            summarise(real), summarise(generated, real), conditional_fidelity(real, generated),
+                            overall(verdicts), time.perf_counter() - started, rate_diff, real, generated)
 
 
 def conditional_fidelity(real: Observables, generated: Observables) -> dict[str, float] | None:
@@ -123,22 +238,12 @@ def conditional_fidelity(real: Observables, generated: Observables) -> dict[str,
     if len(real.labels) != len(generated.labels) or not np.allclose(real.labels, generated.labels, rtol=1e-5, atol=1e-3):
         return None
     q_real, q_gen = real.high["log10_charge"], generated.high["log10_charge"]
-    log_e = np.log10(real.labels[:, 0])
     ok = np.isfinite(q_real) & np.isfinite(q_gen)
     cog_real = np.stack([real.high[k] for k in ("cog_x", "cog_y", "cog_z")], axis=1)
     cog_gen = np.stack([generated.high[k] for k in ("cog_x", "cog_y", "cog_z")], axis=1)
-    cog_distance = np.linalg.norm(cog_real - cog_gen, axis=1)
-    vertex_real = np.linalg.norm(cog_real - real.labels[:, 3:6], axis=1)
-    vertex_gen = np.linalg.norm(cog_gen - real.labels[:, 3:6], axis=1)
     return {
         "events": int(ok.sum()),
         "charge_correlation": float(np.corrcoef(q_real[ok], q_gen[ok])[0, 1]) if ok.sum() > 2 else float("nan"),
-        "median_abs_log10_charge_difference": float(np.median(np.abs(q_real[ok] - q_gen[ok]))),
-        "charge_vs_energy_slope_real": float(np.polyfit(log_e[ok], q_real[ok], 1)[0]) if ok.sum() > 2 else float("nan"),
-        "charge_vs_energy_slope_generated": float(np.polyfit(log_e[ok], q_gen[ok], 1)[0]) if ok.sum() > 2 else float("nan"),
-        "median_cog_distance_m": float(np.nanmedian(cog_distance)),
-        "median_cog_to_vertex_real_m": float(np.nanmedian(vertex_real)),
-        "median_cog_to_vertex_generated_m": float(np.nanmedian(vertex_gen)),
-        "median_linefit_angle_real_deg": float(np.nanmedian(real.linefit_angle)),
-        "median_linefit_angle_generated_deg": float(np.nanmedian(generated.linefit_angle)),
+        "median_abs_log10_charge_difference": float(np.median(np.abs(q_real[ok] - q_gen[ok]))) if ok.any() else float("nan"),
+        "median_cog_distance_m": float(np.nanmedian(np.linalg.norm(cog_real - cog_gen, axis=1))),
     }

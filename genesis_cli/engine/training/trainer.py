@@ -52,6 +52,7 @@ class Trainer:
         self.config, self.run_dir, self.debug = config, run_dir, debug
         self.training_seconds, self.training_events = 0.0, 0  # this process's training time and events
         self.seconds_before = 0.0  # training time of the run before this process resumed it
+        self.last_eval: tuple[int, float] = (-1, float("nan"))  # (step, validation loss) of the latest evaluation
         self.dist = Distributed.from_environment()
         if self.dist.world > 1 and not torch.distributed.is_initialized():
             torch.distributed.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
@@ -222,7 +223,8 @@ class Trainer:
                         self._report_step(window, float(window["loss"]) / window["count"], lr, history, smoothed, started)
                     self._flush_window()
                 if at_eval and self.data.val is not None and self.batch_in_epoch < self.steps_per_epoch:
-                    self.observer.on_eval(EvalReport(self.epoch + 1, self.global_step, self.validation_loss()))
+                    self.last_eval = (self.global_step, self.validation_loss())
+                    self.observer.on_eval(EvalReport(self.epoch + 1, self.global_step, self.last_eval[1]))
                 if at_save:
                     self._save("regular")
                 self.training_seconds = time.perf_counter() - started
@@ -259,7 +261,9 @@ class Trainer:
         self._flush_window()
         if self.epoch_batches == 0:
             return
-        if self.data.val is not None:
+        if self.data.val is not None and self.last_eval[0] == self.global_step:
+            monitored = self.last_eval[1]  # evaluated at this very step already
+        elif self.data.val is not None:
             monitored = self.validation_loss()
             self.observer.on_eval(EvalReport(self.epoch + 1, self.global_step, monitored))
         else:

@@ -1,0 +1,134 @@
+"""The judge: real vs real passes, and each distortion of an independent simulation fails.
+
+The distortions are the ways a generator goes wrong that a physicist must see: events paired with
+another event's labels, the zenith label flipped, hit times 20 ns late, charges 30% high, 10% of
+hits lost, 20% extra 1-PE hits. Each is applied to an independent simulated set (another seed) and
+must give the overall verdict FAIL, with the check that exposes it named poor; the undistorted set
+must PASS. Per-DOM rows are capped at 600 events per file to keep the suite fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from genesis_cli.engine.detector import icecube_like_geometry
+from genesis_cli.engine.evaluation import metrics
+from genesis_cli.engine.evaluation.observables import Observables, collect
+from genesis_cli.engine.evaluation.report import EvaluationReport, RealReference, compare_observables
+from genesis_cli.engine.evaluation.verdicts import verdict
+from genesis_cli.engine.simulation.simulator import EventSimulator
+from genesis_cli.settings.simulation import SimulationConfig
+
+EVENTS = 2000
+DOM_EVENTS = 600
+Events = tuple[np.ndarray, np.ndarray]  # signals (N, 2, L), labels (N, 6)
+
+
+def simulate(n: int, seed: int) -> Events:
+    batches = list(EventSimulator(icecube_like_geometry(), SimulationConfig(events=n, seed=seed)).batches(n))
+    return np.concatenate([b.signals for b in batches]), np.concatenate([b.labels for b in batches])
+
+
+def observe(events: Events, dom_events: int = DOM_EVENTS) -> Observables:
+    signals, labels = events
+    blocks = ((signals[i:i + 256], labels[i:i + 256]) for i in range(0, len(signals), 256))
+    return collect(blocks, icecube_like_geometry(), dom_limit=dom_events)
+
+
+@pytest.fixture(scope="module")
+def real() -> RealReference:
+    """The simulation to judge against, with its real-vs-real references (computed once)."""
+    with np.errstate(all="ignore"):
+        return RealReference.of(observe(simulate(EVENTS, 1), 2 * DOM_EVENTS))
+
+
+@pytest.fixture(scope="module")
+def independent() -> Events:
+    return simulate(EVENTS, 2)
+
+
+def shuffled_labels(signals: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> Events:
+    return signals, labels[rng.permutation(len(labels))]
+
+
+def zenith_flipped(signals: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> Events:
+    flipped = labels.copy()
+    flipped[:, 1] = np.pi - flipped[:, 1]
+    return signals, flipped
+
+
+def times_late(signals: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> Events:
+    late = signals.copy()
+    late[:, 1] += 20.0  # no-hit DOMs stay at inf
+    return late, labels
+
+
+def charges_high(signals: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> Events:
+    brighter = signals.copy()
+    brighter[:, 0] *= 1.3
+    return brighter, labels
+
+
+def hits_dropped(signals: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> Events:
+    fewer = signals.copy()
+    drop = (fewer[:, 0] > 0) & (rng.random(fewer[:, 0].shape) < 0.1)
+    fewer[:, 0][drop], fewer[:, 1][drop] = 0.0, np.inf
+    return fewer, labels
+
+
+def extra_weak_hits(signals: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> Events:
+    more = signals.copy()
+    hit = more[:, 0] > 0
+    share = 0.2 * hit.sum(axis=1, keepdims=True) / (~hit).sum(axis=1, keepdims=True)
+    add = ~hit & (rng.random(hit.shape) < share)  # 20% more hits, on empty DOMs, over the readout window
+    more[:, 0][add], more[:, 1][add] = 1.0, rng.uniform(6_000.0, 16_000.0, int(add.sum()))
+    return more, labels
+
+
+DISTORTIONS: dict[str, tuple[Callable[..., Events], str]] = {  # name -> (distortion, a check it must fail)
+    "labels shuffled between events": (shuffled_labels, "classifier AUC, high-level"),
+    "zenith label flipped": (zenith_flipped, "linefit_angle W1"),
+    "hit times +20 ns": (times_late, "onset_time W1"),
+    "npe x1.3": (charges_high, "charge_residual W1"),
+    "10% of hits dropped": (hits_dropped, "hits_residual W1"),
+    "20% extra 1-PE hits": (extra_weak_hits, "n_hit W1"),
+}
+
+
+def judge(real: RealReference, events: Events) -> EvaluationReport:
+    with np.errstate(all="ignore"):
+        return compare_observables(real, observe(events))
+
+
+def test_an_independent_simulation_passes(real: RealReference, independent: Events) -> None:
+    report = judge(real, independent)
+    assert report.overall.verdict == "PASS", report.overall.line
+    aucs = {row.metric: row.value for row in report.summary if "AUC" in row.metric}
+    assert all(abs(auc - 0.5) < 0.05 for auc in aucs.values()), aucs
+
+
+@pytest.mark.parametrize("name", DISTORTIONS)
+def test_each_distortion_fails(real: RealReference, independent: Events, name: str) -> None:
+    distort, exposing_check = DISTORTIONS[name]
+    report = judge(real, distort(*independent, np.random.default_rng(5)))
+    assert report.overall.verdict == "FAIL", report.overall.line
+    assert exposing_check in report.overall.poor, report.overall.line
+
+
+def test_verdicts_are_two_sided_for_aucs() -> None:
+    assert verdict("auc", 0.5, 0.5, 0.01) == "good"
+    assert verdict("auc", 0.15, 0.5, 0.01) == "poor"  # as separable as 0.85
+    assert verdict("auc", 0.65, 0.5, 0.01) == "fair"
+    assert verdict("auc", float("nan"), 0.5, 0.01) == "n/a"
+
+
+def test_probability_transform_w1() -> None:
+    rng = np.random.default_rng(0)
+    a = rng.normal(0, 1, 20000)
+    assert metrics.pit_wasserstein1(a, rng.normal(0, 1, 20000)) < 0.01
+    assert metrics.pit_wasserstein1(a, a + 100) == pytest.approx(0.5, abs=1e-3)  # disjoint: the maximum
+    assert metrics.pit_wasserstein1(a, a * 1000 + 1e6) == pytest.approx(0.5, abs=1e-3)  # scale-free
