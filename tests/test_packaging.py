@@ -46,7 +46,7 @@ def test_wheel_ships_the_presets_and_the_installed_copy_finds_them(tmp_path: Pat
     assert built.returncode == 0, built.stderr[-2000:]
     (wheel,) = (tmp_path / "dist").glob("genesis_icecube-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for preset in ["default", "cnn", "hybrid", "small_model", "debug", "mlp", "resnet"]:
+    for preset in ["default", "cnn", "hybrid", "small_model", "debug", "cpu", "mlp", "resnet"]:
         assert f"genesis_cli/presets/{preset}.yaml" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "genesis = genesis_cli.cli.app:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
@@ -59,7 +59,7 @@ def test_wheel_ships_the_presets_and_the_installed_copy_finds_them(tmp_path: Pat
     shown = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
                            env={**os.environ, "PYTHONPATH": str(site)}, check=True).stdout.split()
     assert Path(shown[0]) == (site / "genesis_cli" / "presets").resolve()
-    assert shown[1] == "7"
+    assert shown[1] == "8"
 
 
 def test_configuration_reference_is_up_to_date() -> None:

@@ -8,7 +8,8 @@ from genesis_cli.errors import ConfigError
 from genesis_cli.settings import ExperimentConfig, preset_names, resolve_config
 from genesis_cli.settings.catalog import preset_catalog
 
-# name: (architecture, hidden, depth, heads or None, epochs, batch) — the guide and issue #2.
+# name: (architecture, hidden, depth, heads or None, epochs, batch) — the guide and issue #2, plus
+# cpu, the recommended preset without a GPU (issue 11).
 EXPECTED = {
     "default": ("dit", 512, 8, 8, 100, 8),
     "cnn": ("cnn", 256, 6, None, 50, 16),
@@ -17,10 +18,11 @@ EXPECTED = {
     "debug": ("dit", 128, 2, 2, 2, 2),
     "mlp": ("mlp", None, None, None, None, None),
     "resnet": ("resnet", None, None, None, None, None),
+    "cpu": ("dit", 128, 2, 2, 20, 32),
 }
 
 
-def test_exactly_the_seven_presets_ship() -> None:
+def test_exactly_the_eight_presets_ship() -> None:
     assert sorted(preset_names()) == sorted(EXPECTED)
     assert preset_names()[0] == "default"
 
