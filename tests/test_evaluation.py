@@ -9,7 +9,6 @@ must PASS. Per-DOM rows are capped at 600 events per file to keep the suite fast
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ import pytest
 
 from genesis_cli.engine.detector import icecube_like_geometry
 from genesis_cli.engine.evaluation import metrics
+from genesis_cli.engine.evaluation.distortions import DISTORTIONS, Events
 from genesis_cli.engine.evaluation.observables import Observables, collect
 from genesis_cli.engine.evaluation.report import EvaluationReport, RealReference, compare_observables
 from genesis_cli.engine.evaluation.verdicts import verdict
@@ -25,7 +25,6 @@ from genesis_cli.settings.simulation import SimulationConfig
 
 EVENTS = 2000
 DOM_EVENTS = 600
-Events = tuple[np.ndarray, np.ndarray]  # signals (N, 2, L), labels (N, 6)
 
 
 def simulate(n: int, seed: int) -> Events:
@@ -49,54 +48,6 @@ def real() -> RealReference:
 @pytest.fixture(scope="module")
 def independent() -> Events:
     return simulate(EVENTS, 2)
-
-
-def shuffled_labels(signals: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> Events:
-    return signals, labels[rng.permutation(len(labels))]
-
-
-def zenith_flipped(signals: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> Events:
-    flipped = labels.copy()
-    flipped[:, 1] = np.pi - flipped[:, 1]
-    return signals, flipped
-
-
-def times_late(signals: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> Events:
-    late = signals.copy()
-    late[:, 1] += 20.0  # no-hit DOMs stay at inf
-    return late, labels
-
-
-def charges_high(signals: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> Events:
-    brighter = signals.copy()
-    brighter[:, 0] *= 1.3
-    return brighter, labels
-
-
-def hits_dropped(signals: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> Events:
-    fewer = signals.copy()
-    drop = (fewer[:, 0] > 0) & (rng.random(fewer[:, 0].shape) < 0.1)
-    fewer[:, 0][drop], fewer[:, 1][drop] = 0.0, np.inf
-    return fewer, labels
-
-
-def extra_weak_hits(signals: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> Events:
-    more = signals.copy()
-    hit = more[:, 0] > 0
-    share = 0.2 * hit.sum(axis=1, keepdims=True) / (~hit).sum(axis=1, keepdims=True)
-    add = ~hit & (rng.random(hit.shape) < share)  # 20% more hits, on empty DOMs, over the readout window
-    more[:, 0][add], more[:, 1][add] = 1.0, rng.uniform(6_000.0, 16_000.0, int(add.sum()))
-    return more, labels
-
-
-DISTORTIONS: dict[str, tuple[Callable[..., Events], str]] = {  # name -> (distortion, a check it must fail)
-    "labels shuffled between events": (shuffled_labels, "classifier AUC, high-level"),
-    "zenith label flipped": (zenith_flipped, "linefit_angle W1"),
-    "hit times +20 ns": (times_late, "onset_time W1"),
-    "npe x1.3": (charges_high, "charge_residual W1"),
-    "10% of hits dropped": (hits_dropped, "hits_residual W1"),
-    "20% extra 1-PE hits": (extra_weak_hits, "n_hit W1"),
-}
 
 
 def judge(real: RealReference, events: Events) -> EvaluationReport:
