@@ -41,7 +41,7 @@ def main() -> None:
         sample_batch = args.sample_batch or config.training.batch_size
         train = run_bench(config, BenchPlan(("train",), (train_batch,), args.steps, device=args.device), print)
         sample = run_bench(config, BenchPlan(("sample",), (sample_batch,), args.steps, device=args.device), print)
-        cost = model_cost(config.model)
+        cost = model_cost(config.model, channels=config.diffusion.event_channels)
         t = train.results[0] if train.results else None
         s = sample.results[0] if sample.results else None
         row = (f"| {name} | {cost.parameters / 1e6:.2f} M | {cost.forward_flops_per_event / 1e9:.2f} | {train_batch} | "

@@ -109,13 +109,14 @@ def test_out_of_gpu_memory_is_reported_and_the_sweep_goes_on(monkeypatch: pytest
     assert [r.batch_size for r in report.results] == [1]
 
 
-def test_original_configuration_changes_only_tokens_precision_and_compilation() -> None:
+def test_original_configuration_changes_only_tokens_precision_compilation_and_representation() -> None:
     config = resolve_config("default").config
     original = original_configuration(config)
     assert original.model.patch_size == 1 and original.training.amp_dtype == "fp16"
     assert original.training.compile is False
     assert (original.model.hidden, original.model.depth, original.model.heads) == (512, 8, 8)
-    assert original.diffusion == config.diffusion
+    assert original.diffusion.event_channels == 2 and not original.model.dom_conditioning and original.model.dom_head == 0
+    assert original.diffusion.model_copy(update={"hit_channel": True}) == config.diffusion
 
 
 def test_profile_breakdown_shares_sum_to_one() -> None:

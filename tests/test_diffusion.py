@@ -39,9 +39,13 @@ def test_unknown_schedule_is_an_error() -> None:
         make_betas("sigmoid", 10)
 
 
+#: The sampler tests diffuse plain two-channel data (no hit channel): the samplers do not depend on it.
+PLAIN = ["diffusion.prediction_type=eps", "diffusion.hit_channel=false"]
+
+
 def diffusion_with(model: nn.Module, *overrides: str) -> GaussianDiffusion:
-    """A diffusion around ``model``; eps prediction unless the overrides say otherwise."""
-    return GaussianDiffusion(model, resolve_config(overrides=["diffusion.prediction_type=eps", *overrides]).config.diffusion)
+    """A diffusion around ``model``; eps prediction and no hit channel unless the overrides say otherwise."""
+    return GaussianDiffusion(model, resolve_config(overrides=[*PLAIN, *overrides]).config.diffusion)
 
 
 class GaussianOptimalDenoiser(nn.Module):
@@ -67,7 +71,7 @@ def gaussian() -> tuple[GaussianDiffusion, torch.Tensor, torch.Tensor]:
     mu = torch.tensor([1.0, -0.5, 0.3, 0.8])
     a = torch.randn(4, 4, generator=g) * 0.4
     cov = a @ a.T + 0.1 * torch.eye(4)
-    config = resolve_config(overrides=["diffusion.prediction_type=eps"]).config.diffusion
+    config = resolve_config(overrides=PLAIN).config.diffusion
     diffusion = GaussianDiffusion(nn.Identity(), config)
     diffusion.model = GaussianOptimalDenoiser(mu, cov, diffusion.alphas_cumprod)
     return diffusion, mu, cov
@@ -203,5 +207,112 @@ def test_custom_loss_by_subclassing() -> None:
         def loss(self, x0_sig, geom, label, **kwargs):  # type: ignore[no-untyped-def]
             return super().loss(x0_sig, geom, label, **kwargs) * 0 + x0_sig.abs().mean()
 
-    diffusion = CustomDiffusion(LabelSensitive(), resolve_config(overrides=["diffusion.prediction_type=eps"]).config.diffusion)
+    diffusion = CustomDiffusion(LabelSensitive(), resolve_config(overrides=PLAIN).config.diffusion)
     assert diffusion.loss(torch.ones(2, 2, 3), torch.zeros(3, 3), torch.zeros(2, 6)).item() == 1.0
+
+
+class Constant(nn.Module):
+    """Predicts a fixed tensor, so the loss's treatment of each element is observable."""
+
+    def __init__(self, value: torch.Tensor) -> None:
+        super().__init__()
+        self.value = value
+
+    def forward(self, x, t, label, geom, drop_label=None):  # type: ignore[no-untyped-def]
+        return self.value.expand_as(x)
+
+
+def hit_channel_events() -> torch.Tensor:
+    """(2, 3, 4): DOM 0 hit in both events, the rest empty (h = -1, npe = time = 0)."""
+    x0 = torch.zeros(2, 3, 4)
+    x0[:, 2] = -1.0
+    x0[:, :, 0] = torch.tensor([1.0, 0.5, 1.0])
+    return x0
+
+
+def test_masked_loss_ignores_npe_and_time_of_empty_doms() -> None:
+    """eps prediction at t = 0 (a ~ 1): with a zero noise draw the loss sees the prediction itself."""
+    x0 = hit_channel_events()
+    off_empty = torch.zeros(1, 3, 4)
+    off_empty[:, :2, 1:] = 5.0  # wrong npe/time on the empty DOMs only
+    off_hit = torch.zeros(1, 3, 4)
+    off_hit[:, :2, 0] = 5.0  # wrong npe/time on the hit DOM
+    off_h = torch.zeros(1, 3, 4)
+    off_h[:, 2, 1:] = 5.0  # wrong hit channel on the empty DOMs
+    losses = {}
+    for name, value in (("empty", off_empty), ("hit", off_hit), ("h", off_h)):
+        diffusion = GaussianDiffusion(Constant(value), resolve_config(overrides=[
+            "diffusion.prediction_type=eps", "diffusion.cond_drop_prob=0", "diffusion.timesteps=1"]).config.diffusion)
+        error = (value.expand_as(x0)) ** 2  # the target eps is what the per-element error is measured against
+        losses[name] = float(diffusion.per_sample_loss(error, x0).mean())
+    assert losses["empty"] == 0.0  # never trained: the sampler projects them away
+    assert losses["hit"] == pytest.approx(25.0)  # per hit value: (25 + 25) / 2
+    assert losses["h"] == pytest.approx(25.0 * 3 / 4)  # mean over all DOMs of the hit channel
+
+
+def test_unmasked_loss_weighs_every_dom() -> None:
+    x0 = hit_channel_events()
+    diffusion = diffusion_with(nn.Identity(), "diffusion.hit_channel=true", "diffusion.mask_empty_doms=false")
+    error = torch.rand(2, 3, 4)
+    expected = error[:, 2].mean(1) + error[:, :2].flatten(1).mean(1)
+    assert torch.allclose(diffusion.per_sample_loss(error, x0), expected)
+
+
+def test_hit_logit_posterior_is_the_exact_one_bit_denoiser() -> None:
+    """With no prior information (logit 0) the clean estimate is E[h | x_t] for h = +-1 equally likely."""
+    from genesis_cli.engine.diffusion.hits import clean_estimate
+
+    a = torch.tensor([[0.9]])
+    h = torch.tensor([[-1.0] * 4000 + [1.0] * 4000])
+    x_t = a.sqrt() * h + (1 - a).sqrt() * torch.randn(h.shape, generator=torch.Generator().manual_seed(0))
+    estimate = clean_estimate(x_t, a, torch.zeros_like(x_t))
+    bins = torch.linspace(-1.5, 1.5, 7)
+    for lo, hi in zip(bins[:-1], bins[1:]):  # calibrated: the estimate equals the mean of h given x_t
+        inside = (x_t > lo) & (x_t <= hi)
+        if inside.sum() > 200:
+            assert abs(float(estimate[inside].mean() - h[inside].mean())) < 0.05
+    low_noise = clean_estimate(torch.tensor([[0.97, -1.02]]), torch.tensor([[0.9999]]), torch.zeros(1, 2))
+    assert torch.allclose(low_noise, torch.tensor([[1.0, -1.0]]))  # snaps to +-1 by construction
+
+
+def test_hit_logit_eps_matches_its_clean_estimate() -> None:
+    diffusion = GaussianDiffusion(nn.Identity(), resolve_config().config.diffusion)
+    assert diffusion.hit_logits
+    x_t, output, t = torch.randn(2, 3, 30), torch.randn(2, 3, 30), torch.tensor([10, 700])
+    eps = diffusion.eps_from_output(x_t, t, output)
+    a = diffusion.alphas_cumprod[t].float()[:, None]
+    from genesis_cli.engine.diffusion.hits import clean_estimate
+
+    x0_h = (x_t[:, 2] - (1 - a).sqrt() * eps[:, 2]) / a.sqrt()
+    assert torch.allclose(x0_h, clean_estimate(x_t[:, 2], a, output[:, 2]), atol=1e-4)
+
+
+def test_projection_zeroes_npe_and_time_where_the_clean_estimate_is_empty() -> None:
+    diffusion = GaussianDiffusion(nn.Identity(), resolve_config(overrides=[
+        "diffusion.prediction_type=eps", "diffusion.empty_dom_values=zero"]).config.diffusion)
+    x_t, eps, t = torch.randn(2, 3, 50), torch.randn(2, 3, 50), torch.tensor([100, 900])
+    projected = diffusion.project(x_t, t, eps)
+    a = diffusion.alphas_cumprod[t].float()[:, None, None]
+    x0 = (x_t - (1 - a).sqrt() * eps) / a.sqrt()
+    x0_projected = (x_t - (1 - a).sqrt() * projected) / a.sqrt()
+    empty = (x0[:, 2:3] <= 0).expand(-1, 2, -1)
+    assert torch.allclose(x0_projected[:, :2][empty], torch.zeros(int(empty.sum())), atol=1e-4)
+    assert torch.allclose(x0_projected[:, :2][~empty], x0[:, :2][~empty], atol=1e-4)
+    assert torch.allclose(x0_projected[:, 2], x0[:, 2], atol=1e-4)  # the hit channel itself is untouched
+
+
+def test_imputed_empty_doms_carry_the_values_of_real_hits() -> None:
+    from genesis_cli.engine.diffusion.hits import impute_empty_values
+
+    x0 = torch.zeros(2, 3, 50)
+    x0[:, 2] = -1.0
+    x0[0, :, 3] = torch.tensor([2.0, 3.0, 1.0])
+    x0[1, :, 7] = torch.tensor([5.0, 7.0, 1.0])
+    filled = impute_empty_values(x0, torch.Generator().manual_seed(0))
+    assert torch.equal(filled[:, 2], x0[:, 2])  # which DOMs are hit does not change
+    pairs = {tuple(v) for v in filled[:, :2].permute(0, 2, 1).reshape(-1, 2).tolist()}
+    assert pairs == {(2.0, 3.0), (5.0, 7.0)}  # every empty DOM holds one hit's (npe, time)
+    assert torch.equal(filled[0, :, 3], x0[0, :, 3]) and torch.equal(filled[1, :, 7], x0[1, :, 7])
+    empty = torch.zeros(1, 3, 4)
+    empty[:, 2] = -1.0
+    assert torch.equal(impute_empty_values(empty), empty)  # no hit in the batch: nothing to draw from

@@ -38,8 +38,9 @@ def test_train_sample_and_checkpoint(toy_file: Path) -> None:
     with ema.applied(model):
         generated = diffusion.sample(labels, geometry, sampler="dpm-solver", steps=5,
                                      generator=torch.Generator().manual_seed(0))
-    assert generated.shape == (4, 2, 5160) and torch.isfinite(generated).all()
-    physical = loader.normalizer.inverse_signals(generated.numpy())
+    assert generated.shape == (4, 3, 5160) and torch.isfinite(generated).all()
+    test_labels = loader.normalizer.inverse_labels(labels.numpy())
+    physical = loader.normalizer.inverse_signals(generated.numpy(), test_labels, loader.file.geometry.positions)
     assert physical.shape == (4, 2, 5160)
     assert np.isfinite(physical[:, 0]).all() and (physical[:, 0] >= 0).all()
     hit = physical[:, 0] > 0

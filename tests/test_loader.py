@@ -29,7 +29,7 @@ def epoch_indices(loader) -> np.ndarray:  # type: ignore[no-untyped-def]
 def test_guide_snippet_batch_shapes(toy_file: Path) -> None:
     loader = make_dataloader(toy_file, batch_size=16)
     x_sig, geom, label, idx = next(iter(loader))
-    assert x_sig.shape == (16, 2, 5160) and x_sig.dtype == torch.float32
+    assert x_sig.shape == (16, 3, 5160) and x_sig.dtype == torch.float32  # npe, time, hit channel
     assert geom.shape == (16, 3, 5160) and label.shape == (16, 6) and idx.shape == (16,)
     assert geom.stride(0) == 0  # one geometry, broadcast as a view
     assert torch.isfinite(x_sig).all() and torch.isfinite(label).all()
@@ -84,7 +84,7 @@ def test_batch_matches_the_normalised_file_content(toy_file: Path) -> None:
     with EventFile(toy_file) as events:
         raw = np.stack([events.signals(int(i), int(i) + 1)[0] for i in idx])
         labels = np.stack([events.labels(int(i), int(i) + 1)[0] for i in idx])
-    assert np.array_equal(x_sig.numpy(), loader.normalizer.signals(raw))
+        assert np.array_equal(x_sig.numpy(), loader.normalizer.signals(raw, labels, events.geometry.positions))
     np.testing.assert_allclose(label.numpy(), loader.normalizer.labels(labels), rtol=1e-6)
 
 

@@ -37,10 +37,15 @@ def make(architecture: str, *overrides: str, seed: int = 0):  # type: ignore[no-
     return ModelFactory.create_model_and_diffusion(config.model, config.diffusion, geometry=small_geometry())
 
 
+CHANNELS = 3  # npe, time and the hit channel (the default representation)
+
+
 def batch(n: int = 3, length: int = 60, seed: int = 1) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Noisy-looking events (B, 3, L) with a +-1 hit channel, timesteps and normalised labels."""
     g = torch.Generator().manual_seed(seed)
-    return (torch.randn(n, 2, length, generator=g), torch.randint(0, 50, (n,), generator=g),
-            torch.rand(n, 6, generator=g) * 2 - 1)
+    x = torch.randn(n, CHANNELS, length, generator=g)
+    x[:, 2] = torch.where(torch.rand(n, length, generator=g) < 0.2, 1.0, -1.0)
+    return x, torch.randint(0, 50, (n,), generator=g), torch.rand(n, 6, generator=g) * 2 - 1
 
 
 @pytest.mark.parametrize("architecture", ARCHITECTURES)
@@ -49,7 +54,7 @@ def test_output_shape_and_geometry_forms(architecture: str) -> None:
     x, t, label = batch()
     geometry = small_geometry()
     out = model(x, t, label, geometry)
-    assert out.shape == (3, 2, 60)
+    assert out.shape == (3, CHANNELS, 60)
     assert torch.allclose(out, model(x, t, label, geometry.expand(3, -1, -1)))
 
 
@@ -151,7 +156,7 @@ def test_model_on_a_detector_without_strings() -> None:
     model = build_model(config.model, geometry=np.random.default_rng(0).uniform(-1, 1, (3, 70)))
     geometry = torch.from_numpy(np.random.default_rng(0).uniform(-1, 1, (3, 70))).float()
     x, t, label = batch(2, 70)
-    assert model(x, t, label, geometry).shape == (2, 2, 70)
+    assert model(x, t, label, geometry).shape == (2, CHANNELS, 70)
 
 
 def test_factory_on_real_icecube_shapes() -> None:
@@ -160,7 +165,7 @@ def test_factory_on_real_icecube_shapes() -> None:
     assert isinstance(diffusion, GaussianDiffusion) and diffusion.model is model
     geometry = torch.from_numpy(icecube_like_geometry().positions).float() / 541.0
     x, t, label = batch(2, 5160)
-    assert model(x, t, label, geometry).shape == (2, 2, 5160)
+    assert model(x, t, label, geometry).shape == (2, CHANNELS, 5160)
 
 
 def test_model_cost_reports_parameters_and_flops() -> None:
@@ -178,14 +183,15 @@ def test_one_token_per_dom_costs_far_more_than_one_per_string() -> None:
 
 def test_patch_embedding_split_equals_one_linear_over_all_features() -> None:
     """Embedding the shared geometry features once and broadcasting is the same Linear over [signal, static]."""
-    from genesis_cli.engine.models.embeddings import DOM_FEATURES, PatchEmbed
+    from genesis_cli.engine.models.embeddings import STATIC_FEATURES, PatchEmbed
 
     torch.manual_seed(0)
-    embed = PatchEmbed(patch=4, hidden=16)
-    signal = torch.randn(3, 2, 5, 8)
-    static = torch.randn(1, DOM_FEATURES - 2, 5, 8)
+    embed = PatchEmbed(patch=4, hidden=16, dynamic=3)
+    features = 3 + STATIC_FEATURES
+    signal = torch.randn(3, 3, 5, 8)
+    static = torch.randn(1, STATIC_FEATURES, 5, 8)
     grid = torch.cat([signal, static.expand(3, -1, -1, -1)], dim=1)  # (B, F, S, D)
-    patches = grid.reshape(3, DOM_FEATURES, 5, 2, 4).permute(0, 2, 3, 4, 1).reshape(3, 5, 2, 4 * DOM_FEATURES)
+    patches = grid.reshape(3, features, 5, 2, 4).permute(0, 2, 3, 4, 1).reshape(3, 5, 2, 4 * features)
     torch.testing.assert_close(embed(signal, static), embed.proj(patches), rtol=1e-5, atol=1e-5)
 
 
@@ -199,3 +205,75 @@ def test_flops_per_event_leave_out_work_shared_by_the_batch() -> None:
     one, per_event = batch_flops(model, geometry, 1), forward_flops(model, geometry)
     assert 0 < per_event < one  # the geometry embedding is paid once per batch
     assert batch_flops(model, geometry, 3) == one + 2 * per_event  # linear in the batch beyond that
+
+
+def test_label_relative_features_are_the_physics() -> None:
+    """Distances, angles and the track's light delay agree with detector/propagation.py (numpy, metres)."""
+    from genesis_cli.engine.detector.propagation import C_ICE_M_PER_NS, C_VACUUM_M_PER_NS, track_geometry
+    from genesis_cli.engine.models.dom_condition import label_relative_features
+
+    scale = 500.0
+    geometry = small_geometry()
+    label = torch.tensor([[0.3, -0.2, 0.4, 0.1, -0.2, 0.3]])
+    features = label_relative_features(label, geometry, scale)[0].double().numpy()
+    physical = np.array([[0.0, (-0.2 + 1) * np.pi / 2, (0.4 + 1) * np.pi, 0.1 * scale, -0.2 * scale, 0.3 * scale]])
+    positions = geometry.double().numpy() * scale
+    along, perp = track_geometry(physical, positions)
+    distance = np.linalg.norm(positions - physical[0, 3:6, None], axis=0)
+    np.testing.assert_allclose(features[1], distance / 500.0, rtol=1e-4)
+    np.testing.assert_allclose(features[2], along[0] / distance, atol=1e-4)
+    np.testing.assert_allclose(features[3], (positions[2] - physical[0, 5]) / distance, atol=1e-4)
+    cone = along[0] * np.tan(np.deg2rad(40.72)) >= perp[0]
+    delay = np.where(cone, (along[0] + 0.9173 * perp[0]) / C_VACUUM_M_PER_NS - distance / C_ICE_M_PER_NS, 0.0)
+    np.testing.assert_allclose(features[6], delay / 300.0, atol=1e-3)
+    assert (features[6] <= 1e-6).all()  # a muon's light never arrives after the vertex's own light
+    dropped = label_relative_features(label, geometry, scale, drop_label=torch.tensor([True]))
+    assert torch.count_nonzero(dropped) == 0  # the null label carries no per-DOM label information
+
+
+def test_dom_head_split_equals_one_linear_over_all_features() -> None:
+    from genesis_cli.engine.models.dom_condition import DomHead
+
+    torch.manual_seed(0)
+    head = DomHead(dynamic=5, static=4, width=8, channels=3)
+    torch.nn.init.normal_(head.out.weight)
+    dynamic, static = torch.randn(2, 5, 11), torch.randn(1, 4, 11)
+    features = torch.cat([dynamic, static.expand(2, -1, -1)], dim=1).transpose(1, 2)
+    expected = head.out(torch.nn.functional.silu(head.hidden(features))).transpose(1, 2)
+    torch.testing.assert_close(head(dynamic, static), expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("settings", [["model.dom_head=0"], ["model.dom_conditioning=false", "model.dom_head=0"],
+                                      ["diffusion.hit_channel=false"]])
+def test_representation_and_conditioning_switches(settings: list[str]) -> None:
+    """Every combination of the representation and conditioning settings builds and runs."""
+    config = tiny("cnn", *settings)
+    model, _ = ModelFactory.create_model_and_diffusion(config.model, config.diffusion, geometry=small_geometry())
+    channels = config.diffusion.event_channels
+    x, t, label = batch()
+    assert model(x[:, :channels], t, label, small_geometry()).shape == (3, channels, 60)
+
+
+@pytest.mark.parametrize("architecture", ["dit", "cnn"])
+def test_the_file_order_of_doms_does_not_change_what_a_model_predicts(architecture: str) -> None:
+    """A detector in grid order is read as a view (no gather); any other DOM order gives the same
+    prediction for each DOM, permuted along: the layout, not the file order, defines the grid."""
+    from genesis_cli.engine.models.layout import build_layout
+
+    models = []
+    for _ in range(2):  # a model derives its grid once, for its one detector: one model per DOM order
+        model, _ = make(architecture)
+        with torch.no_grad():  # away from the zero-initialised output
+            for p in model.parameters():
+                p.add_(torch.sin(torch.arange(p.numel(), dtype=torch.float32).reshape(p.shape)) * 0.05)
+        models.append(model)
+    geometry = small_geometry()
+    assert build_layout(geometry.numpy(), 2, 0).in_order
+    order = torch.from_numpy(np.random.default_rng(3).permutation(geometry.shape[1]))
+    shuffled_layout = build_layout(geometry[:, order].numpy(), 2, 0)
+    assert shuffled_layout.dense and not shuffled_layout.in_order
+    x, t, label = batch()
+    with torch.no_grad():
+        in_order, shuffled = models[0](x, t, label, geometry), models[1](x[:, :, order], t, label, geometry[:, order])
+    assert in_order.abs().mean() > 1e-3
+    torch.testing.assert_close(shuffled, in_order[:, :, order], rtol=1e-4, atol=1e-5)

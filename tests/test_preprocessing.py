@@ -15,17 +15,30 @@ from genesis_cli.engine.data.splits import make_split
 from genesis_cli.settings import resolve_config
 
 
+POSITIONS: dict[str, np.ndarray] = {}
+
+
 def fitted(toy_file: Path, *overrides: str) -> tuple[Normalizer, np.ndarray, np.ndarray]:
     config = resolve_config(overrides=list(overrides)).config
     with EventFile(toy_file) as events:
         split = make_split(events.n_events, (0.8, 0.1, 0.1), config.seed)
         normalizer = fit_normalizer(events, split, config)
+        POSITIONS["toy"] = events.geometry.positions
         return normalizer, events.signals(0, 64), events.labels(0, 64)
 
 
-def test_signal_round_trip_is_exact(toy_file: Path) -> None:
-    normalizer, raw, _ = fitted(toy_file)
-    back = normalizer.inverse_signals(normalizer.signals(raw))
+def forward(normalizer: Normalizer, raw: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    return normalizer.signals(raw, labels, POSITIONS["toy"])
+
+
+def back_again(normalizer: Normalizer, raw: np.ndarray, labels: np.ndarray, **kwargs: float) -> np.ndarray:
+    return normalizer.inverse_signals(forward(normalizer, raw, labels), labels, POSITIONS["toy"], **kwargs)
+
+
+@pytest.mark.parametrize("origin", ["vertex", "file"])
+def test_signal_round_trip_is_exact(toy_file: Path, origin: str) -> None:
+    normalizer, raw, labels = fitted(toy_file, f"data.time_origin={origin}")
+    back = back_again(normalizer, raw, labels)
     hit = raw[:, 0] > 0
     assert np.array_equal(back[:, 0] > 0, hit)
     np.testing.assert_allclose(back[:, 0][hit], raw[:, 0][hit], rtol=1e-5)
@@ -34,26 +47,29 @@ def test_signal_round_trip_is_exact(toy_file: Path) -> None:
 
 
 def test_no_hit_doms_are_zero_and_hits_are_unit_scale(toy_file: Path) -> None:
-    normalizer, raw, _ = fitted(toy_file)
-    x = normalizer.signals(raw)
+    normalizer, raw, labels = fitted(toy_file)
+    x = forward(normalizer, raw, labels)
     hit = raw[:, 0] > 0
-    assert (x[:, :, ~hit.any(axis=0)] == 0).all()
+    assert x.shape == (64, 3, raw.shape[2])
+    assert (x[:, :2, ~hit.any(axis=0)] == 0).all()
     assert (x[:, 0][~hit] == 0).all() and (x[:, 1][~hit] == 0).all()
-    assert 0.3 < np.sqrt(np.mean(x[:, 0][hit] ** 2)) < 3
+    assert (x[:, 2][hit] == 1).all() and (x[:, 2][~hit] == -1).all()  # the hit channel
+    assert abs(x[:, 0][hit].mean()) < 0.3 and 0.5 < x[:, 0][hit].std() < 2  # standardised over hits
     assert abs(x[:, 1][hit].mean()) < 1 and 0.3 < x[:, 1][hit].std() < 3
     assert np.isfinite(x).all()
 
 
 def test_file_convention_zero_time_is_restored(toy_file: Path) -> None:
-    normalizer, raw, _ = fitted(toy_file)
+    normalizer, raw, labels = fitted(toy_file)
     convention = Normalizer(**{**normalizer.state_dict(), "no_hit_time": 0.0})
-    back = convention.inverse_signals(convention.signals(raw))
+    back = back_again(convention, raw, labels)
     assert (back[:, 1][raw[:, 0] == 0] == 0).all()
 
 
 def test_aligned_times_round_trip_relative_to_first_hit(toy_file: Path) -> None:
-    normalizer, raw, _ = fitted(toy_file, "data.align_time=true")
-    back = normalizer.inverse_signals(normalizer.signals(raw))
+    normalizer, raw, labels = fitted(toy_file, "data.align_time=true")
+    assert normalizer.time_origin == "first_hit"
+    back = back_again(normalizer, raw, labels)
     hit = raw[:, 0] > 0
     first = np.where(hit, raw[:, 1], np.inf).min(axis=1, keepdims=True)
     expected = (raw[:, 1] - first)[hit]
@@ -69,17 +85,54 @@ def test_label_round_trip_is_exact(toy_file: Path) -> None:
     assert (np.abs(scaled[:, 3:6]) <= 1.1).all()  # positions within the detector's half size
 
 
-def test_hit_threshold_decides_hits_on_inverse(toy_file: Path) -> None:
-    normalizer, raw, _ = fitted(toy_file)
-    back = normalizer.inverse_signals(normalizer.signals(raw), hit_threshold=1.0)
+def test_hit_threshold_decides_hits_without_the_hit_channel(toy_file: Path) -> None:
+    normalizer, raw, labels = fitted(toy_file, "diffusion.hit_channel=false")
+    assert forward(normalizer, raw, labels).shape[1] == 2
+    back = back_again(normalizer, raw, labels, hit_threshold=1.0)
     assert (back[:, 0][(raw[:, 0] > 0) & (raw[:, 0] <= 0.999)] == 0).all()
 
 
+def test_the_hit_channel_decides_hits_and_keeps_charges_physical(toy_file: Path) -> None:
+    normalizer, raw, labels = fitted(toy_file)
+    x = forward(normalizer, raw, labels)
+    x[:, 0] = -5.0  # a model's npe output far below any charge...
+    back = normalizer.inverse_signals(x, labels, POSITIONS["toy"])
+    hit = raw[:, 0] > 0
+    assert np.array_equal(back[:, 0] > 0, hit)  # ...changes nothing about which DOMs are hit
+    assert (back[:, 0][hit] == np.float32(normalizer.min_npe)).all()  # and a hit is never dimmer than any real one
+
+
+def test_vertex_origin_takes_the_light_travel_time_out_of_hit_times(toy_file: Path) -> None:
+    """The toy interaction happens 10 us into the readout. Measured from the labelled vertex's direct
+    light, a bright (signal) hit's normalised time no longer grows with its distance from the vertex,
+    while from the file's earliest hit it does."""
+    from genesis_cli.engine.detector.propagation import vertex_distance
+
+    correlations = {}
+    for origin in ("vertex", "file"):
+        normalizer, raw, labels = fitted(toy_file, f"data.time_origin={origin}")
+        signal = raw[:, 0] > 3  # bright hits: light from the event, not dark noise
+        distance = vertex_distance(labels.astype(np.float64), POSITIONS["toy"])
+        correlations[origin] = np.corrcoef(forward(normalizer, raw, labels)[:, 1][signal], distance[signal])[0, 1]
+        if origin == "vertex":  # the interaction time plus the median delay of scattered light
+            assert 10_000.0 < normalizer.time_reference < 11_000.0
+    assert abs(correlations["vertex"]) < 0.3 < 0.5 < correlations["file"]
+
+
+def test_states_before_the_hit_channel_read_as_their_representation(toy_file: Path) -> None:
+    normalizer, raw, labels = fitted(toy_file, "diffusion.hit_channel=false", "data.time_origin=file")
+    old = {k: v for k, v in normalizer.state_dict().items()
+           if k not in ("time_origin", "hit_channel", "min_npe", "npe_mean", "time_scale", "time_min_ns", "time_max_ns")}
+    restored = Normalizer.from_state_dict({**old, "align_time": False})
+    assert restored == Normalizer(**{**normalizer.state_dict(), "min_npe": normalizer.hit_threshold,
+                                     "time_min_ns": -np.inf, "time_max_ns": np.inf})
+
+
 def test_state_dict_is_plain_json_and_restores(toy_file: Path) -> None:
-    normalizer, raw, _ = fitted(toy_file)
+    normalizer, raw, labels = fitted(toy_file)
     state = json.loads(json.dumps(normalizer.state_dict()))
     restored = Normalizer.from_state_dict(state)
-    assert np.array_equal(restored.signals(raw), normalizer.signals(raw))
+    assert np.array_equal(forward(restored, raw, labels), forward(normalizer, raw, labels))
     with pytest.raises(ValueError, match="lacks"):
         Normalizer.from_state_dict({"npe_scale": 1.0})
 

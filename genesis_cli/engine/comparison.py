@@ -136,7 +136,8 @@ def compare(architectures: list[str], *, out_dir: Path, data_path: Path | None, 
         rows = {row.metric: row.value for row in report.summary}
         results.append(ArchitectureResult(
             architecture, str(run_dir), count_parameters(generator.diffusion.model),
-            model_cost(generator.config.model, generator.geometry).forward_flops_per_event / 1e9,
+            model_cost(generator.config.model, generator.geometry,
+                       generator.config.diffusion.event_channels).forward_flops_per_event / 1e9,
             train_rate, summary.events_per_second, peak_memory_bytes(generator.device) / 2**30, best,
             rows["classifier AUC, high-level"], rows["classifier AUC, per-DOM"], rows["Frechet distance, high-level"],
             str(samples)))

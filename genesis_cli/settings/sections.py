@@ -64,6 +64,12 @@ class ModelConfig(StrictModel):
                           "hybrid: 4, mlp: 1).")
     neighbour_strings: int = Field(
         6, ge=0, description="Nearest strings whose features each string mixes in (cnn, resnet).")
+    dom_conditioning: bool = Field(
+        True, description="Give every DOM features relating it to the event's labels: distance to the vertex, angle "
+                          "to the direction, distances along and from the track, the track's direct-light delay.")
+    dom_head: int = Field(
+        32, ge=0, description="Width of the per-DOM output MLP shared by all DOMs (it sees each DOM's own features "
+                              "and label-relative features beside the network's context); 0: a linear head.")
     gradient_checkpointing: bool = Field(
         False, description="Recompute block activations in the backward pass: less memory, ~30% more compute "
                            "(for models that do not fit).")
@@ -108,6 +114,25 @@ class DiffusionConfig(StrictModel):
     cond_drop_prob: Fraction = Field(
         0.1, description="Training: probability of replacing the label by the learned null embedding "
                          "(classifier-free guidance).")
+    hit_channel: bool = Field(
+        True, description="Diffuse a third per-DOM channel h = +1 (hit) / -1 (no hit) with npe and time and write "
+                          "exact no-hit values where the generated h < 0 (Sparse Data Diffusion); false: decide hits "
+                          "by thresholding the generated npe (the original representation).")
+    mask_empty_doms: bool = Field(
+        True, description="With the hit channel: train npe and time on hit DOMs only (the hit channel on all DOMs), "
+                          "and at sampling project the clean estimate's npe and time to 0 where its h < 0.")
+    empty_dom_values: choice("impute", "zero") = Field(  # type: ignore[valid-type]
+        "impute", description="With masking: what npe/time empty DOMs carry in training: impute (those of a random hit "
+                              "of the batch, so a DOM that turns into a hit while sampling refines a plausible "
+                              "charge) or zero (and the sampler projects them to 0).")
+    resample_values: bool = Field(
+        True, description="With the hit channel: sample twice, the second pass generating npe and time for the hit "
+                          "pattern the first pass decided (twice the sampling cost; without it DOMs that become hits "
+                          "late keep a near-zero charge).")
+    hit_parametrization: choice("logit", "value") = Field(  # type: ignore[valid-type]
+        "logit", description="What the network predicts for the hit channel: logit (the prior log-odds of a hit; the "
+                             "clean estimate is the exact one-bit posterior tanh((2 sqrt(a) x_t / (1 - a) + logit) / 2), "
+                             "trained by cross-entropy) or value (eps or v, like npe and time).")
     sampler: choice(*SAMPLERS) = Field(  # type: ignore[valid-type]
         "dpm-solver-sde", description="Default sampler: ddpm (all T steps), ddim, dpm-solver (DPM-Solver++ 2M, "
                                       "deterministic) or dpm-solver-sde (its stochastic variant; matches 1000-step "
@@ -116,6 +141,11 @@ class DiffusionConfig(StrictModel):
     guidance_scale: float = Field(
         1.0, ge=0, description="Classifier-free guidance scale at sampling (1: conditional model only).")
     ddim_eta: float = Field(0.0, ge=0, le=1, description="DDIM stochasticity (0: deterministic).")
+
+    @property
+    def event_channels(self) -> int:
+        """Channels per DOM the model diffuses: npe, time and, with the hit channel, h."""
+        return 3 if self.hit_channel else 2
 
     @model_validator(mode="after")
     def _betas_increase(self) -> DiffusionConfig:
@@ -143,8 +173,16 @@ class DataConfig(StrictModel):
     replace_time_inf_with: float = Field(
         0.0, allow_inf_nan=False, description="Value that replaces inf/-inf/NaN hit times.")
     num_workers: int = Field(0, ge=0, description="Data-loader worker processes (0: main process).")
+    time_origin: choice("vertex", "file", "first_hit") = Field(  # type: ignore[valid-type]
+        "vertex", description="What hit times are measured from: vertex (the labelled vertex's direct light, "
+                              "t - d / c_ice, so prompt light sits at 0 on every DOM), file (the training split's "
+                              "earliest hit) or first_hit (each event's first hit; loses absolute time).")
+    time_scale_ns: float = Field(
+        1.0, gt=0, allow_inf_nan=False,
+        description="Hit times enter the model as sign(u) log1p(|u| / time_scale_ns), u measured from time_origin: "
+                    "linear (ns-resolving) within about this many ns of the origin, logarithmic beyond.")
     align_time: bool = Field(
-        False, description="Measure hit times from each event's first hit (loses absolute time).")
+        False, description="Older spelling of time_origin: first_hit (true overrides time_origin).")
     memory_budget_gb: float | None = Field(
         None, gt=0, description="Hold a split in memory when it fits this many GB (null: half the "
                                 "machine's RAM); larger splits stream from the file.")
@@ -154,6 +192,11 @@ class DataConfig(StrictModel):
         20_000, gt=0, description="Training events sampled to fit the normalisation statistics.")
 
     _batch_size_source: Any = PrivateAttr(default=None)
+
+    @property
+    def resolved_time_origin(self) -> str:
+        """The time origin in force (align_time: true means first_hit)."""
+        return "first_hit" if self.align_time else self.time_origin
 
     @property
     def batch_size(self) -> int:

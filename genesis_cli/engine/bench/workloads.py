@@ -19,18 +19,29 @@ from genesis_cli.engine.bench.measure import BenchResult, Workload
 from genesis_cli.engine.data.benchmark import benchmark_loader
 from genesis_cli.engine.diffusion import GaussianDiffusion
 from genesis_cli.engine.ema import EMA
-from genesis_cli.engine.models import ModelFactory, model_cost
+from genesis_cli.engine.models import ModelCost, ModelFactory, model_cost
 from genesis_cli.engine.training.components import autocast, autocast_dtype, build_optimizer, precision_name
 from genesis_cli.engine.training.step import TrainStep
 from genesis_cli.settings import ExperimentConfig
 
 
-def synthetic_batch(batch: int, n_doms: int, device: torch.device, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Signals (B, 2, L) and labels (B, 6) at the scale of normalised data."""
+SYNTHETIC_HIT_FRACTION = 0.05  # a few hundred of 5160 DOMs are hit in an event
+
+
+def synthetic_batch(batch: int, n_doms: int, device: torch.device, seed: int = 0,
+                    channels: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
+    """Signals (B, C, L) and labels (B, 6) at the scale of normalised data (a hit channel of +-1 when C = 3)."""
     generator = torch.Generator().manual_seed(seed)
-    x = (torch.randn(batch, 2, n_doms, generator=generator) * 0.3).to(device)
+    x = torch.randn(batch, channels, n_doms, generator=generator) * 0.3
+    if channels > 2:
+        x[:, 2] = torch.where(torch.rand(batch, n_doms, generator=generator) < SYNTHETIC_HIT_FRACTION, 1.0, -1.0)
     label = (torch.rand(batch, 6, generator=generator) * 2 - 1).to(device)
-    return x, label
+    return x.to(device), label
+
+
+def _cost(config: ExperimentConfig) -> ModelCost:
+    """The model's cost for the events its diffusion generates (the hit channel adds one per DOM)."""
+    return model_cost(config.model, channels=config.diffusion.event_channels)
 
 
 def icecube_geometry(device: torch.device) -> torch.Tensor:
@@ -47,7 +58,7 @@ def _prepare(config: ExperimentConfig, batch_size: int, device: torch.device
     torch.manual_seed(config.seed)
     model, diffusion = ModelFactory.create_model_and_diffusion(config.model, config.diffusion, device=device)
     geometry = icecube_geometry(device)
-    x, label = synthetic_batch(batch_size, geometry.shape[-1], device)
+    x, label = synthetic_batch(batch_size, geometry.shape[-1], device, channels=config.diffusion.event_channels)
     return model, diffusion, geometry, x, label
 
 
@@ -60,7 +71,7 @@ def train_workload(config: ExperimentConfig, batch_size: int, device: torch.devi
     if on_message is not None:
         step.attach(on_message)
     lr = config.training.learning_rate
-    flops = model_cost(config.model).training_flops_per_event * batch_size
+    flops = _cost(config).training_flops_per_event * batch_size
     fused_text = "fused AdamW" if getattr(optimizer, "defaults", {}).get("fused") else config.training.optimizer
     return Workload("train", variant, device, batch_size, lambda: step(x, geometry, label, lr), flops,
                     f"{config.model.architecture}, {_tokens(config)}, {step.description}, {fused_text}")
@@ -81,7 +92,7 @@ def sample_workload(config: ExperimentConfig, batch_size: int, device: torch.dev
                              guidance_scale=d.guidance_scale)
 
     passes = 1 if d.guidance_scale in (0.0, 1.0) else 2
-    flops = model_cost(config.model).forward_flops_per_event * steps * passes * batch_size
+    flops = _cost(config).forward_flops_per_event * steps * passes * batch_size
     return Workload("sample", "genesis", device, batch_size, run, flops,
                     f"{d.sampler}, {steps} steps, guidance {d.guidance_scale:g}, {precision_name(amp) or 'fp32'}")
 
@@ -101,7 +112,7 @@ def original_sample_workload(config: ExperimentConfig, batch_size: int, device: 
                 t = torch.full((batch_size,), total - 1 - k, device=device, dtype=torch.long)
                 diffusion.guided_eps(x, t, label, geometry, ORIGINAL_GUIDANCE_SCALE)
 
-    flops = model_cost(config.model).forward_flops_per_event * 2 * ORIGINAL_TIMED_STEPS * batch_size
+    flops = _cost(config).forward_flops_per_event * 2 * ORIGINAL_TIMED_STEPS * batch_size
     return Workload("sample", "original", device, batch_size, run, flops,
                     f"ddpm, {total} steps, 2 guidance passes, {_tokens(config)}, {precision_name(amp) or 'fp32'}; "
                     f"timed over {ORIGINAL_TIMED_STEPS} steps", events_per_run=batch_size * ORIGINAL_TIMED_STEPS / total)

@@ -11,7 +11,7 @@ blocks, and shuffling happens in memory:
   bounded for files larger than RAM. Workers (``data.num_workers``) each read their own blocks
   through their own HDF5 handle.
 
-Batches are ``(x_sig (B,2,L), geom (B,3,L), label (B,6), idx (B,))`` torch tensors, normalised
+Batches are ``(x_sig (B,C,L), geom (B,3,L), label (B,6), idx (B,))`` torch tensors, normalised
 (:mod:`genesis_cli.engine.data.normalization`); ``geom`` is a broadcast view of one (3, L) tensor.
 """
 
@@ -27,7 +27,7 @@ import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from genesis_cli.engine.data.eventfile import EventFile, check_labels, check_signals
-from genesis_cli.engine.data.normalization import Normalizer
+from genesis_cli.engine.data.normalization import Normalizer, time_offsets
 from genesis_cli.engine.data.splits import DataSplit, make_split
 from genesis_cli.engine.memory import reuse_freed_batch_memory
 from genesis_cli.settings import ExperimentConfig
@@ -61,22 +61,31 @@ def fit_normalizer(file: EventFile, split: DataSplit, config: ExperimentConfig) 
     rng = np.random.default_rng(config.seed)
     train = split.train
     sample = np.sort(rng.choice(train, size=min(len(train), data.normalization_events), replace=False))
-    npe_parts, time_parts, first_parts, no_hit_times = [], [], [], []
-    for _, raw in read_blocks(file, sample):
+    all_labels = file.labels()
+    origin = data.resolved_time_origin
+    positions = file.geometry.positions
+    npe_parts, time_parts, written_parts, no_hit_times = [], [], [], []
+    for rows, raw in read_blocks(file, sample):
         npe, time = raw[:, 0], raw[:, 1]
-        time = np.where(np.isfinite(time), time, data.replace_time_inf_with)
+        time = np.where(np.isfinite(time), time, data.replace_time_inf_with).astype(np.float64)
         hit = npe > 0
-        first = np.where(hit, time, np.inf).min(axis=1, keepdims=True)
+        offsets = time_offsets(origin, time, hit, all_labels[rows], positions)
         npe_parts.append(npe[hit])
-        time_parts.append(time[hit])
-        first_parts.append(np.broadcast_to(first, hit.shape)[hit])
+        time_parts.append((time - offsets)[hit])
+        written_parts.append((time - offsets)[hit] if origin == "first_hit" else time[hit])  # as the inverse writes them
         no_hit_times.append(raw[:, 1][~hit][:1000])
-    labels = file.labels()[train]
+    labels = all_labels[train]
     check_labels(file.path, labels, 0)
     return Normalizer.fit(
-        np.concatenate(npe_parts), np.concatenate(time_parts), np.concatenate(first_parts), labels,
-        file.geometry, align_time=data.align_time, no_hit_time=_no_hit_convention(no_hit_times),
-        replace_time_inf_with=data.replace_time_inf_with)
+        np.concatenate(npe_parts), np.concatenate(time_parts), labels, file.geometry,
+        time_origin=origin, hit_channel=config.diffusion.hit_channel,
+        no_hit_time=_no_hit_convention(no_hit_times), replace_time_inf_with=data.replace_time_inf_with,
+        time_scale=data.time_scale_ns, output_time_range=_range(written_parts))
+
+
+def _range(parts: list[np.ndarray]) -> tuple[float, float]:
+    values = [p for p in parts if p.size]
+    return (float(min(p.min() for p in values)), float(max(p.max() for p in values))) if values else (0.0, 0.0)
 
 
 def _no_hit_convention(samples: list[np.ndarray]) -> float:
@@ -106,19 +115,22 @@ class EventLoader:
         self.epoch = 0
         labels = file.labels()[self.indices]
         check_labels(file.path, labels, 0)
+        self.raw_labels = labels  # (n, 6) physical: the time origin may depend on them
         self.labels = torch.from_numpy(normalizer.labels(labels))  # (n, 6)
         self.geometry = torch.from_numpy(normalizer.geometry(file.geometry.positions))  # (3, L)
-        needed = len(self.indices) * 2 * file.n_doms * 4
+        needed = len(self.indices) * normalizer.channels * file.n_doms * 4
         self.mode = "memory" if needed <= memory_budget_bytes else "stream"
         if self.mode == "memory":
             reuse_freed_batch_memory()
         self._signals: torch.Tensor | None = self._load_all() if self.mode == "memory" else None
 
     def _load_all(self) -> torch.Tensor:
-        out = torch.empty((len(self.indices), 2, self.file.n_doms), dtype=torch.float32)
+        out = torch.empty((len(self.indices), self.normalizer.channels, self.file.n_doms), dtype=torch.float32)
         position = 0
         for rows, raw in read_blocks(self.file, self.indices):
-            out[position:position + len(rows)] = torch.from_numpy(self.normalizer.signals(raw))
+            labels = self.raw_labels[position:position + len(rows)]  # rows come in the order of self.indices
+            out[position:position + len(rows)] = torch.from_numpy(
+                self.normalizer.signals(raw, labels, self.file.geometry.positions))
             position += len(rows)
         return out
 
@@ -153,7 +165,7 @@ class EventLoader:
                    torch.from_numpy(self.indices[take.numpy()]))
 
     def _stream_batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
-        dataset = _BlockStream(self.file, self.indices, self.labels, self.normalizer, self.batch_size,
+        dataset = _BlockStream(self.file, self.indices, self.labels, self.raw_labels, self.normalizer, self.batch_size,
                                shuffle=self.shuffle, seed=self.seed, epoch=self.epoch,
                                buffer=self.shuffle_buffer, drop_last=self.drop_last)
         loader = DataLoader(dataset, batch_size=None, num_workers=self.num_workers,
@@ -164,9 +176,11 @@ class EventLoader:
 class _BlockStream(IterableDataset):  # type: ignore[type-arg]
     """Whole-block reads in seeded random order, mixed through a shuffle buffer; worker-sharded."""
 
-    def __init__(self, file: EventFile, indices: np.ndarray, labels: torch.Tensor, normalizer: Normalizer,
-                 batch_size: int, *, shuffle: bool, seed: int, epoch: int, buffer: int, drop_last: bool) -> None:
+    def __init__(self, file: EventFile, indices: np.ndarray, labels: torch.Tensor, raw_labels: np.ndarray,
+                 normalizer: Normalizer, batch_size: int, *, shuffle: bool, seed: int, epoch: int, buffer: int,
+                 drop_last: bool) -> None:
         self.file, self.indices, self.labels, self.normalizer = file, indices, labels, normalizer
+        self.raw_labels = raw_labels
         self.batch_size, self.shuffle, self.seed, self.epoch = batch_size, shuffle, seed, epoch
         self.buffer, self.drop_last = max(buffer, batch_size), drop_last
 
@@ -181,7 +195,8 @@ class _BlockStream(IterableDataset):  # type: ignore[type-arg]
         pending_i: list[np.ndarray] = []
         held = 0
         for rows, raw in read_blocks(self.file, self.indices, blocks[worker_id::n_workers]):
-            pending_x.append(self.normalizer.signals(raw))
+            raw_labels = self.raw_labels[np.searchsorted(self.indices, rows)]
+            pending_x.append(self.normalizer.signals(raw, raw_labels, self.file.geometry.positions))
             pending_i.append(rows)
             held += len(rows)
             if held >= self.buffer:
@@ -238,7 +253,7 @@ def make_dataloader(path: str | os.PathLike[str] | None = None, batch_size: int 
 
         from genesis_cli import make_dataloader
         loader = make_dataloader("data.h5", batch_size=16)
-        x_sig, geom, label, idx = next(iter(loader))   # (16,2,L) (16,3,L) (16,6) (16,)
+        x_sig, geom, label, idx = next(iter(loader))   # (16,C,L) (16,3,L) (16,6) (16,); C = 3 with the hit channel
     """
     config = config or ExperimentConfig()
     path = Path(path) if path is not None else config.data.h5_path

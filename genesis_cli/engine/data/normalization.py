@@ -1,13 +1,27 @@
 """Invertible normalisation of signals, labels and geometry.
 
-Signals (B, 2, L), per DOM [npe, time]. A DOM is hit when npe > 0.
-- npe:  n' = log1p(npe) / s_npe, with s_npe the RMS of log1p(npe) over hits, so hit charges sit
-  near 1 while no-hit DOMs stay exactly 0 (the majority: events are sparse).
-- time: u = t - t_ref (t_ref: the training split's earliest hit, or each event's first hit with
-  ``align_time``); tau = sign(u) log1p(|u|) (log compression of late, scattered light; invertible
-  for any u); t' = (tau - mean) / std over hits; no-hit DOMs get t' = 0.
-- The inverse decides hits from the npe channel and writes no-hit DOMs with the no-hit time of the
-  training file (inf in raw IceCube files), so the output follows the input file's convention.
+Signals (B, 2, L) per DOM [npe, time] -> the model's (B, C, L). A DOM is hit when npe > 0.
+- npe:  n' = (log1p(npe) - m) / s over hits; with the hit channel m and s are the mean and standard
+  deviation of log1p(npe) over hits (unit spread: what a v-prediction network assumes before it has
+  learned anything, so an undertrained model does not widen the charges), without it m = 0 and s
+  the RMS, so that no-hit DOMs stay exactly 0 and hit charges sit near 1.
+- time: u = t - t_origin, measured from (``data.time_origin``)
+  - ``vertex`` (default): the direct light of the labelled vertex, t_origin = d / c_ice + t_ref with d
+    the DOM's distance from the vertex and t_ref the training hits' median residual (the typical
+    interaction time in the readout window), so prompt light sits at u ~ 0 on every DOM, noise before
+    the interaction at u < 0 and scattered light at u > 0, whatever the event's position;
+  - ``file``: the training split's earliest hit (absolute times);
+  - ``first_hit``: each event's first hit (loses absolute time);
+  then tau = sign(u) log1p(|u|) (ns resolution near u = 0, log compression of the 10 us range;
+  invertible for any u) and t' = (tau - mean) / std over hits; no-hit DOMs get t' = 0.
+- hit channel (``diffusion.hit_channel``, the default): a third channel h = +1 on hit DOMs and -1 on
+  the others, diffused jointly with npe and time (sparsity bits: Ostheimer et al., Sparse Data
+  Diffusion, arXiv 2502.02448; analog bits: Chen et al., arXiv 2208.04202). The inverse writes exact
+  no-hit values wherever h <= 0, and a hit's charge is at least the smallest training charge.
+  Without it (the original representation) a DOM is hit when its generated npe exceeds the
+  ``hit_threshold``: half the 1% quantile of training charges.
+- The inverse writes no-hit DOMs with the no-hit time of the training file (inf in raw IceCube
+  files), so the output follows the input file's convention.
 
 Labels (B, 6) -> log10(E) standardised on the training split (energies span decades); zenith and
 azimuth mapped linearly from their fixed ranges [0, pi] and [0, 2 pi] to [-1, 1] (exactly
@@ -27,8 +41,11 @@ from typing import Any
 import numpy as np
 
 from genesis_cli.engine.detector import Geometry
+from genesis_cli.engine.detector.propagation import cascade_delay_ns
 
 ZENITH_RANGE = math.pi
+TIME_ORIGINS = ("vertex", "file", "first_hit")
+HIT_VALUE = 1.0  # the hit channel: +1 on hit DOMs, -1 on empty ones (analog bits)
 #: Generated npe below half this quantile of the training charges is "no hit": a model's output for
 #: an empty DOM is never exactly 0, while real hits are never smaller than the smallest charges.
 HIT_THRESHOLD_QUANTILE = 0.01
@@ -40,18 +57,34 @@ TIME_MARGIN_STD = 1.0
 AZIMUTH_RANGE = 2 * math.pi
 
 
-def _symlog(u: np.ndarray) -> np.ndarray:
-    return np.sign(u) * np.log1p(np.abs(u))
+def _symlog(u: np.ndarray, scale: float) -> np.ndarray:
+    """sign(u) log1p(|u| / scale): linear for |u| << scale, logarithmic beyond."""
+    return np.sign(u) * np.log1p(np.abs(u) / scale)
 
 
-def _symexp(tau: np.ndarray) -> np.ndarray:
-    return np.sign(tau) * np.expm1(np.abs(tau))
+def _symexp(tau: np.ndarray, scale: float) -> np.ndarray:
+    return np.sign(tau) * np.expm1(np.abs(tau)) * scale
+
+
+def time_offsets(origin: str, time: np.ndarray, hit: np.ndarray, labels: np.ndarray | None,
+                 positions: np.ndarray | None) -> np.ndarray:
+    """(B, L) per-DOM part of a time origin: 0 (file), the event's first hit (first_hit) or the
+    labelled vertex's direct-light delay d / c_ice (vertex; needs labels (B, 6) and positions (3, L))."""
+    if origin == "file":
+        return np.zeros(time.shape)
+    if origin == "first_hit":
+        first = np.where(hit, time, np.inf).min(axis=1, keepdims=True)
+        return np.broadcast_to(np.where(np.isfinite(first), first, 0.0), time.shape)
+    if labels is None or positions is None:
+        raise ValueError("time_origin 'vertex' measures times from the labelled vertex: pass labels and positions")
+    return cascade_delay_ns(labels.astype(np.float64), positions)
 
 
 @dataclass(frozen=True)
 class Normalizer:
     """Fitted normalisation statistics; every field is a plain float or bool."""
 
+    npe_mean: float  # mean of log1p(npe) over hits with the hit channel; 0 without it (empty DOMs stay 0)
     npe_scale: float
     time_reference: float
     time_mean: float
@@ -62,88 +95,122 @@ class Normalizer:
     centre_y: float
     centre_z: float
     length_scale: float
-    align_time: bool
+    time_origin: str  # vertex, file or first_hit
+    hit_channel: bool  # a third, +-1 hit channel (else hits are decided by thresholding npe)
     no_hit_time: float
     replace_time_inf_with: float
     hit_threshold: float  # npe below which a generated DOM counts as not hit (half the 1% quantile of charges)
     max_npe: float  # generated charges are clipped at 10x the largest training charge
     time_low: float  # normalised hit-time range of the training sample; generated times are kept
-    time_high: float  # within it, widened by one standard deviation on each side
+    time_high: float  # within it, widened by one standard deviation on each side, before...
+    min_npe: float  # the smallest training charge: a generated hit is never dimmer
+    time_scale: float  # ns: tau = sign(u) log1p(|u| / time_scale) (data.time_scale_ns; 1 before it existed)
+    time_min_ns: float  # ...they are clipped to the training hits' times as written back (absolute, or
+    time_max_ns: float  # after the event's first hit for first_hit): the readout window; +-inf before it existed
 
     # -- fitting ----------------------------------------------------------------------------------
     @classmethod
-    def fit(cls, hit_npe: np.ndarray, hit_time: np.ndarray, first_hit_time: np.ndarray,
-            labels: np.ndarray, geometry: Geometry, *, align_time: bool, no_hit_time: float,
-            replace_time_inf_with: float) -> Normalizer:
+    def fit(cls, hit_npe: np.ndarray, hit_time: np.ndarray, labels: np.ndarray, geometry: Geometry, *,
+            time_origin: str, hit_channel: bool, no_hit_time: float, replace_time_inf_with: float,
+            time_scale: float = 1.0, output_time_range: tuple[float, float] | None = None) -> Normalizer:
         """Statistics from training-split samples.
 
         Args:
-            hit_npe, hit_time: npe and time (ns) of hit DOMs, flattened over sampled events.
-            first_hit_time: per hit, the first-hit time of its event (used with align_time).
+            hit_npe: npe of hit DOMs, flattened over sampled events.
+            hit_time: their times (ns) measured from the origin's per-hit part (``time_offsets``): the
+                raw time for ``file``, minus the event's first hit for ``first_hit``, minus the
+                direct-light delay d / c_ice for ``vertex``.
             labels: (N, 6) physical labels of the training split.
             geometry: the detector (its centre and half size scale positions).
+            time_scale: ns where the time transform turns from linear to logarithmic.
+            output_time_range: (min, max) of the hits' times as the inverse writes them (absolute, or
+                after the first hit for ``first_hit``); generated times are clipped to it (None: the
+                range of ``hit_time``).
         """
+        if time_origin not in TIME_ORIGINS:
+            raise ValueError(f"unknown time origin {time_origin!r}; choose {', '.join(TIME_ORIGINS)}")
         if hit_npe.size == 0:
             raise ValueError("the training sample holds no hit DOM; cannot fit the normalisation")
-        npe_scale = float(np.sqrt(np.mean(np.log1p(hit_npe.astype(np.float64)) ** 2)))
-        reference = 0.0 if align_time else float(hit_time.min())
-        tau = _symlog(hit_time.astype(np.float64) - (first_hit_time if align_time else reference))
+        hit_time = hit_time.astype(np.float64)
+        log_npe = np.log1p(hit_npe.astype(np.float64))
+        # With the hit channel, empty DOMs need not be 0, so hit charges are standardised (mean 0, sd 1):
+        # the spread a v-prediction network assumes before it has learned anything (sigma_data = 1).
+        npe_mean = float(log_npe.mean()) if hit_channel else 0.0
+        npe_scale = float(log_npe.std()) if hit_channel else float(np.sqrt(np.mean(log_npe ** 2)))
+        if time_scale <= 0:
+            raise ValueError(f"time scale must be > 0 ns, got {time_scale}")
+        # vertex: the prompt light of bright (signal) hits, so that the transform's linear, ns-resolving
+        # region is where the direct light arrives
+        bright = hit_npe >= np.median(hit_npe)
+        reference = {"file": float(hit_time.min()), "first_hit": 0.0,
+                     "vertex": float(np.median(hit_time[bright]))}[time_origin]
+        tau = _symlog(hit_time - reference, time_scale)
+        low, high = output_time_range if output_time_range is not None else (hit_time.min(), hit_time.max())
+        std = max(float(tau.std()), 1e-6)
         log_e = np.log10(labels[:, 0].astype(np.float64))
         centre = [(lo + hi) / 2 for lo, hi in geometry.extent.values()]
         return cls(
-            npe_scale=max(npe_scale, 1e-6),
-            time_reference=reference,
-            time_mean=float(tau.mean()),
-            time_std=max(float(tau.std()), 1e-6),
-            log_energy_mean=float(log_e.mean()),
-            log_energy_std=max(float(log_e.std()), 1e-6),
+            npe_mean=npe_mean, npe_scale=max(npe_scale, 1e-6), time_reference=reference, time_mean=float(tau.mean()), time_std=std,
+            log_energy_mean=float(log_e.mean()), log_energy_std=max(float(log_e.std()), 1e-6),
             centre_x=float(centre[0]), centre_y=float(centre[1]), centre_z=float(centre[2]),
-            length_scale=geometry.half_size,
-            align_time=align_time,
-            no_hit_time=float(no_hit_time),
-            replace_time_inf_with=float(replace_time_inf_with),
+            length_scale=geometry.half_size, time_origin=time_origin, hit_channel=hit_channel,
+            no_hit_time=float(no_hit_time), replace_time_inf_with=float(replace_time_inf_with),
             hit_threshold=0.5 * float(np.quantile(hit_npe, HIT_THRESHOLD_QUANTILE)),
             max_npe=MAX_NPE_FACTOR * float(hit_npe.max()),
-            time_low=float((tau.min() - tau.mean()) / max(float(tau.std()), 1e-6)),
-            time_high=float((tau.max() - tau.mean()) / max(float(tau.std()), 1e-6)),
+            time_low=float((tau.min() - tau.mean()) / std), time_high=float((tau.max() - tau.mean()) / std),
+            min_npe=float(hit_npe.min()), time_scale=float(time_scale),
+            time_min_ns=float(low), time_max_ns=float(high),
         )
 
     # -- signals ----------------------------------------------------------------------------------
-    def signals(self, raw: np.ndarray) -> np.ndarray:
-        """(B, 2, L) physical [npe, time ns] -> normalised float32 (no-hit DOMs exactly 0).
+    @property
+    def channels(self) -> int:
+        """Channels of the model's events: npe, time and, with the hit channel, h."""
+        return 3 if self.hit_channel else 2
 
-        Only hit DOMs (a few percent) are transformed, in float64; the rest stay 0.
+    def time_offsets(self, time: np.ndarray, hit: np.ndarray, labels: np.ndarray | None,
+                     positions: np.ndarray | None) -> np.ndarray:
+        return time_offsets(self.time_origin, time, hit, labels, positions)
+
+    def signals(self, raw: np.ndarray, labels: np.ndarray | None = None, positions: np.ndarray | None = None) -> np.ndarray:
+        """(B, 2, L) physical [npe, time ns] -> normalised float32 (B, C, L); no-hit npe and time exactly 0.
+
+        ``labels`` (B, 6) physical and ``positions`` (3, L) metres are needed for the vertex time origin.
         """
         npe = raw[:, 0]
         hit = npe > 0
-        out = np.zeros(raw.shape, dtype=np.float32)
+        out = np.zeros((raw.shape[0], self.channels, raw.shape[2]), dtype=np.float32)
+        time = np.where(np.isfinite(raw[:, 1]), raw[:, 1], self.replace_time_inf_with).astype(np.float64)
+        offsets = self.time_offsets(time, hit, labels, positions)
         event, dom = np.nonzero(hit)
-        time = raw[:, 1][event, dom].astype(np.float64)
-        time = np.where(np.isfinite(time), time, self.replace_time_inf_with)
-        if self.align_time:
-            first = np.full(raw.shape[0], np.inf)
-            np.minimum.at(first, event, time)
-            reference = first[event]
-        else:
-            reference = self.time_reference
-        out[event, 0, dom] = np.log1p(npe[event, dom].astype(np.float64)) / self.npe_scale
-        out[event, 1, dom] = (_symlog(time - reference) - self.time_mean) / self.time_std
+        out[event, 0, dom] = (np.log1p(npe[event, dom].astype(np.float64)) - self.npe_mean) / self.npe_scale
+        relative = time[event, dom] - offsets[event, dom] - self.time_reference
+        out[event, 1, dom] = (_symlog(relative, self.time_scale) - self.time_mean) / self.time_std
+        if self.hit_channel:
+            out[:, 2] = np.where(hit, HIT_VALUE, -HIT_VALUE)
         return out
 
-    def inverse_signals(self, normalised: np.ndarray, hit_threshold: float | None = 0.0) -> np.ndarray:
-        """Normalised (B, 2, L) -> physical float32 [npe, time ns].
+    def inverse_signals(self, normalised: np.ndarray, labels: np.ndarray | None = None,
+                        positions: np.ndarray | None = None, hit_threshold: float | None = 0.0) -> np.ndarray:
+        """Normalised (B, C, L) -> physical float32 [npe, time ns].
 
-        DOMs with npe <= ``hit_threshold`` are no-hit: npe 0 and the training file's no-hit time.
-        ``hit_threshold=None`` uses the fitted threshold (what sampling does).
-        With ``align_time`` the times are relative to the event's first hit.
+        With the hit channel, DOMs with h <= 0 are no-hit; without it, DOMs with npe <= ``hit_threshold``
+        (None: the fitted threshold, what sampling does). No-hit DOMs get npe 0 and the training file's
+        no-hit time. With the first_hit origin the times are relative to the event's first hit.
         """
         scaled = normalised.astype(np.float64)
-        npe = np.minimum(np.expm1(np.clip(scaled[:, 0] * self.npe_scale, 0.0, 700.0)), self.max_npe)
-        hit = npe > (self.hit_threshold if hit_threshold is None else hit_threshold)
+        npe = np.minimum(np.expm1(np.clip(scaled[:, 0] * self.npe_scale + self.npe_mean, 0.0, 700.0)), self.max_npe)
+        if self.hit_channel:
+            hit = scaled[:, 2] > 0
+            npe = np.maximum(npe, self.min_npe)
+        else:
+            hit = npe > (self.hit_threshold if hit_threshold is None else hit_threshold)
         bounded = np.clip(scaled[:, 1], self.time_low - TIME_MARGIN_STD, self.time_high + TIME_MARGIN_STD)
-        tau = bounded * self.time_std + self.time_mean
-        time = _symexp(tau) + self.time_reference
-        out = np.empty(normalised.shape, dtype=np.float32)
+        time = _symexp(bounded * self.time_std + self.time_mean, self.time_scale) + self.time_reference
+        if self.time_origin == "vertex":
+            time = time + self.time_offsets(time, hit, labels, positions)
+        time = np.clip(time, self.time_min_ns, self.time_max_ns)  # never outside the readout window
+        out = np.empty((normalised.shape[0], 2, normalised.shape[2]), dtype=np.float32)
         out[:, 0] = np.where(hit, npe, 0.0)
         out[:, 1] = np.where(hit, time, self.no_hit_time)
         return out
@@ -184,6 +251,14 @@ class Normalizer:
 
     @classmethod
     def from_state_dict(cls, state: dict[str, Any]) -> Normalizer:
+        """The normaliser of ``state``; states written before the hit channel and time origins
+        (``align_time`` instead of ``time_origin``) read as the representation they were fitted for."""
+        if "align_time" in state and "time_origin" not in state:
+            legacy = {"time_origin": "first_hit" if state["align_time"] else "file", "hit_channel": False,
+                      "min_npe": state.get("hit_threshold", 0.0), "npe_mean": 0.0}
+            state = {**{k: v for k, v in state.items() if k != "align_time"}, **legacy}
+        if "time_scale" not in state:  # before data.time_scale_ns: log1p of ns, no window clipping
+            state = {"time_scale": 1.0, "time_min_ns": -math.inf, "time_max_ns": math.inf, **state}
         names = {f.name for f in fields(cls)}
         missing = names - set(state)
         if missing:

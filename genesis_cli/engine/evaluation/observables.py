@@ -28,7 +28,7 @@ import numpy as np
 from genesis_cli.engine.data.eventfile import EventFile
 from genesis_cli.engine.detector import Geometry
 from genesis_cli.engine.detector.directions import travel_direction
-from genesis_cli.engine.simulation.light import C_ICE_M_PER_NS
+from genesis_cli.engine.detector.propagation import C_ICE_M_PER_NS, cascade_delay_ns
 
 #: name -> (label, unit) of the event observables, in report order.
 HIGH_LEVEL = {
@@ -92,8 +92,7 @@ class Observables:
 
 def direct_light_residual(time: np.ndarray, labels: np.ndarray, positions: np.ndarray) -> np.ndarray:
     """(B, L) hit time minus the direct-light time from the labelled vertex, t - d / c_ice (ns)."""
-    distance = np.linalg.norm(positions[None, :, :] - labels[:, 3:6, None], axis=1)
-    return time - distance / C_ICE_M_PER_NS
+    return time - cascade_delay_ns(labels, positions)
 
 
 def block_observables(signals: np.ndarray, labels: np.ndarray, positions: np.ndarray,

@@ -1,10 +1,11 @@
 """The model interface every architecture shares: ``model(x_t, t, label, geometry) -> prediction``.
 
 GenesisModel does the detector plumbing once for all architectures: it derives the string grid from
-the geometry (once per detector), builds per-DOM features, cuts strings into patches of ``patch``
-DOMs,
-embeds timestep and label, runs the architecture's trunk on (B, S, N, hidden) and maps the result
-back to (B, 2, L) through a zero-initialised head.
+the geometry (once per detector), builds per-DOM features (the event's channels, the label-relative
+features of dom_condition.py and the static geometry features), cuts strings into patches of
+``patch`` DOMs, embeds timestep and label, runs the architecture's trunk on (B, S, N, hidden) and
+maps the result back to (B, C, L) through a zero-initialised head, optionally followed by the
+per-DOM MLP shared by all DOMs (``model.dom_head``).
 
 A trunk is an nn.Module with ``forward(h, c, layout)``: grid features h (B, S, N, hidden), the
 condition c (B, hidden) and the GridLayout; it returns features of h's shape. Most architectures
@@ -18,7 +19,10 @@ import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from genesis_cli.engine.models.embeddings import ConditionEmbedding, OutputHead, PatchEmbed, static_dom_features
+from genesis_cli.engine.models.dom_condition import (CONDITION_FEATURES, DOM_CONTEXT, DomHead,
+                                                     label_relative_features)
+from genesis_cli.engine.models.embeddings import (STATIC_FEATURES, ConditionEmbedding, OutputHead, PatchEmbed,
+                                                  static_dom_features)
 from genesis_cli.engine.models.layout import GridLayout, build_layout
 from genesis_cli.settings import ModelConfig
 
@@ -65,23 +69,29 @@ class GenesisModel(nn.Module):
     """Denoiser for IceCube events, shape in = shape out.
 
     Args of forward:
-        x_t: (B, 2, L) noisy normalised signals.
+        x_t: (B, C, L) noisy normalised signals (C = 3 with the hit channel, else 2).
         t: (B,) diffusion timesteps (integer or continuous).
         label: (B, 6) normalised labels.
         geometry: (3, L) or (B, 3, L) normalised DOM positions (the same detector for all events).
         drop_label: (B,) bool; True replaces the label by the learned null embedding (guidance).
     Returns:
-        (B, 2, L) prediction (eps or v, as the diffusion is configured).
+        (B, C, L) prediction (eps or v, as the diffusion is configured).
+
+    ``length_scale`` is the metres per normalised unit of the positions (the detector's half size),
+    which the label-relative features need to be physical distances and light delays.
     """
 
-    def __init__(self, config: ModelConfig, trunk: nn.Module, patch: int) -> None:
+    def __init__(self, config: ModelConfig, trunk: nn.Module, patch: int, channels: int, length_scale: float) -> None:
         super().__init__()
         self.config = config
-        self.patch = patch
+        self.patch, self.channels, self.length_scale = patch, channels, float(length_scale)
         self.trunk = trunk
+        conditioned = CONDITION_FEATURES if config.dom_conditioning else 0
         self.condition = ConditionEmbedding(config.hidden, config.fusion)
-        self.patch_embed = PatchEmbed(patch, config.hidden)
-        self.head = OutputHead(patch, config.hidden)
+        self.patch_embed = PatchEmbed(patch, config.hidden, channels + conditioned)
+        self.head = OutputHead(patch, config.hidden, DOM_CONTEXT if config.dom_head else channels)
+        self.dom_head = DomHead(DOM_CONTEXT + channels + conditioned, STATIC_FEATURES, config.dom_head, channels) \
+            if config.dom_head else None
         self._layout: GridLayout | None = None
         self._layout_key: tuple[object, ...] | None = None
 
@@ -101,9 +111,16 @@ class GenesisModel(nn.Module):
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, label: torch.Tensor, geometry: torch.Tensor,
                 drop_label: torch.Tensor | None = None) -> torch.Tensor:
         layout = self.layout_for(geometry)
-        detector = geometry[0] if geometry.dim() == 3 else geometry  # (3, L): one detector for the batch
-        static = layout.to_grid(static_dom_features(detector.to(x_t.dtype)))  # (1, F-2, S, D)
-        h = self.patch_embed(layout.to_grid(x_t), static)  # (B, S, N, hidden)
+        detector = (geometry[0] if geometry.dim() == 3 else geometry).to(x_t.dtype)  # (3, L): one detector
+        static = static_dom_features(detector)  # (1, STATIC_FEATURES, L)
+        dynamic = x_t
+        if self.config.dom_conditioning:
+            relative = label_relative_features(label.to(x_t.dtype), detector, self.length_scale, drop_label)
+            dynamic = torch.cat([x_t, relative], dim=1)  # (B, C + K, L)
+        h = self.patch_embed(layout.to_grid(dynamic), layout.to_grid(static))  # (B, S, N, hidden)
         c = self.condition(t, label, drop_label)
         h = self.trunk(h, c, layout)
-        return layout.from_grid(self.head(h, c))  # (B, 2, L)
+        out = layout.from_grid(self.head(h, c))  # (B, C, L), or (B, DOM_CONTEXT, L) for the DOM head
+        if self.dom_head is None:
+            return out
+        return self.dom_head(torch.cat([out, dynamic], dim=1), static)  # (B, C, L)

@@ -6,9 +6,11 @@
   LEARNED null embedding: an all-zero label would be a real, in-range label (the original GENESIS
   bug).
 - Fusion of timestep and label: SUM (c = t + y, as DiT) or FiLM (c = t * (1 + gamma(y)) + beta(y)).
-- Patches: per DOM [npe, time, valid, xyz, Fourier(xyz)] (Tancik et al. 2020), P DOMs per position.
+- Patches: per DOM the event's channels (npe, time and the hit channel), the label-relative features
+  (dom_condition.py), then [valid, xyz, Fourier(xyz)] (Tancik et al. 2020); P DOMs per position.
 - Output head: adaLN-modulated LayerNorm and a zero-initialised Linear (DiT's FinalLayer), so every
-  model predicts exactly 0 at initialisation.
+  model predicts exactly 0 at initialisation; it gives each DOM its outputs, or the context of the
+  per-DOM head (dom_condition.DomHead).
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ from torch import nn
 TIMESTEP_FREQUENCIES = 256
 #: Octaves of the geometry Fourier features: wavelengths from the detector size down to ~1/8 of it.
 GEOMETRY_OCTAVES = 4
-#: Per-DOM input features: npe, time, valid flag, xyz, and sin/cos of xyz at each octave.
-DOM_FEATURES = 3 + 3 + 3 * 2 * GEOMETRY_OCTAVES
+#: Per-DOM features shared by all events: valid flag, xyz, and sin/cos of xyz at each octave.
+STATIC_FEATURES = 1 + 3 + 3 * 2 * GEOMETRY_OCTAVES
 LABEL_FEATURES = 6 + 3
 
 
@@ -81,7 +83,7 @@ def geometry_features(geometry: torch.Tensor) -> torch.Tensor:
 
 
 def static_dom_features(geometry: torch.Tensor) -> torch.Tensor:
-    """(3, L) normalised positions -> (1, DOM_FEATURES - 2, L): the valid flag (1 on every real DOM;
+    """(3, L) normalised positions -> (1, STATIC_FEATURES, L): the valid flag (1 on every real DOM;
     padding becomes 0 on the grid) and the geometry features, the per-DOM inputs shared by all events."""
     geo = geometry.unsqueeze(0)
     return torch.cat([torch.ones_like(geo[:, :1]), geometry_features(geo)], dim=1)
@@ -90,18 +92,19 @@ def static_dom_features(geometry: torch.Tensor) -> torch.Tensor:
 class PatchEmbed(nn.Module):
     """Grid features -> position embeddings (B, S, N, hidden), P DOMs per position.
 
-    One Linear over each patch's [npe, time, valid, xyz, Fourier(xyz)] per DOM (DOM_FEATURES). The
-    projection is split by linearity: the signal columns act on the batch (B, 2, S, D), the static
-    columns (valid flag and geometry, the same for every event) on one detector (1, F-2, S, D), and
-    the two are added with broadcasting. That never builds or gathers the (B, F, L) feature tensor,
-    which made up over a third of a small model's time, and keeps the parameter (and checkpoints)
-    of the single Linear.
+    One Linear over each patch's per-DOM [dynamic features, valid, xyz, Fourier(xyz)]. The projection
+    is split by linearity: the dynamic columns (the event's channels and label-relative features)
+    act on the batch (B, F_d, S, D), the static columns (valid flag and geometry, the same for every
+    event) on one detector (1, STATIC_FEATURES, S, D), and the two are added with broadcasting. That
+    never builds or gathers the (B, F, L) feature tensor, which made up over a third of a small
+    model's time, and keeps the parameter (and checkpoints) of the single Linear.
     """
 
-    def __init__(self, patch: int, hidden: int) -> None:
+    def __init__(self, patch: int, hidden: int, dynamic: int) -> None:
         super().__init__()
         self.patch = patch
-        self.proj = nn.Linear(patch * DOM_FEATURES, hidden)
+        self.features = dynamic + STATIC_FEATURES
+        self.proj = nn.Linear(patch * self.features, hidden)
 
     def _patches(self, grid: torch.Tensor) -> torch.Tensor:
         """(B, F, S, D) -> (B, S, N, P, F)."""
@@ -109,8 +112,8 @@ class PatchEmbed(nn.Module):
         return grid.reshape(b, f, s, d // self.patch, self.patch).permute(0, 2, 3, 4, 1)
 
     def forward(self, signal: torch.Tensor, static: torch.Tensor) -> torch.Tensor:
-        """signal (B, 2, S, D), static (1, DOM_FEATURES - 2, S, D) -> (B, S, N, hidden)."""
-        weight = self.proj.weight.view(-1, self.patch, DOM_FEATURES)  # (hidden, P, F), F ordered as the features
+        """signal (B, F_d, S, D), static (1, STATIC_FEATURES, S, D) -> (B, S, N, hidden)."""
+        weight = self.proj.weight.view(-1, self.patch, self.features)  # (hidden, P, F), F ordered as the features
         n_signal = signal.shape[1]
         w_signal = weight[:, :, :n_signal].reshape(weight.shape[0], -1)
         w_static = weight[:, :, n_signal:].reshape(weight.shape[0], -1)
@@ -119,14 +122,14 @@ class PatchEmbed(nn.Module):
 
 
 class OutputHead(nn.Module):
-    """(B, S, N, hidden) + c -> (B, 2, S, D): adaLN LayerNorm and a zero-initialised Linear."""
+    """(B, S, N, hidden) + c -> (B, C, S, D): adaLN LayerNorm and a zero-initialised Linear."""
 
-    def __init__(self, patch: int, hidden: int) -> None:
+    def __init__(self, patch: int, hidden: int, channels: int) -> None:
         super().__init__()
-        self.patch = patch
+        self.patch, self.channels = patch, channels
         self.norm = nn.LayerNorm(hidden, elementwise_affine=False, eps=1e-6)
         self.modulation = nn.Sequential(nn.SiLU(), nn.Linear(hidden, 2 * hidden))
-        self.linear = nn.Linear(hidden, patch * 2)
+        self.linear = nn.Linear(hidden, patch * channels)
         for layer in (self.modulation[-1], self.linear):
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
@@ -134,6 +137,6 @@ class OutputHead(nn.Module):
     def forward(self, h: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         b, s, n, hidden = h.shape
         shift, scale = self.modulation(c).chunk(2, dim=-1)
-        out = self.linear(modulate(self.norm(h.reshape(b, s * n, hidden)), shift, scale))  # (B, S*N, P*2)
-        out = out.reshape(b, s, n, self.patch, 2).permute(0, 4, 1, 2, 3)
-        return out.reshape(b, 2, s, n * self.patch)
+        out = self.linear(modulate(self.norm(h.reshape(b, s * n, hidden)), shift, scale))  # (B, S*N, P*C)
+        out = out.reshape(b, s, n, self.patch, self.channels).permute(0, 4, 1, 2, 3)
+        return out.reshape(b, self.channels, s, n * self.patch)

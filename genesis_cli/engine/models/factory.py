@@ -37,10 +37,14 @@ def geometry_array(geometry: GeometryLike | None) -> np.ndarray:
     return array[0] if array.ndim == 3 else array
 
 
-def build_model(config: ModelConfig, geometry: GeometryLike | None = None) -> GenesisModel:
-    """A model for ``config``; ``geometry`` fixes what patch_size 'string' means (default IceCube)."""
-    patch = resolve_patch(config.resolved_patch_size(), geometry_array(geometry))
-    return GenesisModel(config, TRUNKS[config.architecture](config), patch)
+def build_model(config: ModelConfig, geometry: GeometryLike | None = None, channels: int | None = None) -> GenesisModel:
+    """A model for ``config`` producing ``channels`` per DOM (default: the default diffusion's event
+    channels); ``geometry`` (default IceCube) fixes what patch_size 'string' means and the metres per
+    normalised unit of the label-relative features."""
+    positions = geometry_array(geometry)
+    patch = resolve_patch(config.resolved_patch_size(), positions)
+    channels = DiffusionConfig().event_channels if channels is None else channels
+    return GenesisModel(config, TRUNKS[config.architecture](config), patch, channels, Geometry(*positions).half_size)
 
 
 class ModelFactory:
@@ -48,13 +52,14 @@ class ModelFactory:
 
     @staticmethod
     def create_model(model_cfg: ModelConfig, *, device: str | torch.device | None = "cpu",
-                     geometry: GeometryLike | None = None) -> GenesisModel:
-        return build_model(model_cfg, geometry).to(resolve_device(device))
+                     geometry: GeometryLike | None = None, channels: int | None = None) -> GenesisModel:
+        return build_model(model_cfg, geometry, channels).to(resolve_device(device))
 
     @staticmethod
     def create_model_and_diffusion(model_cfg: ModelConfig, diffusion_cfg: DiffusionConfig, *,
                                    device: str | torch.device | None = "cpu",
                                    geometry: GeometryLike | None = None) -> tuple[GenesisModel, GaussianDiffusion]:
-        model = ModelFactory.create_model(model_cfg, device=device, geometry=geometry)
+        model = ModelFactory.create_model(model_cfg, device=device, geometry=geometry,
+                                          channels=diffusion_cfg.event_channels)
         diffusion = GaussianDiffusion(model, diffusion_cfg).to(resolve_device(device))
         return model, diffusion

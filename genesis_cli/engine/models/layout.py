@@ -30,6 +30,8 @@ class GridLayout:
     adjacency: torch.Tensor  # (S, S) row-normalised k-nearest-string weights (zero rows if k = 0)
     n_doms: int
     patch: int
+    dense: bool = False  # no padding: every grid slot is a DOM
+    in_order: bool = False  # dense, and the file's DOM order is the grid's: the grid is a view of the events
 
     @property
     def n_strings(self) -> int:
@@ -42,16 +44,22 @@ class GridLayout:
 
     def to(self, device: torch.device) -> GridLayout:
         return GridLayout(self.index.to(device), self.inverse.to(device), self.adjacency.to(device),
-                          self.n_doms, self.patch)
+                          self.n_doms, self.patch, self.dense, self.in_order)
 
     def to_grid(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, C, L) -> (B, C, S, D), padding with zeros."""
+        """(B, C, L) -> (B, C, S, D), padding with zeros (a view when the file is in grid order)."""
+        if self.in_order:
+            return x.reshape(*x.shape[:2], *self.index.shape)
+        if self.dense:
+            return x[:, :, self.index]
         padded = torch.cat([x, x.new_zeros(x.shape[0], x.shape[1], 1)], dim=-1)
         safe = torch.where(self.index >= 0, self.index, self.n_doms)
         return padded[:, :, safe]
 
     def from_grid(self, grid: torch.Tensor) -> torch.Tensor:
         """(B, C, S, D) -> (B, C, L), dropping padding."""
+        if self.in_order:
+            return grid.reshape(*grid.shape[:2], self.n_doms)
         return grid.flatten(2)[:, :, self.inverse]
 
 
@@ -87,8 +95,10 @@ def build_layout(geometry: np.ndarray, patch: int, neighbours: int) -> GridLayou
     inverse = np.empty(n_doms, dtype=np.int64)
     flat = index.ravel()
     inverse[flat[flat >= 0]] = np.flatnonzero(flat >= 0)
+    dense = bool((flat >= 0).all())
     return GridLayout(torch.from_numpy(index), torch.from_numpy(inverse),
-                      torch.from_numpy(_adjacency(xy, neighbours)).float(), n_doms, size)
+                      torch.from_numpy(_adjacency(xy, neighbours)).float(), n_doms, size,
+                      dense=dense, in_order=dense and bool((flat == np.arange(n_doms)).all()))
 
 
 def _adjacency(xy: np.ndarray, k: int) -> np.ndarray:

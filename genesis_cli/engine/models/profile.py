@@ -31,7 +31,7 @@ def count_parameters(model: nn.Module) -> int:
 @torch.no_grad()
 def batch_flops(model: nn.Module, geometry: torch.Tensor, batch: int) -> int:
     """FLOPs (matmuls, convolutions, attention) of one forward pass over ``batch`` events."""
-    x = torch.zeros(batch, 2, geometry.shape[-1])
+    x = torch.zeros(batch, model.channels, geometry.shape[-1])
     label = torch.zeros(batch, 6)
     t = torch.zeros(batch, dtype=torch.long)
     model.layout_for(geometry)  # derive the layout outside the counted region
@@ -49,24 +49,25 @@ def forward_flops(model: nn.Module, geometry: torch.Tensor) -> int:
     return batch_flops(model, geometry, 2) - batch_flops(model, geometry, 1)
 
 
-def model_cost(config: ModelConfig, geometry: GeometryLike | None = None) -> ModelCost:
-    """Parameters and forward FLOPs per event of ``config`` on ``geometry`` (default IceCube).
+def model_cost(config: ModelConfig, geometry: GeometryLike | None = None, channels: int | None = None) -> ModelCost:
+    """Parameters and forward FLOPs per event of ``config`` on ``geometry`` (default IceCube), for events
+    of ``channels`` per DOM (``DiffusionConfig.event_channels``; default: the default diffusion's).
 
     Counting runs the model three times on the CPU (seconds for one token per DOM), so costs on the
     default geometry are remembered per config: a bench sweep asks for the same one at every batch size.
     """
     if geometry is None:
-        return _default_geometry_cost(config.model_dump_json())
-    return _count(config, geometry)
+        return _default_geometry_cost(config.model_dump_json(), channels)
+    return _count(config, geometry, channels)
 
 
 @cache
-def _default_geometry_cost(config_json: str) -> ModelCost:
-    return _count(ModelConfig.model_validate_json(config_json), None)
+def _default_geometry_cost(config_json: str, channels: int | None) -> ModelCost:
+    return _count(ModelConfig.model_validate_json(config_json), None, channels)
 
 
-def _count(config: ModelConfig, geometry: GeometryLike | None) -> ModelCost:
+def _count(config: ModelConfig, geometry: GeometryLike | None, channels: int | None) -> ModelCost:
     positions = torch.from_numpy(geometry_array(geometry)).float()
     scale = positions.abs().max().clamp(min=1e-9)
-    model = build_model(config, geometry).eval()
+    model = build_model(config, geometry, channels).eval()
     return ModelCost(count_parameters(model), forward_flops(model, positions / scale))

@@ -57,9 +57,10 @@ class TrainedGenerator:
     @torch.no_grad()
     def generate(self, labels: np.ndarray, *, sampler: str, steps: int, guidance_scale: float,
                  generator: torch.Generator) -> np.ndarray:
-        """Physical events (B, 2, L) for physical labels (B, 6)."""
+        """Physical events (B, 2, L) [npe, time ns] for physical labels (B, 6)."""
         normalised = torch.from_numpy(self.normalizer.labels(labels)).to(self.device)
         with autocast(self.device, autocast_dtype(self.config, self.device)):  # bf16 on GPUs, full precision on CPU
             events = self.diffusion.sample(normalised, self.geometry_tensor, sampler=sampler, steps=steps,
                                            guidance_scale=guidance_scale, generator=generator)
-        return self.normalizer.inverse_signals(events.float().cpu().numpy(), hit_threshold=None)
+        return self.normalizer.inverse_signals(events.float().cpu().numpy(), labels, self.geometry.positions,
+                                               hit_threshold=None)

@@ -1,7 +1,7 @@
 """Light in ice: yields, propagation, DOM acceptance and photon arrival times.
 
 Every figure is taken from shared/notes/physics.md with its source:
-- Cherenkov angle 40.72 deg, group index 1.35634, c_ice = 0.22103 m/ns (IceCube ppc).
+- The speed of light in ice and the Cherenkov angle: detector/propagation.py.
 - Photon yields: 1.28e4 DOM-acceptance-weighted photons per GeV of EM cascade; hadronic
   cascades a fraction F(E); muon tracks 1.28e4 photons per GeV lost, dE/dx = a + b E.
 - Point-source fluence in the diffusion approximation,
@@ -17,11 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-C_VACUUM_M_PER_NS = 0.299792458
-C_ICE_M_PER_NS = 0.22103  # group velocity: c / 1.35634
-CHERENKOV_ANGLE_RAD = np.deg2rad(40.72)
-#: Direct-light delay coefficient of a track: (n_g / sin(theta_c) - 1 / tan(theta_c)).
-TRACK_DELAY_COEFF = 0.9173
+from genesis_cli.engine.detector.propagation import C_ICE_M_PER_NS
 
 PHOTONS_PER_GEV = 1.28e4
 MUON_DEDX_A_GEV_PER_M = 0.26

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from genesis_cli.engine.detector import Geometry
+from genesis_cli.engine.detector import propagation
 from genesis_cli.engine.detector.directions import travel_direction
 from genesis_cli.engine.simulation import light
 from genesis_cli.settings.simulation import SimulationConfig
@@ -151,16 +152,16 @@ class EventSimulator:
         flat = lambda a: a.ravel()[hit]  # noqa: E731
         d_h, along_h, rho_h = flat(dist), flat(along), flat(rho)
         from_track = flat(mu_track) > flat(mu_cascade)
-        emit = along_h - rho_h / np.tan(light.CHERENKOV_ANGLE_RAD)
+        emit = along_h - rho_h / np.tan(propagation.CHERENKOV_ANGLE_RAD)
         length_h = muon_range[ev]
         on_track = from_track & (emit >= 0) & (emit <= length_h)
         beyond_end = from_track & (emit > length_h)
         end_dist = np.sqrt(np.maximum(rho_h ** 2 + (along_h - length_h) ** 2, MIN_DISTANCE_M ** 2))
         t0 = c.trigger_time_ns
-        t_geo = np.where(on_track, t0 + (along_h + light.TRACK_DELAY_COEFF * rho_h) / light.C_VACUUM_M_PER_NS,
-                         np.where(beyond_end, t0 + length_h / light.C_VACUUM_M_PER_NS + end_dist / light.C_ICE_M_PER_NS,
-                                  t0 + d_h / light.C_ICE_M_PER_NS))
-        path = np.where(on_track, rho_h / np.sin(light.CHERENKOV_ANGLE_RAD), np.where(beyond_end, end_dist, d_h))
+        t_geo = np.where(on_track, t0 + (along_h + propagation.TRACK_DELAY_COEFF * rho_h) / propagation.C_VACUUM_M_PER_NS,
+                         np.where(beyond_end, t0 + length_h / propagation.C_VACUUM_M_PER_NS + end_dist / propagation.C_ICE_M_PER_NS,
+                                  t0 + d_h / propagation.C_ICE_M_PER_NS))
+        path = np.where(on_track, rho_h / np.sin(propagation.CHERENKOV_ANGLE_RAD), np.where(beyond_end, end_dist, d_h))
         cos_eta = np.where(from_track, flat(cos_up_track), flat(cos_up_cascade))
         delay = light.pandel_first_delay(path, cos_eta, n_pe, rng.uniform(size=hit.size))
         times = t_geo + delay + c.time_jitter_ns * rng.standard_normal(hit.size)

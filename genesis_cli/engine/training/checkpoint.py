@@ -26,7 +26,13 @@ import torch
 
 from genesis_cli.errors import GenesisError, UsageError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: Settings that schema 2 added, with the values that reproduce a schema-1 checkpoint's model:
+#: the original representation (no hit channel, thresholded npe, times from the file's earliest hit)
+#: and no per-DOM conditioning. A schema-1 checkpoint's config gets them where it lacks them.
+SCHEMA_1_SETTINGS = {"diffusion": {"hit_channel": False, "mask_empty_doms": False, "empty_dom_values": "zero",
+                                   "hit_parametrization": "value"},
+                     "model": {"dom_conditioning": False, "dom_head": 0}, "data": {"time_origin": "file", "time_scale_ns": 1.0}}
 REGULAR = re.compile(r"^model_epoch_(\d+)\.pt$")
 BEST, FINAL = "model_best.pt", "model_final.pt"
 REQUIRED_KEYS = ("epoch", "global_step", "model_state_dict", "optimizer_state_dict", "config", "schema_version")
@@ -72,7 +78,18 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
     if payload["schema_version"] > SCHEMA_VERSION:
         raise UsageError(f"{path}: written by a newer GENESIS (schema {payload['schema_version']})",
                          hint="upgrade genesis to read it")
-    return payload
+    return upgrade(payload)
+
+
+def upgrade(payload: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint's contents in the current schema: a schema-1 config states the representation and
+    model it was trained with (SCHEMA_1_SETTINGS), so it loads, samples and resumes as it was."""
+    if payload["schema_version"] >= SCHEMA_VERSION or not isinstance(payload["config"], dict):
+        return payload
+    config = {**payload["config"]}
+    for section, values in SCHEMA_1_SETTINGS.items():
+        config[section] = {**values, **config.get(section, {})}
+    return {**payload, "config": config, "schema_version": SCHEMA_VERSION}
 
 
 def regular_checkpoints(run_dir: Path) -> list[Path]:
