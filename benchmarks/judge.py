@@ -51,7 +51,7 @@ def main() -> None:
             writer.append(distorted, distorted_labels)
             writer.finish()
         cases[name] = (path, exposing)
-    print("| events judged | verdict | exposing check poor | AUC high-level | AUC per-DOM | poor checks |")
+    print("| events judged | verdict | exposing check poor | AUC high-level | AUC per-DOM | poor checks (count: first) |")
     print("|---|---|---|---|---|---|")
     results = []
     for name, (path, exposing) in cases.items():
@@ -59,11 +59,19 @@ def main() -> None:
         aucs = [row.value for row in report.summary if "AUC" in row.metric]
         exposed = "-" if not exposing else ("yes" if exposing in report.overall.poor else "no")
         print(f"| {name} | {report.overall.verdict} | {exposing + ': ' if exposing else ''}{exposed} | "
-              f"{aucs[0]:.3f} | {aucs[1]:.3f} | {', '.join(report.overall.poor) or '-'} |", flush=True)
+              f"{aucs[0]:.3f} | {aucs[1]:.3f} | {_shown(report.overall.poor)} |", flush=True)
         results.append({"case": name, "verdict": report.overall.verdict, "line": report.overall.line,
                         "exposing_check": exposing, "poor": list(report.overall.poor), "aucs": aucs})
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
+
+
+def _shown(checks: tuple[str, ...], first: int = 4) -> str:
+    """The number of poor checks and the first few by name."""
+    if not checks:
+        return "-"
+    more = f" and {len(checks) - first} more" if len(checks) > first else ""
+    return f"{len(checks)}: {', '.join(checks[:first])}{more}"
 
 
 if __name__ == "__main__":

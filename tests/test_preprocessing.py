@@ -66,6 +66,22 @@ def test_file_convention_zero_time_is_restored(toy_file: Path) -> None:
     assert (back[:, 1][raw[:, 0] == 0] == 0).all()
 
 
+def test_hits_generated_outside_the_readout_window_are_not_recorded(toy_file: Path) -> None:
+    """The detector records nothing outside its readout window: a generated hit whose time falls
+    outside the training hits' time range becomes an empty DOM, not a hit piled on the window's edge."""
+    normalizer, raw, labels = fitted(toy_file)
+    hit = raw[:, 0] > 0
+    assert normalizer.time_min_ns <= raw[:, 1][hit].min() and raw[:, 1][hit].max() <= normalizer.time_max_ns
+    x = forward(normalizer, raw, labels)
+    event, dom = np.argwhere(hit)[0]
+    x[event, 1, dom] = normalizer.time_high + 0.9  # within the transform's bounds, beyond the window
+    back = normalizer.inverse_signals(x, labels, POSITIONS["toy"])
+    assert back[event, 0, dom] == 0 and np.isinf(back[event, 1, dom])
+    others = hit.copy()
+    others[event, dom] = False
+    np.testing.assert_allclose(back[:, 1][others], raw[:, 1][others], rtol=1e-5)
+
+
 def test_aligned_times_round_trip_relative_to_first_hit(toy_file: Path) -> None:
     normalizer, raw, labels = fitted(toy_file, "data.align_time=true")
     assert normalizer.time_origin == "first_hit"
@@ -120,7 +136,8 @@ def test_vertex_origin_takes_the_light_travel_time_out_of_hit_times(toy_file: Pa
 
 
 def test_states_before_the_hit_channel_read_as_their_representation(toy_file: Path) -> None:
-    normalizer, raw, labels = fitted(toy_file, "diffusion.hit_channel=false", "data.time_origin=file")
+    normalizer, raw, labels = fitted(toy_file, "diffusion.hit_channel=false", "data.time_origin=file",
+                                     "data.time_scale_ns=1")
     old = {k: v for k, v in normalizer.state_dict().items()
            if k not in ("time_origin", "hit_channel", "min_npe", "npe_mean", "time_scale", "time_min_ns", "time_max_ns")}
     restored = Normalizer.from_state_dict({**old, "align_time": False})

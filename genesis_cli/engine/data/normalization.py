@@ -7,13 +7,19 @@ Signals (B, 2, L) per DOM [npe, time] -> the model's (B, C, L). A DOM is hit whe
   the RMS, so that no-hit DOMs stay exactly 0 and hit charges sit near 1.
 - time: u = t - t_origin, measured from (``data.time_origin``)
   - ``vertex`` (default): the direct light of the labelled vertex, t_origin = d / c_ice + t_ref with d
-    the DOM's distance from the vertex and t_ref the training hits' median residual (the typical
-    interaction time in the readout window), so prompt light sits at u ~ 0 on every DOM, noise before
-    the interaction at u < 0 and scattered light at u > 0, whatever the event's position;
+    the DOM's distance from the vertex and t_ref the median residual of the brighter half of the
+    training hits (the prompt light's arrival in the readout window), so prompt light sits at u ~ 0
+    on every DOM, noise before the interaction at u < 0 and scattered light at u > 0, wherever
+    the event is;
   - ``file``: the training split's earliest hit (absolute times);
   - ``first_hit``: each event's first hit (loses absolute time);
-  then tau = sign(u) log1p(|u|) (ns resolution near u = 0, log compression of the 10 us range;
-  invertible for any u) and t' = (tau - mean) / std over hits; no-hit DOMs get t' = 0.
+  then tau = sign(u) log1p(|u| / s) with s = ``data.time_scale_ns`` (linear within about s of the
+  origin, logarithmic beyond; invertible for any u) and t' = (tau - mean) / std over hits; no-hit
+  DOMs get t' = 0. A small s (1 ns, the original) compresses the uniform noise of the 10 us window
+  into an exponential pile-up at the edges of the range, where a model's small errors become
+  microseconds; see docs/performance.md for the measured choice.
+- The readout window: generated hits whose time falls outside the training hits' time range are
+  not recorded (the detector would not have seen them).
 - hit channel (``diffusion.hit_channel``, the default): a third channel h = +1 on hit DOMs and -1 on
   the others, diffused jointly with npe and time (sparsity bits: Ostheimer et al., Sparse Data
   Diffusion, arXiv 2502.02448; analog bits: Chen et al., arXiv 2208.04202). The inverse writes exact
@@ -54,6 +60,7 @@ HIT_THRESHOLD_QUANTILE = 0.01
 #: within the training range widened by this many standard deviations.
 MAX_NPE_FACTOR = 10.0
 TIME_MARGIN_STD = 1.0
+WINDOW_TOLERANCE_NS = 1.0  # round-off at the window's edges (a first hit at exactly 0) is not outside it
 AZIMUTH_RANGE = 2 * math.pi
 
 
@@ -102,11 +109,11 @@ class Normalizer:
     hit_threshold: float  # npe below which a generated DOM counts as not hit (half the 1% quantile of charges)
     max_npe: float  # generated charges are clipped at 10x the largest training charge
     time_low: float  # normalised hit-time range of the training sample; generated times are kept
-    time_high: float  # within it, widened by one standard deviation on each side, before...
+    time_high: float  # within it, widened by one standard deviation on each side
     min_npe: float  # the smallest training charge: a generated hit is never dimmer
     time_scale: float  # ns: tau = sign(u) log1p(|u| / time_scale) (data.time_scale_ns; 1 before it existed)
-    time_min_ns: float  # ...they are clipped to the training hits' times as written back (absolute, or
-    time_max_ns: float  # after the event's first hit for first_hit): the readout window; +-inf before it existed
+    time_min_ns: float  # the training hits' time range as written back (absolute, or after the event's first
+    time_max_ns: float  # hit for first_hit): the readout window; generated hits outside it are not recorded
 
     # -- fitting ----------------------------------------------------------------------------------
     @classmethod
@@ -124,8 +131,8 @@ class Normalizer:
             geometry: the detector (its centre and half size scale positions).
             time_scale: ns where the time transform turns from linear to logarithmic.
             output_time_range: (min, max) of the hits' times as the inverse writes them (absolute, or
-                after the first hit for ``first_hit``); generated times are clipped to it (None: the
-                range of ``hit_time``).
+                after the first hit for ``first_hit``): the readout window; generated hits outside it are
+                not recorded (None: the range of ``hit_time``).
         """
         if time_origin not in TIME_ORIGINS:
             raise ValueError(f"unknown time origin {time_origin!r}; choose {', '.join(TIME_ORIGINS)}")
@@ -209,7 +216,9 @@ class Normalizer:
         time = _symexp(bounded * self.time_std + self.time_mean, self.time_scale) + self.time_reference
         if self.time_origin == "vertex":
             time = time + self.time_offsets(time, hit, labels, positions)
-        time = np.clip(time, self.time_min_ns, self.time_max_ns)  # never outside the readout window
+        # The readout window records no light outside it: a hit generated outside the training hits' time
+        # range is a hit the detector would not have seen (clipping would pile such hits on the edges).
+        hit &= (time >= self.time_min_ns - WINDOW_TOLERANCE_NS) & (time <= self.time_max_ns + WINDOW_TOLERANCE_NS)
         out = np.empty((normalised.shape[0], 2, normalised.shape[2]), dtype=np.float32)
         out[:, 0] = np.where(hit, npe, 0.0)
         out[:, 1] = np.where(hit, time, self.no_hit_time)
