@@ -236,3 +236,30 @@ def test_assignment_is_validated() -> None:
     config = ExperimentConfig()
     with pytest.raises(ValueError):
         config.training.batch_size = 0
+
+
+@pytest.mark.parametrize("key", ["training.learning_rate", "diffusion.guidance_scale", "training.weight_decay",
+                                 "data.time_scale_ns"])
+@pytest.mark.parametrize("value", ["inf", "nan", "-inf"])
+def test_float_settings_are_finite(key: str, value: str) -> None:
+    assert one_problem(f"{key}={value}").startswith(f"--set {key}={value}: {key}: input should be a finite number")
+
+
+@pytest.mark.parametrize("key", ["training.batch_size", "training.learning_rate", "model.hidden", "training.max_steps"])
+def test_booleans_are_not_numbers(key: str) -> None:
+    assert one_problem(f"{key}=true").endswith(f"{key}: true is a boolean, not a valid value here (booleans are not numbers)")
+
+
+def test_booleans_still_set_boolean_keys() -> None:
+    config = resolve_config(overrides=["training.use_amp=false", "training.early_stopping=true"]).config
+    assert (config.training.use_amp, config.training.early_stopping) == (False, True)
+
+
+def test_seed_must_fit_numpy() -> None:
+    assert one_problem("seed=" + "1" * 25).endswith("seed: input should be less than or equal to 4294967295 (got "
+                                                    "1111111111111111111111111)")
+
+
+def test_run_name_length_is_bounded() -> None:
+    assert one_problem("experiment_name=" + "a" * 300).endswith(
+        "experiment_name: a run name of 300 characters is too long; use at most 128")

@@ -9,12 +9,15 @@ from typing import Any
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from genesis_cli.settings.base import StrictModel
+from genesis_cli.settings.base import Seed, StrictModel
 from genesis_cli.settings.sections import DataConfig, DiffusionConfig, ModelConfig
 from genesis_cli.settings.training import TrainingConfig
 
 _DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+#: Longest run name: a directory name is at most 255 bytes on common filesystems, and W&B ids and
+#: TensorBoard paths are built from it.
+MAX_NAME_LENGTH = 128
 
 
 class ExperimentConfig(StrictModel):
@@ -23,7 +26,7 @@ class ExperimentConfig(StrictModel):
     experiment_name: str = Field(
         "default", description="Run name; TensorBoard logs go to LOG_DIR/EXPERIMENT_NAME/.")
     description: str = Field("", description="Free text describing the run (shown by `genesis presets`).")
-    seed: int = Field(42, ge=0, description="Seed for every random number generator of a run.")
+    seed: Seed = Field(42, description="Seed for every random number generator of a run.")
     device: str = Field("auto", description="auto (a GPU when present), cpu, cuda or cuda:N.")
     output_dir: Path = Field(Path("outputs"), description="Directory for run outputs (samples, reports).")
     checkpoint_dir: Path = Field(Path("checkpoints"), description="Directory for checkpoints.")
@@ -50,6 +53,9 @@ class ExperimentConfig(StrictModel):
     @field_validator("experiment_name")
     @classmethod
     def _usable_as_directory(cls, value: str) -> str:
+        if len(value) > MAX_NAME_LENGTH:
+            raise PydanticCustomError("genesis_name", "a run name of {length} characters is too long; use at most {most}",
+                                      {"length": len(value), "most": MAX_NAME_LENGTH})
         if not _NAME.match(value):
             raise PydanticCustomError(
                 "genesis_name",

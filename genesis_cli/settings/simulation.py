@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from genesis_cli.settings.base import StrictModel
+from genesis_cli.settings.base import Seed, StrictModel
 from genesis_cli.settings.choices import choice
 
 SIMULATION_KINDS = ("cascade", "track", "mixed")
@@ -16,7 +16,7 @@ class SimulationConfig(StrictModel):
     """What to simulate and how to write it."""
 
     events: int = Field(10_000, gt=0, description="Number of events.")
-    seed: int = Field(42, ge=0, description="Random seed; the same seed gives the same file.")
+    seed: Seed = Field(42, description="Random seed; the same seed gives the same file.")
     kind: choice(*SIMULATION_KINDS) = Field(  # type: ignore[valid-type]
         "mixed", description="cascade, track (starting muon track) or mixed (half each).")
     energy_min_gev: float = Field(1e3, gt=0, description="Lowest energy (log-uniform spectrum).")
