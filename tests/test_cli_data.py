@@ -119,7 +119,21 @@ def test_inspect_negative_npe(cli: Cli, tmp_path: Path) -> None:
     signals[2, 0, 5] = -1.0
     result = cli("inspect-data", str(write_event_file(tmp_path / "neg.h5", input=signals)))
     assert result.exit_code == 2
-    assert "input: 1 negative and 0 NaN npe values (first in event 2)" in result.stdout
+    assert "input: 1 negative, 0 NaN and 0 infinite npe values (first in event 2)" in result.stdout
+
+
+def test_infinite_npe_is_not_ready_and_train_refuses_it(cli: Cli, tmp_path: Path) -> None:
+    signals = np.zeros((40, 2, 12), np.float32)
+    signals[:, 0, 0] = 1.0
+    signals[7, 0, 3] = np.inf
+    path = write_event_file(tmp_path / "inf.h5", n=40, input=signals)
+    result = cli("inspect-data", str(path))
+    assert result.exit_code == 2
+    assert "input: 0 negative, 0 NaN and 1 infinite npe values (first in event 7)" in result.stdout
+    result = cli("train", "--config", "debug", "--data-path", str(path), "--set", f"checkpoint_dir={tmp_path / 'c'}",
+                 "--max-steps", "1")
+    assert result.exit_code == 2
+    assert "has npe inf (event 7)" in result.stderr
 
 
 @pytest.mark.parametrize("make,message", [

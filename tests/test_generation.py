@@ -126,6 +126,9 @@ def test_sample_from_ranges_is_reproducible(cli: Cli, trained_run: Path, tmp_pat
     ([], "--num-events is required without --labels-from"),
     (["--sampler", "euler"], "--sampler 'euler': choose ddpm, ddim, dpm-solver, dpm-solver-sde"),
     (["--steps", "0"], "--steps 0: must be > 0"),
+    (["--guidance-scale", "nan"], "--guidance-scale: guidance_scale: input should be a finite number"),
+    (["--guidance-scale", "-1"], "--guidance-scale: guidance_scale: input should be greater than or equal to 0"),
+    (["--seed", "1" * 25], "Invalid value for '--seed'"),
 ])
 def test_sample_rejects_bad_requests(cli: Cli, trained_run: Path, tmp_path: Path, args: list[str], message: str) -> None:
     result = cli("sample", "--checkpoint", str(trained_run), "--output", str(tmp_path / "x.h5"),

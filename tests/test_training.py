@@ -213,6 +213,7 @@ def test_two_process_gloo_training(toy_file: Path, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     out = strip_ansi(result.stdout)
     assert out.count("Epoch 1 completed") == 1  # rank 0 alone reports
+    assert out.count("training completed") == 1
     final = torch.load(tmp_path / "checkpoints" / "ddp" / "model_final.pt", weights_only=True)
     assert final["global_step"] == 20  # 320 training events / (2 ranks x batch 8)
 

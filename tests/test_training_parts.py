@@ -174,7 +174,7 @@ def test_manager_keeps_the_last_k_and_cleans_stale_temporaries(tmp_path: Path) -
     assert [p.name for p in ckpt.regular_checkpoints(tmp_path)] == ["model_epoch_3.pt", "model_epoch_4.pt"]
     assert not list(tmp_path.glob(".*.tmp"))
     manager.save_final(payload(10))
-    assert ckpt.latest_checkpoint(tmp_path).name == ckpt.FINAL
+    assert ckpt.newest_checkpoint(tmp_path)[0].name == ckpt.FINAL
 
 
 @pytest.mark.parametrize("content,message", [

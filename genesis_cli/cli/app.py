@@ -20,7 +20,8 @@ from typer.core import TyperGroup
 
 from genesis_cli import __version__
 from genesis_cli.cli.output import console, debug_from_env, print_error
-from genesis_cli.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, GenesisError
+from genesis_cli.engine.interrupts import exit_code_of
+from genesis_cli.errors import EXIT_FAILURE, EXIT_OK, GenesisError
 
 _DEBUG_META = "genesis.debug"
 
@@ -36,9 +37,9 @@ class GenesisGroup(TyperGroup):
         except GenesisError as exc:
             print_error(exc.lines, exc.hint, exc, debug=_debugging(ctx))
             raise typer.Exit(exc.exit_code) from exc
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             console(stderr=True).print("[yellow]Interrupted.[/]")
-            raise typer.Exit(EXIT_INTERRUPTED) from None
+            raise typer.Exit(exit_code_of(exc)) from None
         except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
             debug = _debugging(ctx)
             hint = None if debug else "rerun with --debug (or GENESIS_DEBUG=1) for the traceback"

@@ -10,8 +10,10 @@ import typer
 from rich import box
 from rich.table import Table
 
+from genesis_cli.cli.options import overwrite_option
 from genesis_cli.cli.output import console, print_notice, print_success
 from genesis_cli.engine.atomic_files import write_text_atomic
+from genesis_cli.engine.outputs import Output, check_outputs
 from genesis_cli.settings import resolve_config
 
 if TYPE_CHECKING:
@@ -40,6 +42,7 @@ def bench_command(
     profile: Annotated[Optional[Path], typer.Option("--profile", metavar="FILE", help="Write torch.profiler tables of each workload to FILE.")] = None,
     overrides: Annotated[Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE", help="Override any key.")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", metavar="FILE", help="Write the results as JSON.")] = None,
+    overwrite: Annotated[bool, overwrite_option("the --json and --profile files if they exist")] = False,
 ) -> None:
     """Measure training, sampling and data-loading throughput.
 
@@ -53,6 +56,8 @@ def bench_command(
     for notice in resolved.notices:
         print_notice(notice)
     settings = resolved.config
+    outputs = [Output(path, flag) for path, flag in ((profile, "--profile"), (json_path, "--json")) if path is not None]
+    check_outputs(outputs, {"--data-path": data_path}, overwrite=overwrite)
     whats = ("train", "sample", "data") if what == "all" else tuple(w.strip() for w in what.split(","))
     plan = BenchPlan(whats, tuple(batch_size or (settings.training.batch_size,)), steps, tuple(sampler or ()),
                      device, data_path, baseline, profile is not None)

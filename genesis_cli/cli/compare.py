@@ -10,6 +10,7 @@ import typer
 from rich import box
 from rich.table import Table
 
+from genesis_cli.cli.options import overwrite_option, seed_option
 from genesis_cli.cli.output import console, print_notice, print_success
 from genesis_cli.errors import UsageError
 from genesis_cli.settings import resolve_config
@@ -31,8 +32,9 @@ def compare_command(
     runs: Annotated[Optional[list[Path]], typer.Option("--runs", metavar="DIR", help="Use existing runs instead of training.")] = None,
     events: Annotated[int, typer.Option(help="Test events sampled and evaluated per architecture.")] = 500,
     output_dir: Annotated[Path, typer.Option("--output-dir", help="Where samples, reports, the table and the figure go.")] = Path("compare"),
-    seed: Annotated[int, typer.Option(help="Seed of training, sampling and evaluation.")] = 42,
+    seed: Annotated[int, seed_option("Seed of training, sampling and evaluation.")] = 42,
     overrides: Annotated[Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE", help="Override settings of every trained architecture.")] = None,
+    overwrite: Annotated[bool, overwrite_option("the outputs and runs of an earlier comparison in --output-dir")] = False,
 ) -> None:
     """Compare architectures on the same data, budget and test labels.
 
@@ -54,7 +56,7 @@ def compare_command(
     results = compare(names, out_dir=output_dir, data_path=data_path, budget=budget, runs=runs or [], events=events,
                       seed=seed, overrides=overrides or [],
                       checkpoint_dir=Path(resolve_config(overrides=overrides or []).config.checkpoint_dir),
-                      observer_for=lambda _: make_observer(False), say=print_notice)
+                      observer_for=lambda _: make_observer(False), say=print_notice, overwrite=overwrite)
     table = Table("architecture", "params", "GFLOP/event", "train ev/s", "sample ev/s", "peak mem GiB",
                   "best val loss", "AUC high", "AUC per-DOM", "Frechet", box=box.SIMPLE_HEAD,
                   title=f"Architecture comparison (budget {budget}, {events} test events)", title_justify="left")

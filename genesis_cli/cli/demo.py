@@ -7,7 +7,9 @@ from typing import Annotated
 
 import typer
 
+from genesis_cli.cli.options import overwrite_option
 from genesis_cli.cli.output import console, print_success, progress_callback
+from genesis_cli.engine.outputs import Output, check_outputs
 
 EXAMPLES = "[bold]Examples[/bold]\n\n  genesis demo\n\n  genesis demo --directory my_demo --events 5000"
 
@@ -16,6 +18,7 @@ def demo_command(
     directory: Annotated[Path, typer.Option(help="Where the demo's data, run and reports go.")] = Path("genesis_demo"),
     events: Annotated[int, typer.Option(help="Events to simulate.")] = 3000,
     test_events: Annotated[int, typer.Option("--test-events", help="Held-out events to generate and evaluate.")] = 200,
+    overwrite: Annotated[bool, overwrite_option("the files of an earlier demo in --directory")] = False,
 ) -> None:
     """Run GENESIS end to end: simulate, train, sample, evaluate (about a minute on a CPU).
 
@@ -39,8 +42,14 @@ def demo_command(
     from genesis_cli.settings.simulation import SimulationConfig
 
     out = console()
-    directory.mkdir(parents=True, exist_ok=True)
     data = directory / "toy.h5"
+    config = resolve_config("debug", flags={
+        "data.h5_path": str(data), "experiment_name": "demo", "checkpoint_dir": str(directory / "checkpoints"),
+        "log_dir": str(directory / "logs"), "training.batch_size": 8, "training.num_epochs": 3}).config
+    prepared = session.prepare_new_run(config, overwrite=overwrite)  # checks everything before any work
+    directory.mkdir(parents=True, exist_ok=True)
+    outputs = [directory / name for name in ("toy.h5", "real_test.h5", "generated.h5", "evaluation.png", "evaluation.json")]
+    check_outputs([Output(path, "--directory") for path in outputs], {}, overwrite=overwrite)
     out.rule("[bold]1/4 simulate")
     with progress_callback(events, f"simulating {data.name}") as advance:
         simulate_to_file(data, SimulationConfig(events=events, seed=1), icecube_like_geometry(), overwrite=True,
@@ -48,10 +57,6 @@ def demo_command(
     out.print(f"{events:,} IceCube-like events in {data}")
 
     out.rule("[bold]2/4 train (debug preset)")
-    config = resolve_config("debug", flags={
-        "data.h5_path": str(data), "experiment_name": "demo", "checkpoint_dir": str(directory / "checkpoints"),
-        "log_dir": str(directory / "logs"), "training.batch_size": 8, "training.num_epochs": 3}).config
-    prepared = session.prepare_new_run(config, overwrite=True)
     _run(prepared, debug=False)
 
     out.rule("[bold]3/4 sample")

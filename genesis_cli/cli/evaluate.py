@@ -11,8 +11,10 @@ import typer
 from rich import box
 from rich.table import Table
 
-from genesis_cli.cli.output import console, print_success
+from genesis_cli.cli.options import overwrite_option, seed_option
+from genesis_cli.cli.output import console, print_notice, print_success
 from genesis_cli.engine.atomic_files import write_text_atomic
+from genesis_cli.engine.outputs import Output, check_outputs
 
 EXAMPLES = (
     "[bold]Examples[/bold]\n\n"
@@ -84,7 +86,8 @@ def evaluate_command(
     generated_data: Annotated[Path, typer.Option("--generated-data", metavar="GEN.h5", help="Generated events.")],
     output: Annotated[Optional[Path], typer.Option("--output", "-o", metavar="REPORT.png", help="Multi-panel figure.")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", metavar="METRICS.json", help="Metrics as JSON.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the real-vs-real split and the classifiers.")] = 0,
+    seed: Annotated[int, seed_option("Seed of the real-vs-real split and the classifiers.")] = 0,
+    overwrite: Annotated[bool, overwrite_option("the figure and JSON if they exist")] = False,
 ) -> None:
     """Judge generated events against simulation: the physics verdict, checking they match their labels.
 
@@ -95,7 +98,12 @@ def evaluate_command(
     from genesis_cli.engine.evaluation.plots import plot_report
     from genesis_cli.engine.evaluation.report import evaluate_files
 
+    outputs = [Output(output, "--output", figure=True)] if output is not None else []
+    outputs += [Output(json_path, "--json")] if json_path is not None else []
+    check_outputs(outputs, {"--real-data": real_data, "--generated-data": generated_data}, overwrite=overwrite)
     report = evaluate_files(real_data, generated_data, seed=seed)
+    for note in report.notes:
+        print_notice(note)
     out = console(wide=True)
     for table in render(report):
         out.print(table)

@@ -12,7 +12,9 @@ from rich.console import Group
 from rich.panel import Panel
 from rich.table import Table
 
+from genesis_cli.cli.options import overwrite_option
 from genesis_cli.cli.output import console, print_success
+from genesis_cli.engine.outputs import Output, check_outputs
 from genesis_cli.errors import EXIT_USAGE
 
 EXAMPLES = (
@@ -27,7 +29,8 @@ def inspect_data_command(
     path: Annotated[Path, typer.Argument(metavar="FILE", help="HDF5 event file.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
     plot: Annotated[Optional[Path], typer.Option(
-        "--plot", metavar="FILE.png", help="Also draw histograms and a detector top view.")] = None,
+        "--plot", metavar="FILE.png", help="Also draw histograms and a detector top view (.png, .pdf, .svg).")] = None,
+    overwrite: Annotated[bool, overwrite_option("the --plot file if it exists")] = False,
 ) -> None:
     """Report what an event file holds and whether it is ready for training.
 
@@ -37,6 +40,8 @@ def inspect_data_command(
     from genesis_cli.engine.data.inspection import inspect_file
     from genesis_cli.engine.data.plots import plot_inspection
 
+    if plot is not None:
+        check_outputs([Output(plot, "--plot", figure=True)], {"FILE": path}, overwrite=overwrite)
     report = inspect_file(path)
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2, default=_json_default))

@@ -7,9 +7,12 @@ from typing import Annotated, Optional
 
 import typer
 
+from genesis_cli.cli.options import seed_option
 from genesis_cli.cli.output import print_notice, print_success, progress_callback
+from genesis_cli.engine.outputs import Output, check_outputs
 from genesis_cli.errors import EXIT_INTERRUPTED, UsageError
-from genesis_cli.settings.sections import SAMPLERS
+from genesis_cli.settings.messages import validate
+from genesis_cli.settings.sections import SAMPLERS, DiffusionConfig
 
 EXAMPLES = (
     "[bold]Examples[/bold]\n\n"
@@ -28,7 +31,7 @@ def sample_command(
     steps: Annotated[Optional[int], typer.Option(help="Sampler steps (ddim, dpm-solver, dpm-solver-sde).")] = None,
     guidance_scale: Annotated[Optional[float], typer.Option("--guidance-scale", help="Classifier-free guidance scale.")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Events generated at once.")] = 256,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    seed: Annotated[int, seed_option("Random seed.")] = 0,
     device: Annotated[Optional[str], typer.Option(help="auto, cpu, cuda or cuda:N.")] = None,
     labels_from: Annotated[Optional[Path], typer.Option("--labels-from", metavar="FILE.h5", help="Generate for the labels of this file.")] = None,
     energy: Annotated[RangeOption, typer.Option(metavar="LO:HI", help="Energy in GeV, log-uniform (or one value).")] = None,
@@ -56,8 +59,16 @@ def sample_command(
         raise UsageError(f"--sampler {sampler!r}: choose {', '.join(SAMPLERS)}")
     if steps is not None and steps <= 0:
         raise UsageError(f"--steps {steps}: must be > 0")
+    if guidance_scale is not None:  # the settings' rule for diffusion.guidance_scale (finite, >= 0)
+        validate(DiffusionConfig, {"guidance_scale": guidance_scale}, origins={"guidance_scale": "--guidance-scale"})
     sampler = sampler.lower() if sampler else None
-    trained = TrainedGenerator.load(ckpt.sampling_checkpoint(checkpoint), device or "auto")
+    check_outputs([Output(output, "--output")], {"--checkpoint": checkpoint if checkpoint.is_file() else None,
+                                                  "--labels-from": labels_from}, overwrite=overwrite)
+    skipped: list[str] = []
+    chosen = ckpt.sampling_checkpoint(checkpoint, skipped)
+    for notice in skipped:
+        print_notice(notice)
+    trained = TrainedGenerator.load(chosen, device or "auto")
     diffusion = trained.config.diffusion
     ranges = {name: parse_range(text, name) for name, text in
               zip(("energy", "zenith", "azimuth", "x", "y", "z"), (energy, zenith, azimuth, x, y, z)) if text}
@@ -78,7 +89,8 @@ def sample_command(
         summary = sample_to_file(trained, labels, output, sampler=name, steps=steps, guidance_scale=guidance_scale,
                                  batch_size=batch_size, seed=seed, overwrite=overwrite, progress=advance)
     if summary.interrupted:
-        print_notice(f"interrupted: {summary.path} holds the {summary.events:,} events generated so far")
+        kept = f"{output} is kept unchanged; " if summary.path != output else ""
+        print_notice(f"interrupted: {kept}{summary.path} holds the {summary.events:,} events generated so far")
         raise typer.Exit(EXIT_INTERRUPTED)
     print_success(f"wrote {summary.events:,} events to {summary.path} with {name} in {summary.seconds:.1f} s "
                   f"({summary.events_per_second:,.1f} events/s)")

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from genesis_cli.cli.output import print_success, progress_callback
+from genesis_cli.engine.outputs import Output, check_outputs
 from genesis_cli.settings.messages import validate
 from genesis_cli.settings.simulation import SimulationConfig
 
@@ -50,6 +51,7 @@ def simulate_command(
     if energy_range is not None:
         values["energy_min_gev"], values["energy_max_gev"] = energy_range
     config = validate(SimulationConfig, values, origins=FLAGS, hint="see genesis simulate --help")
+    check_outputs([Output(output, "OUT.h5")], {"--geometry": geometry}, overwrite=overwrite)
     detector = load_geometry_csv(geometry) if geometry else icecube_like_geometry()
     with progress_callback(config.events, f"simulating {output.name}") as advance:
         summary = simulate_to_file(output, config, detector, overwrite=overwrite, progress=advance)

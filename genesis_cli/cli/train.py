@@ -11,7 +11,8 @@ import typer
 
 from genesis_cli.cli.dashboard import make_observer
 from genesis_cli.cli.output import console, print_notice, print_success
-from genesis_cli.errors import EXIT_INTERRUPTED, UsageError
+from genesis_cli.engine.interrupts import Terminated, exit_code_of
+from genesis_cli.errors import UsageError
 from genesis_cli.settings import resolve_config
 
 TRAIN_EXAMPLES = (
@@ -70,17 +71,22 @@ def _toy_data_path() -> Path:
 def _run(prepared: Any, debug: bool) -> None:
     from genesis_cli.engine.training import session
 
-    for notice in prepared.notices:
+    main = session.is_main_process()  # under torchrun, only rank 0 talks to the user
+    for notice in prepared.notices if main else ():
         print_notice(notice)
-    observer = make_observer(debug)
+    observer = make_observer(debug) if main else None
     try:
         reason = session.run(prepared, observer, debug=debug)
-    except KeyboardInterrupt:
-        console(stderr=True).print(f"[yellow]Interrupted.[/] Resume with: [bold]genesis resume {prepared.run_dir}[/]")
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except KeyboardInterrupt as exc:
+        if main:
+            what = "Terminated (SIGTERM)" if isinstance(exc, Terminated) else "Interrupted"
+            console(stderr=True).print(f"[yellow]{what}.[/] Resume with: [bold]genesis resume {prepared.run_dir}[/]")
+        raise typer.Exit(exit_code_of(exc)) from None
     finally:
         if observer is not None and hasattr(observer, "stop"):
             observer.stop()
+    if not main:
+        return
     what = {"early_stopped": "stopped early", "budget": "reached its budget"}.get(reason, "completed")
     print_success(f"training {what}: checkpoints in {prepared.run_dir} (model_best.pt, model_final.pt); "
                   f"TensorBoard: tensorboard --logdir {prepared.config.log_dir}")

@@ -23,6 +23,7 @@ from genesis_cli.engine.evaluation.report import evaluate_files
 from genesis_cli.engine.figures import save_figure
 from genesis_cli.engine.memory import peak_memory_bytes, reset_peak_memory
 from genesis_cli.engine.models import count_parameters, model_cost
+from genesis_cli.engine.outputs import Output, check_outputs
 from genesis_cli.engine.sampling.conditions import labels_from_file
 from genesis_cli.engine.sampling.generate import sample_to_file
 from genesis_cli.engine.sampling.generator import TrainedGenerator
@@ -74,16 +75,18 @@ class ArchitectureResult:
     samples: str
 
 
-def _train(architecture: str, data_path: Path, out_dir: Path, budget: tuple[int | None, float | None], seed: int,
-           overrides: list[str], observer: TrainingObserver | None) -> tuple[Path, float, float]:
-    config = resolve_config(preset_for(architecture), flags={
+def _config(architecture: str, data_path: Path, out_dir: Path, budget: tuple[int | None, float | None], seed: int,
+            overrides: list[str]) -> ExperimentConfig:
+    return resolve_config(preset_for(architecture), flags={
         "data.h5_path": str(data_path), "experiment_name": f"compare_{architecture}", "seed": seed,
         "checkpoint_dir": str(out_dir / "checkpoints"), "log_dir": str(out_dir / "logs"), **budget_flags(budget)},
         overrides=overrides).config
-    prepared = session.prepare_new_run(config, overwrite=True)
-    trainer = Trainer(config, prepared.run_dir, observer=observer)
+
+
+def _train(prepared: session.PreparedRun, observer: TrainingObserver | None) -> tuple[Path, float, float]:
+    trainer = Trainer(prepared.config, prepared.run_dir, observer=observer)
     reset_peak_memory(trainer.device)
-    trainer.fit()
+    session.fit(prepared, trainer)
     best = trainer.validation_loss() if trainer.data.val is not None else float(trainer.best_loss or float("nan"))
     events_per_second = trainer.training_events / max(trainer.training_seconds, 1e-9)
     return prepared.run_dir, events_per_second, best
@@ -102,27 +105,40 @@ def _existing(run_dir: Path) -> tuple[float, float]:
 def compare(architectures: list[str], *, out_dir: Path, data_path: Path | None, budget: str, runs: list[Path],
             events: int, seed: int, overrides: list[str], checkpoint_dir: Path,
             observer_for: Callable[[str], TrainingObserver | None] = lambda _: None,
-            say: Callable[[str], None] = print) -> list[ArchitectureResult]:
-    out_dir.mkdir(parents=True, exist_ok=True)
+            say: Callable[[str], None] = print, overwrite: bool = False) -> list[ArchitectureResult]:
+    """Everything is checked before the first run trains: existing runs, the runs to train and every
+    output file (refused when it exists, unless ``overwrite``)."""
     given = {}
     for run in runs:
         state = ckpt.load_checkpoint(ckpt.sampling_checkpoint(run))
         given[state["config"]["model"]["architecture"]] = run if run.is_dir() else run.parent
     steps_seconds = parse_budget(budget)
-    results = []
-    real_test: Path | None = None
+    existing: dict[str, Path] = {}
+    to_train: dict[str, session.PreparedRun] = {}
     for architecture in architectures:
         guide_run = checkpoint_dir / f"{architecture}_experiment"
         run_dir = given.get(architecture) or (guide_run if (guide_run / ckpt.BEST).exists() else None)
         if run_dir is not None:
+            existing[architecture] = run_dir
+        elif data_path is None:
+            raise UsageError(f"no run for {architecture} and no data to train on", hint="pass --data-path FILE.h5 or --runs DIR")
+        else:
+            to_train[architecture] = session.prepare_new_run(
+                _config(architecture, data_path, out_dir, steps_seconds, seed, overrides), overwrite=overwrite)
+    outputs = [out_dir / name for name in ("real_test.h5", "comparison.json", "comparison.png")]
+    outputs += [out_dir / f"{a}_{kind}" for a in architectures for kind in ("samples.h5", "evaluation.json")]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    check_outputs([Output(path, "--output-dir") for path in outputs], {"--data-path": data_path}, overwrite=overwrite)
+    results = []
+    real_test: Path | None = None
+    for architecture in architectures:
+        if architecture in existing:
+            run_dir = existing[architecture]
             say(f"{architecture}: using the existing run {run_dir}")
             train_rate, best = _existing(run_dir)
         else:
-            if data_path is None:
-                raise UsageError(f"no run for {architecture} and no data to train on", hint="pass --data-path FILE.h5 or --runs DIR")
             say(f"{architecture}: training for {budget}")
-            run_dir, train_rate, best = _train(architecture, data_path, out_dir, steps_seconds, seed, overrides,
-                                               observer_for(architecture))
+            run_dir, train_rate, best = _train(to_train[architecture], observer_for(architecture))
         generator = TrainedGenerator.load(ckpt.sampling_checkpoint(run_dir))
         if real_test is None:
             source = data_path or Path(generator.config.data.h5_path or "")

@@ -141,7 +141,7 @@ def _train(plan: FidelityPlan, train_file: Path, say: Callable[[str], None]) -> 
     say(f"training {plan.preset} for {plan.budget} on {train_file}")
     started = time.perf_counter()
     trainer = Trainer(config, prepared.run_dir)
-    trainer.fit()
+    session.fit(prepared, trainer)
     say(f"trained {trainer.global_step:,} steps in {time.perf_counter() - started:.0f} s")
     return trainer.global_step, trainer.elapsed_seconds, trainer.training_events / max(trainer.training_seconds, 1e-9)
 

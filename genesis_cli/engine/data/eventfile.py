@@ -66,6 +66,10 @@ def _short(exc: BaseException) -> str:
     return text.split(",")[0].strip()
 
 
+#: What a file written by an interrupted ``genesis sample`` is (its ``interrupted`` attribute is true).
+INTERRUPTED_NOTE = "written by an interrupted `genesis sample`: it holds only the events generated before the interruption"
+
+
 class EventFile:
     """A validated, read-only event file.
 
@@ -89,6 +93,13 @@ class EventFile:
                                 hint="every DOM needs a finite position in metres")
         chunks = handle["input"].chunks
         self.chunk_events: int | None = int(chunks[0]) if chunks else None
+        self._check_complete(handle)
+
+    def _check_complete(self, handle: h5py.File) -> None:
+        """Read the last row of every per-event dataset: a truncated file (its end cut off in a copy)
+        opens fine, in SWMR mode without HDF5's own end-of-file check, but fails here, not hours later."""
+        for name in ("input", "label", *(("info",) if self.has_info else ())):
+            self.read(name, self.n_events - 1, self.n_events)
 
     # -- handles --------------------------------------------------------------------------------
     def _handle(self) -> h5py.File:
@@ -147,6 +158,11 @@ class EventFile:
         """File-level attributes (provenance written by simulate/sample), as plain values."""
         return {k: (v.item() if isinstance(v, np.generic) else v)
                 for k, v in self._handle().attrs.items()}
+
+    @property
+    def interrupted(self) -> bool:
+        """Whether the file was written by an interrupted ``genesis sample`` (fewer events than asked for)."""
+        return bool(self._handle().attrs.get("interrupted", False))
 
     def reading_block(self) -> int:
         """Events per efficient contiguous read: whole chunks, at least ~8 MB per read."""
@@ -210,7 +226,7 @@ def _validate_structure(path: Path, handle: h5py.File) -> tuple[int, int]:
 def check_signals(path: Path, signals: np.ndarray, first_event: int) -> None:
     """Raise DataError on values no detector can record: negative or non-finite npe."""
     npe = signals[:, 0]
-    bad = ~(npe >= 0)  # catches NaN too
+    bad = ~((npe >= 0) & np.isfinite(npe))  # NaN and +inf too (inf >= 0 holds)
     if bad.any():
         event = first_event + int(np.argwhere(bad)[0][0])
         value = float(npe[bad][0])
@@ -218,15 +234,17 @@ def check_signals(path: Path, signals: np.ndarray, first_event: int) -> None:
                         "and >= 0", hint="fix or drop the affected events")
 
 
-def check_labels(path: Path, labels: np.ndarray, first_event: int) -> None:
-    """Raise DataError on non-finite labels or non-positive energies."""
+def check_labels(path: Path, labels: np.ndarray, events: np.ndarray | None = None) -> None:
+    """Raise DataError on non-finite labels or non-positive energies; ``events`` are the file's event
+    indices of the rows (default 0..n-1), so the message names the event as the file numbers it."""
+    index = events if events is not None else np.arange(len(labels))
     finite = np.isfinite(labels)
     if not finite.all():
         row, col = np.argwhere(~finite)[0]
         raise DataError(f"{path}: dataset 'label' has a non-finite {LABEL_COLUMNS[col]} "
-                        f"({labels[row, col]}) at event {first_event + int(row)}",
+                        f"({labels[row, col]}) at event {int(index[row])}",
                         hint="every event needs finite labels")
     if (labels[:, 0] <= 0).any():
         row = int(np.argwhere(labels[:, 0] <= 0)[0][0])
         raise DataError(f"{path}: dataset 'label' has energy {labels[row, 0]} GeV at event "
-                        f"{first_event + row}; energies must be > 0", hint="energies are in GeV, linear")
+                        f"{int(index[row])}; energies must be > 0", hint="energies are in GeV, linear")

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from genesis_cli.engine.data.eventfile import LABEL_COLUMNS, LABEL_UNITS, DatasetInfo, EventFile
+from genesis_cli.engine.data.eventfile import INTERRUPTED_NOTE, LABEL_COLUMNS, LABEL_UNITS, DatasetInfo, EventFile
 
 QUANTILES = (0.0, 0.05, 0.5, 0.95, 1.0)
 SAMPLE_SIZE = 200_000
@@ -123,19 +123,20 @@ def inspect_file(path: Path) -> Inspection:
         dom_hits = np.zeros(n_doms, dtype=np.int64)
         npe_sample, time_sample = _Reservoir(SAMPLE_SIZE, 0), _Reservoir(SAMPLE_SIZE, 1)
         t_min, t_max = math.inf, -math.inf
-        nonfinite_time = negative_npe = nan_npe = hits_without_time = 0
+        nonfinite_time = negative_npe = nan_npe = inf_npe = hits_without_time = 0
         first_bad_event: int | None = None
         block = events.reading_block()
         for start in range(0, n, block):
             raw = events.signals(start, min(start + block, n))
             npe, time = raw[:, 0], raw[:, 1]
-            bad = ~(npe >= 0)
+            bad = ~((npe >= 0) & np.isfinite(npe))  # NaN and +inf too (inf >= 0 holds)
             if bad.any():
                 negative_npe += int((npe < 0).sum())
                 nan_npe += int(np.isnan(npe).sum())
+                inf_npe += int(np.isposinf(npe).sum())
                 first_bad_event = first_bad_event if first_bad_event is not None else \
                     start + int(np.argwhere(bad)[0][0])
-            hit = npe > 0
+            hit = (npe > 0) & np.isfinite(npe)
             finite = np.isfinite(time)
             nonfinite_time += int((~finite).sum())
             hits_without_time += int((hit & ~finite).sum())
@@ -164,17 +165,18 @@ def inspect_file(path: Path) -> Inspection:
             time_range_ns=(t_min, t_max) if math.isfinite(t_min) else None,
             nonfinite_time_share=nonfinite_time / (n * n_doms), labels=labels,
         )
-    _judge(report, negative_npe, nan_npe, first_bad_event, hits_without_time)
+    _judge(report, (negative_npe, nan_npe, inf_npe), first_bad_event, hits_without_time)
     return report
 
 
-def _judge(report: Inspection, negative_npe: int, nan_npe: int, first_bad_event: int | None,
+def _judge(report: Inspection, bad_npe: tuple[int, int, int], first_bad_event: int | None,
            hits_without_time: int) -> None:
-    """Fill ``problems`` (training would fail or be wrong) and ``warnings``."""
+    """Fill ``problems`` (training would fail or be wrong) and ``warnings``; ``bad_npe`` counts
+    negative, NaN and infinite npe values."""
     p, w = report.problems, report.warnings
-    if negative_npe or nan_npe:
-        p.append(f"input: {negative_npe} negative and {nan_npe} NaN npe values (first in event "
-                 f"{first_bad_event}); npe must be finite and >= 0")
+    if any(bad_npe):
+        p.append(f"input: {bad_npe[0]} negative, {bad_npe[1]} NaN and {bad_npe[2]} infinite npe values (first in "
+                 f"event {first_bad_event}); npe must be finite and >= 0")
     labels = report.labels
     nonfinite = ~np.isfinite(labels)
     for i, name in enumerate(LABEL_COLUMNS):
@@ -200,5 +202,7 @@ def _judge(report: Inspection, negative_npe: int, nan_npe: int, first_bad_event:
     if hits_without_time:
         w.append(f"input: {hits_without_time} hit DOM(s) with npe > 0 but a non-finite time; "
                  "their time becomes data.replace_time_inf_with")
+    if report.attributes.get("interrupted"):
+        w.append(f"file: {INTERRUPTED_NOTE}")
     if report.n_events < MIN_EVENTS_TO_TRAIN:
         w.append(f"only {report.n_events} events; a model needs many more to learn from")

@@ -27,6 +27,7 @@ import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from genesis_cli.engine.data.eventfile import EventFile, check_labels, check_signals
+from genesis_cli.errors import DataError
 from genesis_cli.engine.data.normalization import Normalizer, time_offsets
 from genesis_cli.engine.data.splits import DataSplit, make_split
 from genesis_cli.engine.memory import reuse_freed_batch_memory
@@ -75,7 +76,10 @@ def fit_normalizer(file: EventFile, split: DataSplit, config: ExperimentConfig) 
         written_parts.append((time - offsets)[hit] if origin == "first_hit" else time[hit])  # as the inverse writes them
         no_hit_times.append(raw[:, 1][~hit][:1000])
     labels = all_labels[train]
-    check_labels(file.path, labels, 0)
+    check_labels(file.path, labels, train)
+    if not any(part.size for part in npe_parts):
+        raise DataError(f"{file.path}: the training events hold no hit DOM (npe > 0); there is nothing to learn from",
+                        hint="check the file with `genesis inspect-data`")
     return Normalizer.fit(
         np.concatenate(npe_parts), np.concatenate(time_parts), labels, file.geometry,
         time_origin=origin, hit_channel=config.diffusion.hit_channel,
@@ -114,7 +118,7 @@ class EventLoader:
         self.num_workers, self.shuffle_buffer, self.pin_memory = num_workers, shuffle_buffer, pin_memory
         self.epoch = 0
         labels = file.labels()[self.indices]
-        check_labels(file.path, labels, 0)
+        check_labels(file.path, labels, self.indices)
         self.raw_labels = labels  # (n, 6) physical: the time origin may depend on them
         self.labels = torch.from_numpy(normalizer.labels(labels))  # (n, 6)
         self.geometry = torch.from_numpy(normalizer.geometry(file.geometry.positions))  # (3, L)

@@ -8,19 +8,32 @@ far as a valid, smaller file (what ``genesis sample`` does on Ctrl-C).
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import h5py
 import numpy as np
 
 from genesis_cli import __version__
+from genesis_cli.engine.atomic_files import write_failure
 from genesis_cli.engine.detector import Geometry
 from genesis_cli.errors import GenesisError, UsageError
 
 PARTIAL_SUFFIX = ".partial"
+#: Free space kept beyond a batch's raw size (HDF5 metadata, chunk overhead).
+WRITE_MARGIN_BYTES = 2**20
+
+
+def beside(path: Path, tag: str) -> Path:
+    """A free name next to ``path``: ``gen.h5`` -> ``gen.interrupted.h5`` (then ``gen.interrupted.2.h5``, ...)."""
+    candidate, n = path.with_name(f"{path.stem}.{tag}{path.suffix}"), 2
+    while candidate.exists():
+        candidate, n = path.with_name(f"{path.stem}.{tag}.{n}{path.suffix}"), n + 1
+    return candidate
 
 
 class EventWriter:
@@ -79,6 +92,11 @@ class EventWriter:
             raise ValueError(f"expected signals (B, 2, {self.n_doms}) and labels (B, 6), got "
                              f"{signals.shape} and {labels.shape}")
         start, stop = self.count, self.count + n
+        needed = signals.nbytes + labels.nbytes + (info.nbytes if info is not None else 0) + WRITE_MARGIN_BYTES
+        free = shutil.disk_usage(self.partial.parent).free
+        if free < needed:  # stop cleanly before the disk fills: HDF5 does not recover from a failed write
+            self._fail(OSError(errno.ENOSPC, f"no space left on the device: {free / 2**20:.1f} MiB free, "
+                                             f"{needed / 2**20:.1f} MiB needed for the next batch"))
         try:
             for name, values in (("input", signals), ("label", labels), ("info", info)):
                 if values is None or name not in self._file:
@@ -87,28 +105,44 @@ class EventWriter:
                 dataset.resize(stop, axis=0)
                 dataset[start:stop] = values
             self._file.flush()
-        except OSError as exc:
-            raise GenesisError(f"{self.partial}: write failed ({exc.strerror or exc})",
-                               hint="check free disk space and permissions") from exc
+        except (OSError, RuntimeError) as exc:  # h5py reports a full disk as either
+            self._fail(exc)
         self.count = stop
 
-    def finish(self, **final_attrs: Any) -> Path:
-        """Close and move the file into place; returns the final path.
+    def _fail(self, exc: BaseException) -> NoReturn:
+        """Remove the partial file and raise one line naming the destination."""
+        self.abort()
+        raise GenesisError(f"{self.path}: write failed ({write_failure(exc, self.path.parent)}); nothing was written",
+                           hint="free disk space or choose another place") from exc
 
+    def finish(self, *, keep_existing: bool = False, **final_attrs: Any) -> Path:
+        """Close and move the file into place; returns the path it now has.
+
+        ``keep_existing`` (an incomplete file, e.g. after an interruption): an existing file at the
+        destination is not replaced; the new file goes beside it as ``NAME.interrupted.h5``.
         SWMR forbids new attributes, so the final ones are written after reopening normally.
         """
-        self._file.close()
-        if final_attrs:
-            with h5py.File(self.partial, "a") as handle:
-                for key, value in final_attrs.items():
-                    handle.attrs[key] = value
-        os.replace(self.partial, self.path)
-        return self.path
-
-    def abort(self) -> None:
-        """Close and delete the partial file."""
         try:
             self._file.close()
+            if final_attrs:
+                with h5py.File(self.partial, "a") as handle:
+                    for key, value in final_attrs.items():
+                        handle.attrs[key] = value
+        except (OSError, RuntimeError) as exc:
+            self._fail(exc)
+        target = beside(self.path, "interrupted") if keep_existing and self.path.exists() else self.path
+        os.replace(self.partial, target)
+        return target
+
+    def abort(self) -> None:
+        """Close and delete the partial file. Its contents are dropped first, so that closing (which
+        flushes HDF5's metadata) cannot fail again on a full disk, where HDF5 crashes the process."""
+        try:
+            if self._file.id.valid:
+                os.truncate(self.partial, 0)
+                self._file.close()
+        except (OSError, RuntimeError):
+            pass
         finally:
             self.partial.unlink(missing_ok=True)
 

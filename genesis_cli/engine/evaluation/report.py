@@ -26,12 +26,14 @@ from typing import Any
 
 import numpy as np
 
+from genesis_cli.engine.data.eventfile import INTERRUPTED_NOTE, EventFile
 from genesis_cli.engine.evaluation import metrics
 from genesis_cli.engine.evaluation.classifier import classifier_auc
 from genesis_cli.engine.evaluation.features import RESIDUALS, EnergyFit, dom_rows, event_rows, observable_columns
 from genesis_cli.engine.evaluation.observables import HIGH_LEVEL, LABEL_AWARE, Observables, file_observables
 from genesis_cli.engine.evaluation.physics import PhysicsSummary, charge_energy_fit, summarise
 from genesis_cli.engine.evaluation.verdicts import Overall, overall, verdict
+from genesis_cli.errors import UsageError
 
 DOM_EVENTS = 5000  # per file: the per-DOM classifier sees at most this many events of each
 REFERENCE_SPLITS = 8
@@ -85,6 +87,7 @@ class EvaluationReport:
     per_dom_hit_rate_difference: float
     real: Observables = field(repr=False)
     generated: Observables = field(repr=False)
+    notes: list[str] = field(default_factory=list)  # what a reader should know about the inputs
 
     @property
     def overall_verdict(self) -> str:
@@ -97,18 +100,26 @@ class EvaluationReport:
                 "physics": {"real": self.physics_real.to_dict(), "generated": self.physics_generated.to_dict()},
                 "conditional": self.conditional, "verdict": self.overall.verdict, "verdict_line": self.overall.line,
                 "poor": list(self.overall.poor), "fair": list(self.overall.fair),
-                "per_dom_hit_rate_difference": self.per_dom_hit_rate_difference, "seconds": self.seconds}
+                "per_dom_hit_rate_difference": self.per_dom_hit_rate_difference, "seconds": self.seconds,
+                "notes": self.notes}
 
 
 def evaluate_files(real_path: Path, generated_path: Path, *, seed: int = 0) -> EvaluationReport:
     """Evaluate two event files; metrics that cannot be computed (too few events, no hits) are NaN."""
     started = time.perf_counter()
+    with EventFile(real_path) as real_file, EventFile(generated_path) as generated_file:
+        if real_file.n_doms != generated_file.n_doms:
+            raise UsageError(f"{generated_path}: has {generated_file.n_doms:,} DOMs per event, {real_path} has "
+                             f"{real_file.n_doms:,}", hint="compare events of the same detector")
+        notes = [f"{path}: {INTERRUPTED_NOTE}" for path, f in ((real_path, real_file), (generated_path, generated_file))
+                 if f.interrupted]
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
         real = file_observables(real_path, dom_limit=2 * DOM_EVENTS, seed=seed)
         generated = file_observables(generated_path, dom_limit=DOM_EVENTS, seed=seed + 1)
         report = compare_observables(real, generated, seed=seed)
     report.real_path, report.generated_path = str(real_path), str(generated_path)
+    report.notes = notes
     report.seconds = time.perf_counter() - started
     return report
 

@@ -42,7 +42,7 @@ def parse_range(text: str, flag: str) -> tuple[float, float]:
 def labels_from_file(path: Path, limit: int | None = None) -> np.ndarray:
     with EventFile(path) as events:
         labels = events.labels()
-    check_labels(path, labels, 0)
+    check_labels(path, labels)
     return labels[:limit] if limit else labels
 
 

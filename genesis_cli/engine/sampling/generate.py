@@ -64,5 +64,5 @@ def sample_to_file(generator: TrainedGenerator, labels: np.ndarray, out: Path, *
             interrupted = True
             if writer.count == 0:
                 raise  # nothing worth keeping: the writer deletes the partial file
-        path = writer.finish(interrupted=interrupted)
+        path = writer.finish(keep_existing=interrupted, interrupted=interrupted)  # a partial file never replaces a whole one
     return SamplingSummary(path, writer.count, time.perf_counter() - started, interrupted)

@@ -36,14 +36,14 @@ class TrainedGenerator:
         """Load a checkpoint and put its EMA weights in the model (what sampling should use)."""
         target = resolve_device(device)
         state = ckpt.load_checkpoint(path, map_location="cpu")
+        ckpt.require(state, path, ckpt.FOR_SAMPLING, "generate events")
         config = saved_config(state["config"])
         positions = state["geometry"].double().numpy()
         geometry = Geometry(*positions, source=f"checkpoint {path}")
         model, diffusion = ModelFactory.create_model_and_diffusion(config.model, config.diffusion, device="cpu",
                                                                    geometry=geometry)
-        model.load_state_dict(state["model_state_dict"])
         ema = EMA(model, config.training.ema_decay)
-        ema.load_state_dict(state["ema_state_dict"])
+        ckpt.fitting(path, lambda: (model.load_state_dict(state["model_state_dict"]), ema.load_state_dict(state["ema_state_dict"])))
         ema.copy_to(model)
         model.to(target).eval()
         diffusion.to(target)

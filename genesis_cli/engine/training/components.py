@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
@@ -15,29 +14,10 @@ from genesis_cli.engine.data.normalization import Normalizer
 from genesis_cli.engine.data.splits import DataSplit, make_split
 from genesis_cli.engine.device import resolve_device
 from genesis_cli.engine.diffusion import GaussianDiffusion
+from genesis_cli.engine.training.distributed import Distributed
 from genesis_cli.engine.models import ModelFactory
 from genesis_cli.errors import UsageError
 from genesis_cli.settings import ExperimentConfig
-
-
-@dataclass(frozen=True)
-class Distributed:
-    """This process's place in a torchrun launch (rank 0 of 1 when not distributed)."""
-
-    rank: int = 0
-    world: int = 1
-    local_rank: int = 0
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-    @classmethod
-    def from_environment(cls) -> Distributed:
-        world = int(os.environ.get("WORLD_SIZE", "1"))
-        if world <= 1:
-            return cls()
-        return cls(int(os.environ["RANK"]), world, int(os.environ.get("LOCAL_RANK", "0")))
 
 
 @dataclass

@@ -5,6 +5,7 @@
 - Baseline: when set, it is the value to beat before anything counts as an improvement; epochs
   that do not beat it count towards patience, so a run that never reaches the baseline stops after
   ``patience`` epochs. (Keras' pre-2026 meaning.)
+- A NaN or infinite metric is never an improvement (not even the first).
 - Patience counts epochs without improvement; training stops when the count reaches patience
   (patience 0: at the first epoch without improvement).
 - The trainer restores the best weights on every exit path (normal end, early stop, Ctrl-C) when
@@ -14,6 +15,7 @@ Messages follow the guide's example output.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +46,8 @@ class EarlyStopping:
         return self.stopped_epoch is not None
 
     def improves(self, value: float) -> bool:
+        if not math.isfinite(value):  # a NaN or infinite metric never improves anything
+            return False
         reference = self.best if self.best is not None else self.baseline
         if reference is None:
             return True

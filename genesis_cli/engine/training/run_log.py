@@ -2,7 +2,13 @@
 
 Written by rank 0 only. TensorBoard goes to ``log_dir/experiment_name`` with the guide's tags
 (train/loss, train/learning_rate, train/epoch, eval/loss) plus train/events_per_second,
-train/grad_norm and the run's hyperparameters; a resumed run continues the same curves.
+train/grad_norm and the run's hyperparameters.
+
+One history per run, with no duplicates and no gaps: every checkpoint stores where the records
+stood when it was written (``position()``: byte offsets of train.log and metrics.jsonl, and the
+W&B run id). A resumed run cuts both files back to that point (the steps after the checkpoint are
+trained again and logged again), TensorBoard purges the events after the checkpoint's step, and the
+same W&B run continues. A new run gets a fresh W&B run id.
 """
 
 from __future__ import annotations
@@ -10,32 +16,50 @@ from __future__ import annotations
 import json
 import os
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
+from genesis_cli.engine.atomic_files import write_text_atomic
 from genesis_cli.engine.training.reports import EpochReport, EvalReport, RunInfo, StepReport, TrainingObserver
 from genesis_cli.errors import UsageError
 from genesis_cli.settings import ExperimentConfig
 
+TEXT_LOG, METRICS = "train.log", "metrics.jsonl"
+
 
 class RunLog(TrainingObserver):
-    def __init__(self, run_dir: Path, config: ExperimentConfig, start_step: int) -> None:
+    def __init__(self, run_dir: Path, config: ExperimentConfig, start_step: int,
+                 resumed: dict[str, Any] | None = None) -> None:
+        """``resumed``: the checkpoint a resumed run continues (None for a new run)."""
         self.run_dir = run_dir
         self.config = config
-        self.text = open(run_dir / "train.log", "a", encoding="utf-8")  # noqa: SIM115 - closed in on_end
-        self.metrics = open(run_dir / "metrics.jsonl", "a", encoding="utf-8")  # noqa: SIM115
+        records = (resumed or {}).get("records") or {}
+        if resumed is not None:
+            _cut_back(run_dir, records, start_step)
+        self.text = open(run_dir / TEXT_LOG, "ab")  # noqa: SIM115 - closed in on_end
+        self.metrics = open(run_dir / METRICS, "ab")  # noqa: SIM115
         from torch.utils.tensorboard import SummaryWriter
 
-        self.tensorboard = SummaryWriter(str(Path(config.log_dir) / config.experiment_name), purge_step=start_step or None)
-        self.wandb = _start_wandb(config, run_dir) if config.use_wandb else None
+        # purge_step: events at and after it are dropped; the checkpoint's own step was logged before it was saved
+        self.tensorboard = SummaryWriter(str(Path(config.log_dir) / config.experiment_name),
+                                         purge_step=start_step + 1 if resumed is not None else None)
+        self.wandb_id = records.get("wandb_id") or f"{config.experiment_name}-{uuid.uuid4().hex[:8]}"
+        self.wandb = _start_wandb(config, run_dir, self.wandb_id, resume=resumed is not None) if config.use_wandb else None
         self.last_val: float | None = None
+        if resumed is not None:
+            self._line(f"resumed at step {start_step}")
+
+    def position(self) -> dict[str, Any]:
+        """Where the records stand (stored in each checkpoint)."""
+        return {TEXT_LOG: self.text.tell(), METRICS: self.metrics.tell(), "wandb_id": self.wandb_id}
 
     def _line(self, text: str) -> None:
-        self.text.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {text}\n")
+        self.text.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {text}\n".encode())
         self.text.flush()
 
     def _record(self, kind: str, data: dict[str, Any]) -> None:
-        self.metrics.write(json.dumps({"kind": kind, **data}) + "\n")
+        self.metrics.write((json.dumps({"kind": kind, **data}) + "\n").encode())
         self.metrics.flush()
 
     def on_start(self, info: RunInfo) -> None:
@@ -52,7 +76,7 @@ class RunLog(TrainingObserver):
             self.tensorboard.add_scalar(tag, value, r.step)
         if self.wandb is not None:
             self.wandb.log({"train/loss": r.loss, "train/learning_rate": r.learning_rate, "train/epoch": r.epoch,
-                            "train/events_per_second": r.events_per_second}, step=r.step)
+                            "train/events_per_second": r.events_per_second, "train/grad_norm": r.grad_norm}, step=r.step)
 
     def on_eval(self, r: EvalReport) -> None:
         self.last_val = r.val_loss
@@ -84,17 +108,76 @@ class RunLog(TrainingObserver):
         self.metrics.close()
 
 
-def _start_wandb(config: ExperimentConfig, run_dir: Path) -> Any:
+def require_wandb() -> Any:
+    """The wandb module; a one-line error naming the extra when it is missing (checked before any work)."""
     try:
         import wandb
     except ImportError as exc:
         raise UsageError("use_wandb is on but the wandb package is not installed",
                          hint="pip install 'genesis-icecube[wandb]', or set use_wandb: false") from exc
+    return wandb
+
+
+def _start_wandb(config: ExperimentConfig, run_dir: Path, run_id: str, *, resume: bool) -> Any:
+    """A W&B run with this run's own id; only ``genesis resume`` continues one."""
+    wandb = require_wandb()
     os.environ.setdefault("WANDB_DIR", str(run_dir))
     return wandb.init(project=config.wandb_project, entity=config.wandb_entity, name=config.experiment_name,
-                      config=config.to_dict(), resume="allow", id=f"genesis-{config.experiment_name}")
+                      config=config.to_dict(), id=run_id, resume="allow" if resume else None)
 
 
+def _cut_back(run_dir: Path, records: dict[str, Any], step: int) -> None:
+    """Cut train.log and metrics.jsonl back to where they stood at the resumed checkpoint. A checkpoint
+    from before positions were stored: drop metrics records after its step (train.log is kept)."""
+    for name in (TEXT_LOG, METRICS):
+        path = run_dir / name
+        offset = records.get(name)
+        if isinstance(offset, int) and path.exists() and path.stat().st_size > offset:
+            os.truncate(path, offset)
+    metrics = run_dir / METRICS
+    if not records and metrics.exists():
+        kept = [line for line in metrics.read_text(encoding="utf-8").splitlines(keepends=True)
+                if _step_of(line) is None or _step_of(line) <= step]
+        write_text_atomic(metrics, "".join(kept))
+
+
+def _step_of(line: str) -> int | None:
+    try:
+        step = json.loads(line).get("step")
+    except (json.JSONDecodeError, AttributeError):
+        return None
+    return step if isinstance(step, int) else None
+
+
+class Observers(TrainingObserver):
+    """Fans every report out to several observers."""
+
+    def __init__(self, *observers: TrainingObserver) -> None:
+        self.observers = [o for o in observers if o is not None]
+
+    def on_start(self, info: RunInfo) -> None:
+        for o in self.observers:
+            o.on_start(info)
+
+    def on_step(self, report: StepReport) -> None:
+        for o in self.observers:
+            o.on_step(report)
+
+    def on_eval(self, report: EvalReport) -> None:
+        for o in self.observers:
+            o.on_eval(report)
+
+    def on_epoch(self, report: EpochReport) -> None:
+        for o in self.observers:
+            o.on_epoch(report)
+
+    def on_message(self, text: str) -> None:
+        for o in self.observers:
+            o.on_message(text)
+
+    def on_end(self, reason: str) -> None:
+        for o in self.observers:
+            o.on_end(reason)
 class Observers(TrainingObserver):
     """Fans every report out to several observers."""
 

@@ -1,22 +1,38 @@
-"""Starting and resuming training runs: the engine behind ``genesis train`` and ``genesis resume``."""
+"""Starting and resuming training runs: the engine behind ``genesis train`` and ``genesis resume``.
+
+Order matters, so that a bad input never costs a user a file: ``prepare_*`` checks what can be
+checked cheaply (an existing run, a busy directory, a writable place, optional packages) and writes
+nothing; ``run`` builds the trainer (reads and validates the data, the config and the checkpoint),
+and only then claims the run directory (run_directory.py: lock, set an overwritten run aside) and
+writes into it.
+"""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
+from genesis_cli.engine.atomic_files import write_text_atomic
 from genesis_cli.engine.training import checkpoint as ckpt
 from genesis_cli.engine.training.reports import TrainingObserver
 from genesis_cli.engine.training.resume import resume_config, run_directory, saved_config
+from genesis_cli.engine.training.run_directory import TENSORBOARD_FILES, RunClaim, busy_error, lock_holder
 from genesis_cli.errors import UsageError
 from genesis_cli.settings import ExperimentConfig, derive_config
 from genesis_cli.settings.yaml_io import dump_yaml
 
-RUN_FILES = ("model_epoch_*.pt", ckpt.BEST, ckpt.FINAL, "train.log", "metrics.jsonl", "config.yaml")
+if TYPE_CHECKING:
+    from genesis_cli.engine.training.trainer import Trainer
+
+CHECKPOINT_FILES = ("model_epoch_*.pt", ckpt.BEST, ckpt.FINAL)
+RECORD_FILES = ("train.log", "metrics.jsonl", "config.yaml")
+#: Settings that say where a run writes: on ``genesis resume`` they come from the current command
+#: (its defaults), never from the checkpoint, which may have been written elsewhere or crafted.
+OUTPUT_PATHS = ("log_dir", "output_dir")
 
 
 @dataclass
@@ -26,72 +42,132 @@ class PreparedRun:
     resume: dict[str, Any] | None = None
     checkpoint: Path | None = None
     notices: list[str] = field(default_factory=list)
+    overwrite: bool = False
+
+    @property
+    def tensorboard_dir(self) -> Path:
+        return Path(self.config.log_dir) / self.config.experiment_name
 
 
-def _is_main_process() -> bool:
+def is_main_process() -> bool:
     """Only rank 0 of a distributed launch prepares and writes the run directory."""
-    from genesis_cli.engine.training.components import Distributed
+    from genesis_cli.engine.training.distributed import Distributed
 
     return Distributed.from_environment().is_main
 
 
-def prepare_new_run(config: ExperimentConfig, *, overwrite: bool = False) -> PreparedRun:
-    """A fresh run directory for ``config``; an existing run is an error unless ``overwrite``."""
-    run_dir = run_directory(config)
-    if not _is_main_process():
-        return PreparedRun(config, run_dir)
-    existing = [p for pattern in RUN_FILES for p in run_dir.glob(pattern)] if run_dir.is_dir() else []
-    if existing and not overwrite:
-        raise UsageError(f"{run_dir}: already holds a run ({len(existing)} files)",
+def previous_run(run_dir: Path, tensorboard_dir: Path) -> tuple[list[Path], list[Path]]:
+    """(checkpoints, other files) a new run in ``run_dir`` would replace: its checkpoints, then its
+    records and the TensorBoard event files under ``tensorboard_dir``."""
+    checkpoints = [p for pattern in CHECKPOINT_FILES for p in run_dir.glob(pattern)] if run_dir.is_dir() else []
+    records = [p for pattern in RECORD_FILES for p in run_dir.glob(pattern)] if run_dir.is_dir() else []
+    if tensorboard_dir.is_dir():
+        records += sorted(tensorboard_dir.glob(TENSORBOARD_FILES))
+    return checkpoints, records
+
+
+def _check_new_run(prepared: PreparedRun) -> list[str]:
+    """Refuse to start where a run already is (unless overwriting); notices for what will be replaced."""
+    run_dir = prepared.run_dir
+    checkpoints, records = previous_run(run_dir, prepared.tensorboard_dir)
+    if (checkpoints or records) and not prepared.overwrite:
+        what = f"{len(checkpoints)} checkpoint(s)" if checkpoints else f"{len(records)} file(s) of a run without checkpoints"
+        raise UsageError(f"{run_dir}: already holds a run ({what})",
                          hint=f"continue it with `genesis resume {run_dir}`, choose another --experiment-name, "
-                              "or pass --overwrite to start over")
-    for path in existing:
-        path.unlink()
-    return PreparedRun(config, _make_dir(run_dir))
+                              "or pass --overwrite to replace it (it is removed once the new run saves a checkpoint)"
+                         if checkpoints else "choose another --experiment-name, or pass --overwrite to replace them")
+    return [f"replacing the run in {run_dir}: it is removed once the new run writes its first checkpoint"] \
+        if checkpoints or records else []
+
+
+def _check_not_busy(run_dir: Path) -> None:
+    holder = lock_holder(run_dir)
+    if holder is not None:
+        raise busy_error(run_dir, holder)
+
+
+def _check_writable(directory: Path) -> None:
+    """The run directory can be created here (checked on its nearest existing ancestor, creating nothing)."""
+    existing = directory
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"{directory}: cannot create or write the run directory ({existing} is not a writable folder)",
+                         hint="set checkpoint_dir to a writable place")
+
+
+def _check_wandb(config: ExperimentConfig) -> None:
+    if config.use_wandb:
+        from genesis_cli.engine.training.run_log import require_wandb
+
+        require_wandb()
+
+
+def prepare_new_run(config: ExperimentConfig, *, overwrite: bool = False) -> PreparedRun:
+    """A new run of ``config``: an existing run is an error unless ``overwrite``. Writes nothing."""
+    prepared = PreparedRun(config, run_directory(config), overwrite=overwrite)
+    if is_main_process():
+        _check_not_busy(prepared.run_dir)
+        prepared.notices += _check_new_run(prepared)
+        _check_writable(prepared.run_dir)
+        _check_wandb(config)
+    return prepared
 
 
 def prepare_resume(target: Path, requested: ExperimentConfig | None = None,
                    overrides: dict[str, Any] | None = None) -> PreparedRun:
-    """Resume from a checkpoint file or a run directory (its newest checkpoint).
+    """Resume from a checkpoint file or a run directory (its newest readable checkpoint).
 
     ``requested`` (train --resume-from-checkpoint) or ``overrides`` (resume's flags, dotted keys)
     may change only what resume.ALLOWED_ON_RESUME allows.
     """
-    path = ckpt.latest_checkpoint(target) if target.is_dir() else target
-    payload = ckpt.load_checkpoint(path)
+    notices: list[str] = []
+    path, payload = ckpt.newest_checkpoint(target, notices) if target.is_dir() else (target, ckpt.load_checkpoint(target))
+    ckpt.require(payload, path, ckpt.FOR_RESUMING, "resume training")
     saved = saved_config(payload["config"])
     if requested is None:
         given = {key: value for key, value in (overrides or {}).items() if value is not None}
+        for key in OUTPUT_PATHS:
+            given.setdefault(key, str(ExperimentConfig.model_fields[key].default))
         requested = derive_config(saved, given, "command line")
-    config, notices = resume_config(payload["config"], requested)
+    config, changes = resume_config(payload["config"], requested)
     run_dir = path.parent  # a resumed run goes on writing next to its checkpoint
-    notices.insert(0, f"resuming {path} at epoch {payload['epoch']}, step {payload['global_step']}")
-    return PreparedRun(config, _make_dir(run_dir), payload, path, notices)
-
-
-def _make_dir(run_dir: Path) -> Path:
-    if not _is_main_process():
-        return run_dir
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        probe = run_dir / f".write-test-{os.getpid()}"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise UsageError(f"{run_dir}: cannot create or write the run directory ({exc.strerror or exc})",
-                         hint="set checkpoint_dir to a writable place") from exc
-    return run_dir
+    notices = [f"resuming {path} at epoch {payload['epoch']}, step {payload['global_step']}", *notices, *changes]
+    _check_not_busy(run_dir)
+    _check_wandb(config)
+    return PreparedRun(config, run_dir, payload, path, notices)
 
 
 def run(prepared: PreparedRun, observer: TrainingObserver | None = None, *, debug: bool = False) -> str:
     """Train (or continue); returns 'completed', 'early_stopped' or 'budget'; KeyboardInterrupt propagates."""
     from genesis_cli.engine.training.trainer import Trainer
 
-    if _is_main_process():
-        (prepared.run_dir / "config.yaml").write_text(dump_yaml(prepared.config.to_dict()), encoding="utf-8")
-    trainer = Trainer(prepared.config, prepared.run_dir, observer=observer, resume=prepared.resume, debug=debug)
     try:
-        return trainer.fit()
+        return fit(prepared, Trainer(prepared.config, prepared.run_dir, observer=observer, resume=prepared.resume,
+                                     resume_path=prepared.checkpoint, debug=debug))
     finally:
         if torch.distributed.is_available() and torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()
+
+
+def fit(prepared: PreparedRun, trainer: Trainer) -> str:
+    """Claim the run directory and train ``trainer`` (built from ``prepared``: data and model validated)."""
+    if not is_main_process():
+        return trainer.fit()
+    with RunClaim(prepared.run_dir, command="genesis resume" if prepared.resume else "genesis train") as claim:
+        if prepared.resume is None:
+            _start_new_run(prepared, claim)
+            trainer.manager.on_saved = claim.commit
+        write_text_atomic(prepared.run_dir / "config.yaml", dump_yaml(prepared.config.to_dict()))
+        return trainer.fit()
+
+
+def _start_new_run(prepared: PreparedRun, claim: RunClaim) -> None:
+    """Under the lock: check again that no run arrived meanwhile, set a replaced run aside, and
+    register what the new run writes (removed again if it fails before its first checkpoint)."""
+    _check_new_run(prepared)
+    checkpoints, records = previous_run(prepared.run_dir, prepared.tensorboard_dir)
+    claim.set_aside([*checkpoints, *records])
+    for name in RECORD_FILES:
+        claim.will_write(prepared.run_dir, name)
+    claim.will_write(prepared.tensorboard_dir, TENSORBOARD_FILES)

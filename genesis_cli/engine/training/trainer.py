@@ -3,15 +3,18 @@
 Exact resume rests on four things: the LR is a pure function of the step (lr_schedule.py); the
 diffusion noise comes from a dedicated generator whose state is checkpointed; every other RNG state
 is checkpointed too; and the loader restarts mid-epoch at the saved batch of the same seeded order.
-Ctrl-C is honoured between steps (interrupts.py): a checkpoint is written, best weights restored
-when configured, and KeyboardInterrupt propagates (exit 130 in the CLI).
+Ctrl-C and SIGTERM are honoured between steps (interrupts.py): a checkpoint is written, best weights
+restored when configured, and KeyboardInterrupt propagates (exit 130, or 143 for SIGTERM, in the CLI).
 
 The loss is read on the host only at log, eval and save points; a non-finite loss is caught there,
-named by the step where it first appeared, and no checkpoint is written after it.
+named by the step where it first appeared, and no checkpoint is written after it; a checkpoint whose
+weights are not finite is never written either (checkpoint.py). Building a trainer reads and
+validates everything and writes nothing; ``fit()`` opens the run's records.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from pathlib import Path
@@ -22,18 +25,19 @@ import torch
 from genesis_cli import __version__
 from genesis_cli.engine.diffusion import GaussianDiffusion
 from genesis_cli.engine.ema import EMA
-from genesis_cli.engine.interrupts import deferred_interrupts
+from genesis_cli.engine.interrupts import InterruptFlag, deferred_interrupts
 from genesis_cli.engine.memory import peak_memory_bytes
 from genesis_cli.engine.training import checkpoint as ckpt
-from genesis_cli.engine.training.components import (Distributed, autocast, build_data, build_model, build_optimizer,
-                                                    precision_name, training_device)
+from genesis_cli.engine.training.components import (autocast, build_data, build_model, build_optimizer, precision_name,
+                                                    training_device)
+from genesis_cli.engine.training.distributed import Distributed
 from genesis_cli.engine.training.early_stopping import EarlyStopping
 from genesis_cli.engine.training.lr_schedule import PlateauState, learning_rate
 from genesis_cli.engine.training.reports import EpochReport, EvalReport, RunInfo, StepReport, TrainingObserver
 from genesis_cli.engine.training.rng import capture_rng_state, restore_rng_state, seed_everything, seeded_generator
 from genesis_cli.engine.training.run_log import Observers, RunLog
 from genesis_cli.engine.training.step import TrainStep
-from genesis_cli.errors import GenesisError
+from genesis_cli.errors import GenesisError, UsageError
 from genesis_cli.settings import ExperimentConfig
 
 HISTORY = 60  # logged losses kept for the dashboard's chart
@@ -45,10 +49,16 @@ class NonFiniteLoss(GenesisError):
     """The loss became NaN or infinite."""
 
 
+def _improves(monitored: float, best: float | None) -> bool:
+    """A finite loss below the best so far (a NaN or infinite loss is never the best)."""
+    return math.isfinite(monitored) and (best is None or monitored < best)
+
+
 class Trainer:
     def __init__(self, config: ExperimentConfig, run_dir: Path, *, observer: TrainingObserver | None = None,
-                 resume: dict[str, Any] | None = None, debug: bool = False) -> None:
-        """Budgets (training.max_steps, training.time_budget) end training early, as completed."""
+                 resume: dict[str, Any] | None = None, resume_path: Path | None = None, debug: bool = False) -> None:
+        """``resume``: the contents of the checkpoint to continue (``resume_path``: its file, for messages).
+        Budgets (training.max_steps, training.time_budget) end training early, as completed."""
         self.config, self.run_dir, self.debug = config, run_dir, debug
         self.training_seconds, self.training_events = 0.0, 0  # this process's training time and events
         self.seconds_before = 0.0  # training time of the run before this process resumed it
@@ -69,7 +79,6 @@ class Trainer:
                                hint="resume with the same data file and seed")
         self.model, self.diffusion = build_model(config, self.data, self.device)
         self.optimizer = build_optimizer(config, self.model, self.device)
-        self.ema = EMA(self.model, config.training.ema_decay)
         self.plateau = PlateauState()
         self.early = EarlyStopping.from_config(config.training) if config.training.early_stopping else None
         self.best_loss: float | None = None
@@ -87,11 +96,17 @@ class Trainer:
             wrapped = torch.nn.parallel.DistributedDataParallel(
                 self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
             train_diffusion = GaussianDiffusion(wrapped, config.diffusion).to(self.device)
+        # After DDP has broadcast rank 0's weights: every rank's EMA starts from the same weights.
+        self.ema = EMA(self.model, config.training.ema_decay)
         self.step = TrainStep(config, train_diffusion, self.model, self.optimizer, self.ema, self.device)
         self.window: dict[str, Any] = {}
+        self.resume = resume
+        self.pending_messages: list[str] = []  # for the observers, once fit() has them
         if resume is not None:
-            self._restore(resume)
-        self.observer = Observers(observer, RunLog(run_dir, config, self.global_step) if self.dist.is_main else None)
+            ckpt.fitting(resume_path or Path("the checkpoint"), lambda: self._restore(resume))
+        self.user_observer = observer
+        self.run_log: RunLog | None = None  # opened by fit(): building a trainer writes nothing
+        self.observer = Observers(observer)
 
     # -- state ------------------------------------------------------------------------------------
     def payload(self) -> dict[str, Any]:
@@ -109,6 +124,7 @@ class Trainer:
             "epoch_loss": [self.epoch_loss_sum, self.epoch_batches], "training_seconds": self.elapsed_seconds,
             "normalizer": self.data.normalizer.state_dict(), "split": self.data.split.record(),
             "geometry": torch.from_numpy(self.data.file.geometry.positions),
+            "records": self.run_log.position() if self.run_log is not None else None,
         }
 
     def _restore(self, state: dict[str, Any]) -> None:
@@ -127,8 +143,12 @@ class Trainer:
         self.seconds_before = float(state.get("training_seconds", 0.0))
         best_file = self.run_dir / ckpt.BEST
         if best_file.exists():
-            best = ckpt.load_checkpoint(best_file)
-            self.best_state = {"model": best["model_state_dict"], "ema": best["ema_state_dict"]}
+            try:
+                best = ckpt.load_checkpoint(best_file)
+            except UsageError as exc:  # the run goes on; its best weights so far are lost
+                self.pending_messages.append(f"{exc.message}; the best weights so far cannot be restored")
+            else:
+                self.best_state = {"model": best["model_state_dict"], "ema": best["ema_state_dict"]}
 
     def _snapshot_best(self) -> None:
         ema = self.ema.state_dict()
@@ -158,12 +178,18 @@ class Trainer:
     def fit(self) -> str:
         """Train to the end; returns 'completed', 'early_stopped' or 'budget' (KeyboardInterrupt propagates)."""
         t = self.config.training
+        if self.dist.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            self.run_log = RunLog(self.run_dir, self.config, self.global_step, resumed=self.resume)
+        self.observer = Observers(self.user_observer, self.run_log)
         self.observer.on_start(RunInfo(
             self.config.experiment_name, str(self.run_dir), str(self.device), self.config.model.architecture,
             sum(p.numel() for p in self.model.parameters()), len(self.data.train.indices) * self.dist.world,
             len(self.data.split.val), self.steps_per_epoch, self.total_steps, t.num_epochs, self.global_step,
             t.early_stopping_patience if self.early else None, precision_name(self.step.amp)))
         self.step.attach(self.observer.on_message)
+        for message in self.pending_messages:
+            self.observer.on_message(message)
         reason = "completed"
         try:
             with deferred_interrupts() as interrupt, torch.autograd.set_detect_anomaly(self.debug):
@@ -199,7 +225,7 @@ class Trainer:
             for x_sig, geom, label, _ in self.data.train:
                 if self.batch_in_epoch >= self.steps_per_epoch:
                     break
-                interrupt.check()
+                self._check_interrupt(interrupt)
                 x_sig = x_sig.to(self.device, non_blocking=True)
                 label = label.to(self.device, non_blocking=True)
                 lr = learning_rate(self.global_step, self.total_steps, self.steps_per_epoch, t, self.plateau.scale,
@@ -220,7 +246,7 @@ class Trainer:
                 if at_log or at_eval or at_save or self.batch_in_epoch == self.steps_per_epoch:
                     self._check_finite(bad_step)
                     if at_log:
-                        self._report_step(window, float(window["loss"]) / window["count"], lr, history, smoothed, started)
+                        self._report_step(window, self._mean_loss(window), lr, history, smoothed, started)
                     self._flush_window()
                 if at_eval and self.data.val is not None and self.batch_in_epoch < self.steps_per_epoch:
                     self.last_eval = (self.global_step, self.validation_loss())
@@ -268,7 +294,7 @@ class Trainer:
             self.observer.on_eval(EvalReport(self.epoch + 1, self.global_step, monitored))
         else:
             monitored = self.epoch_loss_sum / self.epoch_batches
-        if self.best_loss is None or monitored < self.best_loss:
+        if _improves(monitored, self.best_loss):
             self.best_loss = monitored
             self._snapshot_best()
             self._save("best")
@@ -292,7 +318,30 @@ class Trainer:
         if step >= 0:
             raise NonFiniteLoss(f"the loss became NaN or infinite at step {step}; training stopped",
                                 hint="lower the learning rate, check the data with `genesis inspect-data`, or run "
-                                     "with --debug for anomaly detection; the last good checkpoint is kept")
+                                     "with --debug for anomaly detection; " + self._kept())
+
+    def _check_interrupt(self, interrupt: InterruptFlag) -> None:
+        """Stop at a step boundary on Ctrl-C or SIGTERM. Under DDP the ranks agree first (every
+        log_interval steps: one small all-reduce), so that all of them stop at the same step and none
+        waits forever for a rank that has left; rank 0 then writes the checkpoint."""
+        if self.dist.world > 1:
+            if self.global_step % self.config.training.log_interval:
+                return
+            signal = torch.tensor([interrupt.signal or 0], device=self.device)
+            torch.distributed.all_reduce(signal, op=torch.distributed.ReduceOp.MAX)
+            interrupt.signal = int(signal) or None
+        interrupt.check()
+
+    def _mean_loss(self, window: dict[str, Any]) -> float:
+        """The window's mean training loss over every rank (all ranks log at the same steps)."""
+        total = window["loss"].detach().clone()
+        if self.dist.world > 1:
+            torch.distributed.all_reduce(total)
+        return float(total) / (window["count"] * self.dist.world)
+
+    def _kept(self) -> str:
+        kept = self.manager.newest()
+        return f"the last good checkpoint is {kept}" if kept else "no checkpoint was written"
 
     def _report_step(self, window: dict[str, Any], mean: float, lr: float, history: deque[float],
                      smoothed: list[float], started: float) -> None:
@@ -345,7 +394,7 @@ class Trainer:
         if self.early is not None:
             improved, messages = self.early.step(monitored, self.epoch)
         else:
-            improved = self.best_loss is None or monitored < self.best_loss
+            improved = _improves(monitored, self.best_loss)
         if improved:
             self.best_loss = monitored
             self._snapshot_best()
