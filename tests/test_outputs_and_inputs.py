@@ -147,6 +147,13 @@ def test_inconsistent_checkpoints_are_named(cli: Cli, run_dir: Path, tmp_path: P
     assert resumed.exit_code == 2 and message.split(";")[0].replace("generate events", "") in resumed.stderr
 
 
+@pytest.mark.parametrize("args,message", [(["--events", "0"], "--events: events: input should be greater than 0"),
+                                          (["--test-events", "0"], "--test-events 0: must be > 0")])
+def test_demo_checks_its_numbers_first(cli: Cli, tmp_path: Path, args: list[str], message: str) -> None:
+    assert message in _error(cli("demo", "--directory", str(tmp_path / "d"), *args))
+    assert not (tmp_path / "d").exists()
+
+
 # -- 18. truncated files -------------------------------------------------------------------------------
 def test_a_truncated_file_is_not_ready(cli: Cli, toy_file: Path, tmp_path: Path) -> None:
     data = toy_file.read_bytes()

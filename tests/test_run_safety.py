@@ -173,6 +173,19 @@ def test_a_failed_start_leaves_no_directory_and_does_not_block_a_retry(cli: Cli,
     assert _train(cli, toy_file, "f").exit_code == 0
 
 
+def test_a_run_killed_before_its_first_checkpoint_does_not_block_a_retry(cli: Cli, toy_file: Path, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    run_dir = tmp_path / "checkpoints" / "k"
+    run_dir.mkdir(parents=True)
+    for name in ("config.yaml", "train.log", "metrics.jsonl"):  # what a kill -9 at step 3 leaves
+        (run_dir / name).write_text("from the killed run\n")
+    result = _train(cli, toy_file, "k")
+    assert result.exit_code == 0, result.output
+    assert "replacing the records of a run in checkpoints/k that never wrote a checkpoint (3 file(s))" in result.stderr
+    assert "from the killed run" not in (run_dir / "train.log").read_text()
+
+
 # -- 6. SIGTERM is Ctrl-C for schedulers -------------------------------------------------------------
 def test_sigterm_saves_a_checkpoint_and_prints_the_resume_command(toy_file: Path, tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent), "OMP_NUM_THREADS": "1"}

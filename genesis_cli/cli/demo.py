@@ -10,6 +10,7 @@ import typer
 from genesis_cli.cli.options import overwrite_option
 from genesis_cli.cli.output import console, print_success, progress_callback
 from genesis_cli.engine.outputs import Output, check_outputs
+from genesis_cli.errors import UsageError
 
 EXAMPLES = "[bold]Examples[/bold]\n\n  genesis demo\n\n  genesis demo --directory my_demo --events 5000"
 
@@ -39,8 +40,13 @@ def demo_command(
     from genesis_cli.engine.training import checkpoint as ckpt
     from genesis_cli.engine.training import session
     from genesis_cli.settings import resolve_config
+    from genesis_cli.settings.messages import validate
     from genesis_cli.settings.simulation import SimulationConfig
 
+    simulation = validate(SimulationConfig, {"events": events, "seed": 1}, origins={"events": "--events"},
+                          hint="see genesis demo --help")
+    if test_events <= 0:
+        raise UsageError(f"--test-events {test_events}: must be > 0")
     out = console()
     data = directory / "toy.h5"
     config = resolve_config("debug", flags={
@@ -52,7 +58,7 @@ def demo_command(
     check_outputs([Output(path, "--directory") for path in outputs], {}, overwrite=overwrite)
     out.rule("[bold]1/4 simulate")
     with progress_callback(events, f"simulating {data.name}") as advance:
-        simulate_to_file(data, SimulationConfig(events=events, seed=1), icecube_like_geometry(), overwrite=True,
+        simulate_to_file(data, simulation, icecube_like_geometry(), overwrite=True,
                          progress=advance)
     out.print(f"{events:,} IceCube-like events in {data}")
 

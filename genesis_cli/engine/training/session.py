@@ -70,14 +70,16 @@ def _check_new_run(prepared: PreparedRun) -> list[str]:
     """Refuse to start where a run already is (unless overwriting); notices for what will be replaced."""
     run_dir = prepared.run_dir
     checkpoints, records = previous_run(run_dir, prepared.tensorboard_dir)
-    if (checkpoints or records) and not prepared.overwrite:
-        what = f"{len(checkpoints)} checkpoint(s)" if checkpoints else f"{len(records)} file(s) of a run without checkpoints"
-        raise UsageError(f"{run_dir}: already holds a run ({what})",
+    if checkpoints and not prepared.overwrite:
+        raise UsageError(f"{run_dir}: already holds a run ({len(checkpoints)} checkpoint(s))",
                          hint=f"continue it with `genesis resume {run_dir}`, choose another --experiment-name, "
-                              "or pass --overwrite to replace it (it is removed once the new run saves a checkpoint)"
-                         if checkpoints else "choose another --experiment-name, or pass --overwrite to replace them")
-    return [f"replacing the run in {run_dir}: it is removed once the new run writes its first checkpoint"] \
-        if checkpoints or records else []
+                              "or pass --overwrite to replace it (it is removed once the new run saves a checkpoint)")
+    if checkpoints:
+        return [f"replacing the run in {run_dir}: it is removed once the new run writes its first checkpoint"]
+    if records:  # a run killed before its first checkpoint: nothing to resume, so it must not block a retry
+        return [f"replacing the records of a run in {run_dir} that never wrote a checkpoint ({len(records)} file(s)); "
+                "they are removed once the new run writes its first checkpoint"]
+    return []
 
 
 def _check_not_busy(run_dir: Path) -> None:
