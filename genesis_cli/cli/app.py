@@ -104,12 +104,13 @@ def root(
 
 def _register() -> None:
     """Attach the command modules (imported here so each stays free of app wiring)."""
-    from genesis_cli.cli import bench, compare, config, demo, evaluate, inspect_data, presets, sample, simulate, train
+    from genesis_cli.cli import bench, compare, config, convert, demo, evaluate, inspect_data, presets, sample, simulate, train
 
     app.command("presets", epilog=presets.EXAMPLES)(presets.presets_command)
     app.add_typer(config.app, name="config")
     app.command("inspect-data", epilog=inspect_data.EXAMPLES)(inspect_data.inspect_data_command)
     app.command("simulate", epilog=simulate.EXAMPLES)(simulate.simulate_command)
+    app.command("convert", epilog=convert.EXAMPLES)(convert.convert_command)
     app.command("train", epilog=train.TRAIN_EXAMPLES)(train.train_command)
     app.command("resume", epilog=train.RESUME_EXAMPLES)(train.resume_command)
     app.command("sample", epilog=sample.EXAMPLES)(sample.sample_command)

@@ -25,6 +25,9 @@ EXAMPLES = (
 )
 
 
+ATTRIBUTE_WIDTH = 100  # characters of an attribute shown (--json prints them whole)
+
+
 def inspect_data_command(
     path: Annotated[Path, typer.Argument(metavar="FILE", help="HDF5 event file.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
@@ -101,8 +104,15 @@ def _render(d: dict[str, Any]) -> Group:
     for row in d["labels"]:
         labels.add_row(row["name"], row["unit"], _fmt(row["min"]), _fmt(row["median"]), _fmt(row["max"]))
 
+    provenance = Table(box=box.SIMPLE_HEAD, title="Provenance (file attributes)", title_justify="left")
+    provenance.add_column("attribute", no_wrap=True)
+    provenance.add_column("value", overflow="fold")
+    for key, value in sorted(d["attributes"].items()):
+        text = str(value)
+        provenance.add_row(key, text if len(text) <= ATTRIBUTE_WIDTH else text[:ATTRIBUTE_WIDTH - 1] + "…")
     lines = [f"[red]✗[/] {p}" for p in d["problems"]] + [f"[yellow]![/] {w}" for w in d["warnings"]]
     verdict = ("[bold green]✓ ready for training[/]" if d["ready_for_training"] else
                f"[bold red]✗ not ready for training: {len(d['problems'])} problem(s)[/]")
     return Group(Panel(head, expand=False), datasets, detector, signals, extra, labels,
+                 *([provenance] if d["attributes"] else []),
                  *(lines or ["no problems found"]), verdict)

@@ -51,6 +51,7 @@ def sample_command(
     from genesis_cli.engine.sampling.conditions import labels_from_file, labels_from_ranges, parse_range
     from genesis_cli.engine.sampling.generate import sample_to_file
     from genesis_cli.engine.sampling.generator import TrainedGenerator
+    from genesis_cli.engine.sampling.provenance import LabelSource
     from genesis_cli.engine.training import checkpoint as ckpt
 
     if batch_size <= 0:
@@ -70,8 +71,9 @@ def sample_command(
         print_notice(notice)
     trained = TrainedGenerator.load(chosen, device or "auto")
     diffusion = trained.config.diffusion
-    ranges = {name: parse_range(text, name) for name, text in
-              zip(("energy", "zenith", "azimuth", "x", "y", "z"), (energy, zenith, azimuth, x, y, z)) if text}
+    range_texts = {name: text for name, text in
+                   zip(("energy", "zenith", "azimuth", "x", "y", "z"), (energy, zenith, azimuth, x, y, z)) if text}
+    ranges = {name: parse_range(text, name) for name, text in range_texts.items()}
     if labels_from is not None:
         if ranges:
             raise UsageError("--labels-from and label ranges exclude each other", hint="pass one or the other")
@@ -87,7 +89,8 @@ def sample_command(
     name = sampler or diffusion.sampler
     with progress_callback(len(labels), f"sampling {output.name}") as advance:
         summary = sample_to_file(trained, labels, output, sampler=name, steps=steps, guidance_scale=guidance_scale,
-                                 batch_size=batch_size, seed=seed, overwrite=overwrite, progress=advance)
+                                 batch_size=batch_size, seed=seed, overwrite=overwrite, progress=advance,
+                                 label_source=LabelSource(labels_from, range_texts))
     if summary.interrupted:
         kept = f"{output} is kept unchanged; " if summary.path != output else ""
         print_notice(f"interrupted: {kept}{summary.path} holds the {summary.events:,} events generated so far")

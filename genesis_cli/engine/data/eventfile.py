@@ -28,6 +28,7 @@ from genesis_cli.errors import DataError
 LABEL_COLUMNS = ("energy", "zenith", "azimuth", "x", "y", "z")
 LABEL_UNITS = ("GeV", "rad", "rad", "m", "m", "m")
 SIGNAL_CHANNELS = ("npe", "time")
+SIGNAL_UNITS = ("PE", "ns")
 GEOMETRY_DATASETS = ("xpmt", "ypmt", "zpmt")
 REQUIRED_DATASETS = ("input", "label", *GEOMETRY_DATASETS)
 FORMAT_HINT = "GENESIS reads HDF5 files with input (N,2,L), label (N,6) and xpmt/ypmt/zpmt (L,)"

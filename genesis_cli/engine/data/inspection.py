@@ -194,6 +194,7 @@ def _judge(report: Inspection, bad_npe: tuple[int, int, int], first_bad_event: i
     azimuth = labels[:, 2][np.isfinite(labels[:, 2])]
     if azimuth.size and (azimuth.min() < -1e-6 or azimuth.max() > 2 * math.pi + 1e-6):
         w.append(f"label: azimuth spans {azimuth.min():.3g}..{azimuth.max():.3g}; expected radians in [0, 2 pi]")
+    w.extend(_degenerate_labels(labels))
     if report.hits_per_event.max(initial=0) == 0:
         p.append("input: no event has a hit DOM (npe > 0); nothing to learn from")
     empty = int((report.hits_per_event == 0).sum())
@@ -206,3 +207,22 @@ def _judge(report: Inspection, bad_npe: tuple[int, int, int], first_bad_event: i
         w.append(f"file: {INTERRUPTED_NOTE}")
     if report.n_events < MIN_EVENTS_TO_TRAIN:
         w.append(f"only {report.n_events} events; a model needs many more to learn from")
+
+
+def _degenerate_labels(labels: np.ndarray) -> list[str]:
+    """Warnings for label columns that never vary: a model cannot learn a condition it never sees change
+    (a constant energy; an all-zero vertex, as files written without truth information have)."""
+    if len(labels) < 2:
+        return []
+    constant = [i for i in range(labels.shape[1])
+                if np.isfinite(labels[:, i]).all() and np.ptp(labels[:, i]) == 0]
+    out = []
+    vertex = [i for i in constant if LABEL_COLUMNS[i] in ("x", "y", "z")]
+    if len(vertex) == 3 and not labels[0, vertex].any():
+        out.append("label: the vertex (x, y, z) is 0 in every event; a model cannot learn a condition that never "
+                   "varies (were the vertices written?)")
+        constant = [i for i in constant if i not in vertex]
+    for i in constant:
+        out.append(f"label: {LABEL_COLUMNS[i]} is {labels[0, i]:g} {LABEL_UNITS[i]} in every event; a model cannot "
+                   "learn a condition that never varies")
+    return out

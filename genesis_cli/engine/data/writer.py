@@ -20,12 +20,32 @@ import numpy as np
 
 from genesis_cli import __version__
 from genesis_cli.engine.atomic_files import write_failure
+from genesis_cli.engine.data.eventfile import LABEL_COLUMNS, LABEL_UNITS, SIGNAL_CHANNELS, SIGNAL_UNITS
 from genesis_cli.engine.detector import Geometry
 from genesis_cli.errors import GenesisError, UsageError
 
 PARTIAL_SUFFIX = ".partial"
+#: HDF5 format versions written: 1.10's, the oldest that supports SWMR, and never newer ones, so
+#: that HDF5 1.10+ tools (Debian's h5ls/h5dump) and older h5py read every file. libver="latest"
+#: wrote HDF5 2.0 layout messages that HDF5 1.14 and 1.10 refuse.
+FORMAT_BOUNDS = ("v110", "v110")
 #: Free space kept beyond a batch's raw size (HDF5 metadata, chunk overhead).
 WRITE_MARGIN_BYTES = 2**20
+
+
+def describe(handle: h5py.File, no_hit_time: float) -> None:
+    """Attributes that make the file self-describing to any HDF5 tool: channel names and units of
+    ``input`` with its no-hit convention, label column names and units, the geometry's unit."""
+    signals = handle["input"]
+    signals.attrs["axes"] = "event, channel, DOM"
+    signals.attrs["channels"] = json.dumps(list(SIGNAL_CHANNELS))
+    signals.attrs["units"] = json.dumps(list(SIGNAL_UNITS))
+    signals.attrs["no_hit"] = f"npe 0 and time {no_hit_time:g} ns"
+    signals.attrs["no_hit_time"] = float(no_hit_time)
+    handle["label"].attrs["columns"] = json.dumps(list(LABEL_COLUMNS))
+    handle["label"].attrs["units"] = json.dumps(list(LABEL_UNITS))
+    for name in ("xpmt", "ypmt", "zpmt"):
+        handle[name].attrs["unit"] = "m"
 
 
 def beside(path: Path, tag: str) -> Path:
@@ -46,11 +66,12 @@ class EventWriter:
         chunk_events: events per HDF5 chunk (whole chunks are what readers read fast).
         compression: "gzip", "lzf" or "none".
         attrs: file attributes (provenance); non-scalar values are stored as JSON text.
+        no_hit_time: the time written for DOMs without a hit (inf in raw files), recorded on ``input``.
     """
 
     def __init__(self, path: Path, geometry: Geometry, *, info_columns: tuple[str, ...] | None = None,
                  chunk_events: int = 32, compression: str = "gzip", attrs: dict[str, Any] | None = None,
-                 overwrite: bool = False) -> None:
+                 overwrite: bool = False, no_hit_time: float = float("inf")) -> None:
         self.path = Path(path)
         if self.path.exists() and not overwrite:
             raise UsageError(f"{self.path}: already exists", hint="choose another name or pass --overwrite")
@@ -65,7 +86,7 @@ class EventWriter:
         elif compression == "lzf":
             filters = {"compression": "lzf", "shuffle": True}
         try:
-            self._file = h5py.File(self.partial, "w", libver="latest")
+            self._file = h5py.File(self.partial, "w", libver=FORMAT_BOUNDS)
         except OSError as exc:
             raise UsageError(f"{self.partial}: cannot create ({exc.strerror or exc})") from exc
         f = self._file
@@ -75,6 +96,7 @@ class EventWriter:
                          chunks=(max(chunk_events, 1024), 6), **filters)
         for name, values in zip(("xpmt", "ypmt", "zpmt"), (geometry.x, geometry.y, geometry.z)):
             f.create_dataset(name, data=values.astype(np.float32))
+        describe(f, no_hit_time)
         if info_columns is not None:
             f.create_dataset("info", shape=(0, len(info_columns)), maxshape=(None, len(info_columns)),
                              dtype=np.float32, chunks=(max(chunk_events, 1024), len(info_columns)), **filters)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -15,7 +16,7 @@ from genesis_cli.engine.diffusion import GaussianDiffusion
 from genesis_cli.engine.ema import EMA
 from genesis_cli.engine.models import ModelFactory
 from genesis_cli.engine.training import checkpoint as ckpt
-from genesis_cli.engine.training.components import autocast, autocast_dtype
+from genesis_cli.engine.training.components import autocast, autocast_dtype, precision_name
 from genesis_cli.engine.training.resume import saved_config
 from genesis_cli.errors import UsageError
 from genesis_cli.settings import ExperimentConfig
@@ -30,6 +31,12 @@ class TrainedGenerator:
     geometry: Geometry  # physical DOM positions
     geometry_tensor: torch.Tensor  # (3, L) normalised, on the device
     device: torch.device
+    record: dict[str, Any] = field(default_factory=dict)  # the checkpoint's step, config and split (provenance)
+
+    @property
+    def precision(self) -> str | None:
+        """The autocast precision sampling runs in (None: full precision)."""
+        return precision_name(autocast_dtype(self.config, self.device))
 
     @classmethod
     def load(cls, path: Path, device: str | None = "auto") -> TrainedGenerator:
@@ -52,7 +59,8 @@ class TrainedGenerator:
         except ValueError as exc:
             raise UsageError(f"{path}: {exc}", hint="the checkpoint predates this GENESIS version; retrain") from exc
         tensor = torch.from_numpy(normalizer.geometry(positions)).to(target)
-        return cls(path, config, diffusion, normalizer, geometry, tensor, target)
+        record = {key: state.get(key) for key in ("global_step", "config", "split")}
+        return cls(path, config, diffusion, normalizer, geometry, tensor, target, record)
 
     @torch.no_grad()
     def generate(self, labels: np.ndarray, *, sampler: str, steps: int, guidance_scale: float,

@@ -1,0 +1,1 @@
+"""Converting events between GENESIS's HDF5 and other tools' formats (GraphNeT SQLite so far)."""

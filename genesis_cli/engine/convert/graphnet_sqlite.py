@@ -1,0 +1,181 @@
+"""GraphNeT SQLite databases -> GENESIS event files.
+
+GraphNeT's ``DataConverter`` writes one table per pulse map (columns ``FEATURES.ICECUBE86``:
+dom_x, dom_y, dom_z, dom_time, charge, rde, pmt_area; plus ``event_no``) and a ``truth`` table
+(``TRUTH.ICECUBE86``: energy, position_x/y/z, azimuth, zenith, pid, ...; plus ``event_no``).
+Each event's pulses are summed per DOM into GENESIS's [total charge, earliest time]; the DOM is
+found by position (matching.py). Events stream in blocks, so memory stays bounded for databases
+larger than memory; stdlib ``sqlite3`` reads them (no extra package).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from genesis_cli.engine.convert.matching import DomMatcher
+from genesis_cli.engine.data.eventfile import LABEL_COLUMNS
+from genesis_cli.engine.data.writer import EventWriter
+from genesis_cli.engine.detector import Geometry
+from genesis_cli.errors import DataError, UsageError
+
+#: GENESIS label -> GraphNeT truth column (TRUTH.ICECUBE86 names); overridable per label.
+GRAPHNET_LABELS = {"energy": "energy", "zenith": "zenith", "azimuth": "azimuth", "x": "position_x",
+                   "y": "position_y", "z": "position_z"}
+PULSE_COLUMNS = ("dom_x", "dom_y", "dom_z", "dom_time", "charge")
+EVENT_COLUMN = "event_no"
+_FILTER = re.compile(r"^\s*([A-Za-z_]\w*)\s*(==|!=|<=|>=|<|>)\s*([-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?)\s*$")
+
+
+@dataclass(frozen=True)
+class SqliteOptions:
+    """What to read: the pulse table (None: the one table with the pulse columns), the truth table,
+    the truth column of each label, an event filter on a truth column ("pid == 14")."""
+
+    pulse_table: str | None = None
+    truth_table: str = "truth"
+    labels: dict[str, str] = field(default_factory=lambda: dict(GRAPHNET_LABELS))
+    where: str | None = None
+    tolerance_m: float = 1.0
+    block_events: int = 512
+
+
+@dataclass(frozen=True)
+class ConversionSummary:
+    path: Path
+    events: int
+    pulses: int
+    seconds: float
+
+    @property
+    def events_per_second(self) -> float:
+        return self.events / max(self.seconds, 1e-9)
+
+
+class GraphnetDatabase:
+    """A GraphNeT SQLite database opened read-only, its tables and columns checked."""
+
+    def __init__(self, path: Path, options: SqliteOptions) -> None:
+        if not path.exists():
+            raise UsageError(f"{path}: file not found")
+        self.path, self.options = path, options
+        try:
+            self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            tables = {name: self._columns(name) for (name,) in
+                      self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        except sqlite3.DatabaseError as exc:
+            raise DataError(f"{path}: not a readable SQLite database ({exc})") from exc
+        truth = options.truth_table
+        if truth not in tables:
+            raise DataError(f"{path}: no truth table {truth!r} (tables: {', '.join(sorted(tables)) or 'none'})",
+                            hint="name it with --truth-table")
+        self.pulses = options.pulse_table or self._pulse_table(tables)
+        if self.pulses not in tables:
+            raise DataError(f"{path}: no pulse table {self.pulses!r} (tables: {', '.join(sorted(tables))})",
+                            hint="name it with --pulse-table")
+        self._require(self.pulses, tables[self.pulses], (*PULSE_COLUMNS, EVENT_COLUMN))
+        unknown = [label for label in options.labels if label not in LABEL_COLUMNS]
+        if unknown:
+            raise UsageError(f"--label {unknown[0]}: not a GENESIS label; use {', '.join(LABEL_COLUMNS)}")
+        self.label_columns = [options.labels.get(label, GRAPHNET_LABELS[label]) for label in LABEL_COLUMNS]
+        self._require(truth, tables[truth], (*self.label_columns, EVENT_COLUMN))
+        self.where, self.where_value = self._filter(options.where, tables[truth])
+
+    def _columns(self, table: str) -> list[str]:
+        return [row[1] for row in self.db.execute(f'PRAGMA table_info("{table}")')]
+
+    def _pulse_table(self, tables: dict[str, list[str]]) -> str:
+        found = [name for name, columns in tables.items() if set(PULSE_COLUMNS) <= set(columns)]
+        if len(found) != 1:
+            raise DataError(f"{self.path}: {'no table' if not found else 'several tables'} with pulse columns "
+                            f"{', '.join(PULSE_COLUMNS)}{': ' + ', '.join(found) if found else ''}",
+                            hint="name the pulse table with --pulse-table")
+        return found[0]
+
+    def _require(self, table: str, columns: list[str], wanted: tuple[str, ...] | list[str]) -> None:
+        missing = [c for c in wanted if c not in columns]
+        if missing:
+            raise DataError(f"{self.path}: table {table!r} lacks column {missing[0]!r} (columns: {', '.join(columns)})",
+                            hint="map labels to other truth columns with --label NAME=COLUMN")
+
+    def _filter(self, text: str | None, columns: list[str]) -> tuple[str, tuple[float, ...]]:
+        """A safe SQL condition from "column op number" (column checked, value bound as a parameter)."""
+        if not text:
+            return "", ()
+        match = _FILTER.match(text)
+        if not match:
+            raise UsageError(f"--where {text!r}: expected COLUMN OP NUMBER, e.g. 'pid == 14' (OP: == != < <= > >=)")
+        column, op, value = match.group(1), match.group(2), float(match.group(3))
+        if column not in columns:
+            raise UsageError(f"--where {text!r}: the truth table has no column {column!r}",
+                             hint=f"columns: {', '.join(columns)}")
+        return f' WHERE "{column}" {"=" if op == "==" else op} ?', (value,)
+
+    def count(self) -> int:
+        query = f'SELECT COUNT(*) FROM "{self.options.truth_table}"{self.where}'
+        return int(self.db.execute(query, self.where_value).fetchone()[0])
+
+    def blocks(self) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """(event numbers (B,), labels (B, 6), pulses (P, 6): event_no, x, y, z, time, charge) per block."""
+        columns = ", ".join(f'"{c}"' for c in (EVENT_COLUMN, *self.label_columns))
+        truth = self.db.execute(f'SELECT {columns} FROM "{self.options.truth_table}"{self.where} '
+                                f'ORDER BY "{EVENT_COLUMN}"', self.where_value)
+        pulse_columns = ", ".join(f'"{c}"' for c in (EVENT_COLUMN, *PULSE_COLUMNS))
+        reader = self.db.cursor()
+        while rows := truth.fetchmany(self.options.block_events):
+            table = np.asarray(rows, dtype=np.float64)
+            events = table[:, 0].astype(np.int64)
+            pulses = reader.execute(f'SELECT {pulse_columns} FROM "{self.pulses}" WHERE "{EVENT_COLUMN}" BETWEEN ? AND ?',
+                                    (int(events[0]), int(events[-1]))).fetchall()
+            yield events, table[:, 1:], np.asarray(pulses, dtype=np.float64).reshape(-1, 1 + len(PULSE_COLUMNS))
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def per_dom(events: np.ndarray, pulses: np.ndarray, matcher: DomMatcher, n_doms: int) -> tuple[np.ndarray, int]:
+    """Pulses (P, 6) -> signals (B, 2, L): total charge and earliest time per DOM (no hit: 0, inf)."""
+    keep = np.isin(pulses[:, 0].astype(np.int64), events)  # a filter may leave gaps in the event range
+    pulses = pulses[keep]
+    row = np.searchsorted(events, pulses[:, 0].astype(np.int64))
+    dom = matcher(pulses[:, 1:4])
+    npe = np.zeros((len(events), n_doms))
+    time = np.full((len(events), n_doms), np.inf)
+    np.add.at(npe, (row, dom), pulses[:, 5])
+    np.minimum.at(time, (row, dom), pulses[:, 4])
+    return np.stack([npe, time], axis=1).astype(np.float32), len(pulses)
+
+
+def convert_graphnet_sqlite(database: GraphnetDatabase, out: Path, geometry: Geometry, *, overwrite: bool = False,
+                            progress: Callable[[int], None] | None = None) -> ConversionSummary:
+    """Convert an opened GraphNeT database into a GENESIS event file (all or nothing); closes it."""
+    import time
+
+    started = time.perf_counter()
+    source, options = database.path, database.options
+    try:
+        total = database.count()
+        if total == 0:
+            raise DataError(f"{source}: no event{' passes --where ' + repr(options.where) if options.where else ''}")
+        matcher = DomMatcher(geometry, options.tolerance_m, str(source))
+        attrs = {"generator": "genesis convert", "source": str(source), "source_format": "graphnet-sqlite",
+                 "pulse_table": database.pulses, "truth_table": options.truth_table,
+                 "label_columns_source": dict(zip(LABEL_COLUMNS, database.label_columns)),
+                 "event_filter": options.where or "", "geometry_source": geometry.source}
+        n_pulses = 0
+        with EventWriter(out, geometry, attrs=attrs, overwrite=overwrite) as writer:
+            for events, labels, pulses in database.blocks():
+                signals, used = per_dom(events, pulses, matcher, geometry.n_doms)
+                writer.append(signals, labels.astype(np.float32))
+                n_pulses += used
+                if progress is not None:
+                    progress(writer.count)
+            path = writer.finish()
+    finally:
+        database.close()
+    return ConversionSummary(path, total, n_pulses, time.perf_counter() - started)
