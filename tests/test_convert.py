@@ -4,6 +4,7 @@ label mapping, event selection, streaming, and the end-to-end route to training.
 from __future__ import annotations
 
 import sqlite3
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -120,6 +121,50 @@ def test_a_graphnet_database_of_2000_events_trains(cli: Cli, tmp_path: Path, mon
     inspected = cli("inspect-data", "events.h5")
     assert inspected.exit_code == 0 and "ready for training" in inspected.stdout
     trained = cli("train", "--config", "debug", "--data-path", "events.h5", "--epochs", "1", "--batch-size", "64",
-                  "--set", "model.hidden=32", "--set", "model.depth=1", "--set", "model.heads=2")
+                  "--set", "model.hidden=32", "--set", "model.depth=1", "--set", "model.heads=2",
+                  "--experiment-name", "g")
     assert trained.exit_code == 0, trained.output
     assert "Epoch 1 completed" in trained.stdout
+    assert cli("sample", "--checkpoint", "checkpoints/g", "--labels-from", "events.h5", "--num-events", "50",
+               "--output", "generated.h5").exit_code == 0
+    assert cli("convert", "generated.h5", "generated_parquet").exit_code == 0
+    import pandas as pd
+
+    truth = pd.read_parquet(tmp_path / "generated_parquet" / "truth")
+    pulses = pd.read_parquet(tmp_path / "generated_parquet" / "SRTInIcePulses")
+    assert len(truth) == 50 and set(pulses["event_no"]) <= set(truth["event_no"])
+    assert {"dom_x", "dom_y", "dom_z", "dom_time", "charge", "rde", "pmt_area"} <= set(pulses.columns)
+
+
+# -- GraphNeT Parquet ----------------------------------------------------------------------------------
+def test_hdf5_to_parquet_to_hdf5_is_exact(cli: Cli, toy_file: Path, tmp_path: Path) -> None:
+    import pandas as pd
+
+    folder = tmp_path / "parquet"
+    exported = cli("convert", str(toy_file), str(folder))
+    assert exported.exit_code == 0, exported.output
+    assert (folder / "truth" / "events_0.parquet").exists() and (folder / "SRTInIcePulses" / "events_0.parquet").exists()
+    truth = pd.read_parquet(folder / "truth")
+    assert list(truth.columns) == ["energy", "zenith", "azimuth", "position_x", "position_y", "position_z", "event_no"]
+    back = tmp_path / "back.h5"
+    assert cli("convert", str(folder), str(back)).exit_code == 0
+    with EventFile(toy_file) as original, EventFile(back) as converted:
+        assert np.array_equal(original.signals(0, 400), converted.signals(0, 400))
+        assert np.array_equal(original.labels(), converted.labels())
+
+
+def test_parquet_export_refuses_an_existing_folder_and_names_a_missing_extra(cli: Cli, toy_file: Path, tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "out").mkdir()
+    result = cli("convert", str(toy_file), str(tmp_path / "out"))
+    assert result.exit_code == 2 and f"{tmp_path / 'out'}: already exists" in result.stderr
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)  # as if pyarrow were not installed
+    result = cli("convert", str(toy_file), str(tmp_path / "new"))
+    assert result.exit_code == 2
+    assert "Parquet needs the pyarrow package" in result.stderr and "genesis-icecube[convert]" in result.stderr
+    assert not (tmp_path / "new").exists()
+
+
+def test_unknown_routes_are_named(cli: Cli, toy_file: Path, tmp_path: Path) -> None:
+    result = cli("convert", str(tmp_path / "x.txt"), str(tmp_path / "y.h5"))
+    assert result.exit_code == 2 and "cannot tell its format" in result.stderr and "graphnet-sqlite -> genesis-hdf5" in result.stderr

@@ -16,38 +16,49 @@ EXAMPLES = (
     "[bold]Examples[/bold]\n\n"
     "  genesis convert events.db events.h5 --geometry sensor_geometry.csv\n\n"
     "  genesis convert events.db numu.h5 --pulse-table SRTInIcePulses --where 'pid == 14'\n\n"
-    "  genesis convert events.db e.h5 --label energy=energy_track"
+    "  genesis convert events.db e.h5 --label energy=energy_track\n\n"
+    "  genesis convert generated.h5 generated_parquet        [dim]# GraphNeT Parquet: truth/ and SRTInIcePulses/[/dim]"
 )
-#: Input formats by file extension (``--from`` names them).
-FORMATS = {".db": "graphnet-sqlite", ".sqlite": "graphnet-sqlite", ".sqlite3": "graphnet-sqlite"}
+#: Formats by file extension (``--from``/``--to`` name them); a folder holding ``truth/`` is GraphNeT Parquet.
+FORMATS = {".db": "graphnet-sqlite", ".sqlite": "graphnet-sqlite", ".sqlite3": "graphnet-sqlite",
+           ".h5": "genesis-hdf5", ".hdf5": "genesis-hdf5"}
+#: (from, to) pairs that convert.
+ROUTES = (("graphnet-sqlite", "genesis-hdf5"), ("graphnet-parquet", "genesis-hdf5"), ("genesis-hdf5", "graphnet-parquet"))
+
+
+def _format_of(path: Path) -> str | None:
+    if path.is_dir() and (path / "truth").is_dir():
+        return "graphnet-parquet"
+    return FORMATS.get(path.suffix.lower())
 
 
 def convert_command(
-    source: Annotated[Path, typer.Argument(metavar="IN", help="GraphNeT SQLite database (.db).")],
-    output: Annotated[Path, typer.Argument(metavar="OUT.h5", help="GENESIS event file to write.")],
-    source_format: Annotated[Optional[str], typer.Option("--from", help="Input format (default: from IN's extension): graphnet-sqlite.")] = None,
+    source: Annotated[Path, typer.Argument(metavar="IN", help="GraphNeT SQLite database (.db), GraphNeT Parquet folder, or GENESIS file (.h5).")],
+    output: Annotated[Path, typer.Argument(metavar="OUT", help="GENESIS event file (.h5), or a GraphNeT Parquet folder for a .h5 input.")],
+    source_format: Annotated[Optional[str], typer.Option("--from", help="graphnet-sqlite, graphnet-parquet or genesis-hdf5 (default: from IN).")] = None,
+    target_format: Annotated[Optional[str], typer.Option("--to", help="genesis-hdf5 or graphnet-parquet (default: the other side of IN's format).")] = None,
     geometry: Annotated[Optional[Path], typer.Option(metavar="FILE.csv", help="DOM positions (CSV with x, y, z; the Kaggle sensor_geometry.csv works) instead of the built-in IceCube.")] = None,
-    pulse_table: Annotated[Optional[str], typer.Option("--pulse-table", help="Pulse map table (default: the one table with pulse columns).")] = None,
-    truth_table: Annotated[str, typer.Option("--truth-table", help="Truth table.")] = "truth",
+    pulse_table: Annotated[Optional[str], typer.Option("--pulse-table", help="Pulse map table (default: SQLite: the one table with pulse columns; Parquet: SRTInIcePulses).")] = None,
+    truth_table: Annotated[str, typer.Option("--truth-table", help="Truth table (SQLite).")] = "truth",
     labels: Annotated[Optional[list[str]], typer.Option("--label", metavar="NAME=COLUMN", help="Truth column of a label (repeatable), e.g. energy=energy_track.")] = None,
-    where: Annotated[Optional[str], typer.Option(metavar="'COLUMN OP NUMBER'", help="Keep events whose truth passes, e.g. 'pid == 14'.")] = None,
+    where: Annotated[Optional[str], typer.Option(metavar="'COLUMN OP NUMBER'", help="Keep events whose truth passes, e.g. 'pid == 14' (SQLite).")] = None,
     tolerance: Annotated[float, typer.Option(help="Metres within which a pulse's DOM position matches a geometry DOM.")] = 1.0,
-    overwrite: Annotated[bool, overwrite_option("OUT.h5 if it exists")] = False,
+    overwrite: Annotated[bool, overwrite_option("OUT if it exists")] = False,
 ) -> None:
-    """Convert another tool's events into a GENESIS event file.
+    """Convert events between GENESIS files and GraphNeT's SQLite and Parquet formats.
 
-    GraphNeT SQLite: each event's pulses are summed per DOM into [total charge, earliest time]; DOMs
-    are matched to the geometry by position; the six labels come from the truth table. Streams in
-    blocks, so databases larger than memory convert with bounded memory.
+    Into GENESIS: each event's pulses are summed per DOM into [total charge, earliest time]; DOMs are
+    matched to the geometry by position; the six labels come from the truth table. Streams in
+    blocks, so inputs larger than memory convert with bounded memory. Out of GENESIS: GraphNeT
+    Parquet, one pulse per hit DOM, so generated events go straight into GraphNeT.
     """
-    from genesis_cli.engine.convert.graphnet_sqlite import (GRAPHNET_LABELS, GraphnetDatabase, SqliteOptions,
-                                                            convert_graphnet_sqlite)
-    from genesis_cli.engine.detector import icecube_like_geometry, load_geometry_csv
+    from genesis_cli.engine.convert.graphnet_sqlite import GRAPHNET_LABELS
 
-    kind = source_format or FORMATS.get(source.suffix.lower())
-    if kind not in set(FORMATS.values()):
-        raise UsageError(f"{source}: cannot tell its format" if source_format is None else f"--from {source_format!r}: unknown format",
-                         hint=f"formats: {', '.join(sorted(set(FORMATS.values())))} (--from FORMAT)")
+    kind_in = source_format or _format_of(source)
+    kind_out = target_format or ("graphnet-parquet" if kind_in == "genesis-hdf5" else "genesis-hdf5")
+    if (kind_in, kind_out) not in ROUTES:
+        what = f"{source}: cannot tell its format" if kind_in is None else f"cannot convert {kind_in} to {kind_out}"
+        raise UsageError(what, hint="routes: " + ", ".join(f"{a} -> {b}" for a, b in ROUTES) + " (--from, --to)")
     if tolerance <= 0:
         raise UsageError(f"--tolerance {tolerance}: must be > 0")
     mapping = dict(GRAPHNET_LABELS)
@@ -56,10 +67,45 @@ def convert_command(
         if not column:
             raise UsageError(f"--label {item!r}: expected NAME=COLUMN, e.g. energy=energy_track")
         mapping[name.strip()] = column.strip()
-    check_outputs([Output(output, "OUT.h5")], {"IN": source, "--geometry": geometry}, overwrite=overwrite)
+    if kind_out == "graphnet-parquet":
+        _export(source, output, pulse_table, overwrite)
+        return
+    check_outputs([Output(output, "OUT")], {"IN": source if source.is_file() else None, "--geometry": geometry},
+                  overwrite=overwrite)
+    from genesis_cli.engine.detector import icecube_like_geometry, load_geometry_csv
+
     detector = load_geometry_csv(geometry) if geometry else icecube_like_geometry()
-    database = GraphnetDatabase(source, SqliteOptions(pulse_table, truth_table, mapping, where, tolerance))
-    with progress_callback(database.count(), f"converting {source.name}") as advance:
-        summary = convert_graphnet_sqlite(database, output, detector, overwrite=overwrite, progress=advance)
+    if kind_in == "graphnet-sqlite":
+        from genesis_cli.engine.convert.graphnet_sqlite import GraphnetDatabase, SqliteOptions, convert_graphnet_sqlite
+
+        database = GraphnetDatabase(source, SqliteOptions(pulse_table, truth_table, mapping, where, tolerance))
+        with progress_callback(database.count(), f"converting {source.name}") as advance:
+            summary = convert_graphnet_sqlite(database, output, detector, overwrite=overwrite, progress=advance)
+    else:
+        from genesis_cli.engine.convert.graphnet_parquet import PULSE_TABLE, import_graphnet_parquet
+
+        if where is not None:
+            raise UsageError("--where selects events of SQLite databases only", hint="drop --where for Parquet")
+        summary = import_graphnet_parquet(source, output, detector, pulse_table=pulse_table or PULSE_TABLE,
+                                          labels=mapping, tolerance_m=tolerance, overwrite=overwrite)
     print_success(f"wrote {summary.events:,} events ({summary.pulses:,} pulses) to {summary.path} in "
                   f"{summary.seconds:.1f} s, {summary.events_per_second:,.0f} events/s")
+
+
+def _export(source: Path, output: Path, pulse_table: str | None, overwrite: bool) -> None:
+    """GENESIS file -> GraphNeT Parquet folder."""
+    from genesis_cli.engine.convert.graphnet_parquet import PULSE_TABLE, export_graphnet_parquet, require_pyarrow
+    from genesis_cli.engine.data.eventfile import EventFile
+
+    require_pyarrow()
+    if output.exists() and not overwrite:
+        raise UsageError(f"{output}: already exists", hint="choose another name or pass --overwrite")
+    if not output.parent.exists():
+        raise UsageError(f"OUT {output}: output directory does not exist ({output.parent})", hint="create it first")
+    with EventFile(source) as events:
+        total = events.n_events
+    with progress_callback(total, f"exporting {source.name}") as advance:
+        summary = export_graphnet_parquet(source, output, pulse_table=pulse_table or PULSE_TABLE, overwrite=overwrite,
+                                          progress=advance)
+    print_success(f"wrote {summary.events:,} events ({summary.pulses:,} pulses) as GraphNeT Parquet to "
+                  f"{summary.path} in {summary.seconds:.1f} s, {summary.events_per_second:,.0f} events/s")

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from genesis_cli.engine.convert.matching import DomMatcher
+from genesis_cli.engine.convert.pulses import ConversionSummary, pulses_to_file
 from genesis_cli.engine.data.eventfile import LABEL_COLUMNS
-from genesis_cli.engine.data.writer import EventWriter
 from genesis_cli.engine.detector import Geometry
 from genesis_cli.errors import DataError, UsageError
 
@@ -43,18 +43,6 @@ class SqliteOptions:
     where: str | None = None
     tolerance_m: float = 1.0
     block_events: int = 512
-
-
-@dataclass(frozen=True)
-class ConversionSummary:
-    path: Path
-    events: int
-    pulses: int
-    seconds: float
-
-    @property
-    def events_per_second(self) -> float:
-        return self.events / max(self.seconds, 1e-9)
 
 
 class GraphnetDatabase:
@@ -138,44 +126,18 @@ class GraphnetDatabase:
         self.db.close()
 
 
-def per_dom(events: np.ndarray, pulses: np.ndarray, matcher: DomMatcher, n_doms: int) -> tuple[np.ndarray, int]:
-    """Pulses (P, 6) -> signals (B, 2, L): total charge and earliest time per DOM (no hit: 0, inf)."""
-    keep = np.isin(pulses[:, 0].astype(np.int64), events)  # a filter may leave gaps in the event range
-    pulses = pulses[keep]
-    row = np.searchsorted(events, pulses[:, 0].astype(np.int64))
-    dom = matcher(pulses[:, 1:4])
-    npe = np.zeros((len(events), n_doms))
-    time = np.full((len(events), n_doms), np.inf)
-    np.add.at(npe, (row, dom), pulses[:, 5])
-    np.minimum.at(time, (row, dom), pulses[:, 4])
-    return np.stack([npe, time], axis=1).astype(np.float32), len(pulses)
-
-
 def convert_graphnet_sqlite(database: GraphnetDatabase, out: Path, geometry: Geometry, *, overwrite: bool = False,
                             progress: Callable[[int], None] | None = None) -> ConversionSummary:
     """Convert an opened GraphNeT database into a GENESIS event file (all or nothing); closes it."""
-    import time
-
-    started = time.perf_counter()
     source, options = database.path, database.options
     try:
-        total = database.count()
-        if total == 0:
+        if database.count() == 0:
             raise DataError(f"{source}: no event{' passes --where ' + repr(options.where) if options.where else ''}")
-        matcher = DomMatcher(geometry, options.tolerance_m, str(source))
         attrs = {"generator": "genesis convert", "source": str(source), "source_format": "graphnet-sqlite",
                  "pulse_table": database.pulses, "truth_table": options.truth_table,
                  "label_columns_source": dict(zip(LABEL_COLUMNS, database.label_columns)),
                  "event_filter": options.where or "", "geometry_source": geometry.source}
-        n_pulses = 0
-        with EventWriter(out, geometry, attrs=attrs, overwrite=overwrite) as writer:
-            for events, labels, pulses in database.blocks():
-                signals, used = per_dom(events, pulses, matcher, geometry.n_doms)
-                writer.append(signals, labels.astype(np.float32))
-                n_pulses += used
-                if progress is not None:
-                    progress(writer.count)
-            path = writer.finish()
+        matcher = DomMatcher(geometry, options.tolerance_m, str(source))
+        return pulses_to_file(database.blocks(), out, geometry, matcher, attrs, overwrite=overwrite, progress=progress)
     finally:
         database.close()
-    return ConversionSummary(path, total, n_pulses, time.perf_counter() - started)

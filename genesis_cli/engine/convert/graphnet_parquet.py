@@ -1,0 +1,125 @@
+"""GENESIS event files <-> GraphNeT Parquet, so generated events go straight into GraphNeT.
+
+Layout (as GraphNeT's ParquetWriter and ParquetDataset use it): a folder with one subfolder per
+table, ``truth/`` and the pulse map's (``SRTInIcePulses/`` by default), holding files of the same
+names, one per block of events (``events_0.parquet``, ...). Export writes one pulse per hit DOM
+(charge = npe, dom_time = the first-hit time, with rde and pmt_area as GraphNeT's IceCube-86
+features expect) and the truth columns ``energy, position_x/y/z, azimuth, zenith``; ``event_no``
+is the event's index in the GENESIS file. Import sums pulses per DOM as for SQLite, so
+HDF5 -> Parquet -> HDF5 is exact. pyarrow is an optional extra: ``pip install 'genesis-icecube[convert]'``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+
+from genesis_cli.engine.convert.graphnet_sqlite import EVENT_COLUMN, GRAPHNET_LABELS, PULSE_COLUMNS
+from genesis_cli.engine.convert.matching import DomMatcher
+from genesis_cli.engine.convert.pulses import Block, ConversionSummary, pulses_to_file
+from genesis_cli.engine.data.eventfile import LABEL_COLUMNS, EventFile
+from genesis_cli.engine.detector import Geometry
+from genesis_cli.errors import DataError, UsageError
+
+TRUTH_TABLE, PULSE_TABLE = "truth", "SRTInIcePulses"
+#: IceCube-86 feature values a GENESIS file does not hold: relative DOM efficiency (1 unless the
+#: geometry says) and the PMT's effective area in m^2 (GraphNeT's IceCube86 detector default).
+PMT_AREA_M2 = 0.0765
+EXPORT_BLOCK = 4096
+
+
+def require_pyarrow() -> ModuleType:
+    """pyarrow.parquet, or one line naming the extra that installs it."""
+    try:
+        import pyarrow.parquet as parquet
+    except ImportError as exc:
+        raise UsageError("Parquet needs the pyarrow package, which is not installed",
+                         hint="pip install 'genesis-icecube[convert]'") from exc
+    return parquet
+
+
+def export_graphnet_parquet(source: Path, out: Path, *, pulse_table: str = PULSE_TABLE, overwrite: bool = False,
+                            progress: Callable[[int], None] | None = None) -> ConversionSummary:
+    """Write ``source``'s events as a GraphNeT Parquet folder ``out`` (built beside it, then renamed into place)."""
+    import time
+
+    import pyarrow as pa
+
+    parquet = require_pyarrow()
+    started = time.perf_counter()
+    partial = out.with_name(f".{out.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    n_pulses = 0
+    try:
+        with EventFile(source) as events:
+            geometry = events.geometry
+            efficiency = geometry.efficiency if geometry.efficiency is not None else np.ones(geometry.n_doms)
+            for folder in (TRUTH_TABLE, pulse_table):
+                (partial / folder).mkdir(parents=True)
+            for k, start in enumerate(range(0, events.n_events, EXPORT_BLOCK)):
+                stop = min(start + EXPORT_BLOCK, events.n_events)
+                signals, labels = events.signals(start, stop), events.labels()[start:stop]
+                row, dom = np.nonzero(signals[:, 0] > 0)
+                pulses = {"dom_x": geometry.x[dom], "dom_y": geometry.y[dom], "dom_z": geometry.z[dom],
+                          "dom_time": signals[row, 1, dom].astype(np.float64), "charge": signals[row, 0, dom].astype(np.float64),
+                          "rde": efficiency[dom], "pmt_area": np.full(len(dom), PMT_AREA_M2), EVENT_COLUMN: row + start}
+                truth = {GRAPHNET_LABELS[name]: labels[:, i].astype(np.float64) for i, name in enumerate(LABEL_COLUMNS)}
+                truth[EVENT_COLUMN] = np.arange(start, stop)
+                name = f"events_{k}.parquet"
+                parquet.write_table(pa.table(pulses), partial / pulse_table / name)
+                parquet.write_table(pa.table(truth), partial / TRUTH_TABLE / name)
+                n_pulses += len(dom)
+                if progress is not None:
+                    progress(stop)
+            count = events.n_events
+        if out.exists():  # checked by the caller: only with --overwrite
+            shutil.rmtree(out) if out.is_dir() else out.unlink()
+        os.replace(partial, out)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return ConversionSummary(out, count, n_pulses, time.perf_counter() - started)
+
+
+def parquet_blocks(folder: Path, pulse_table: str, label_columns: list[str]) -> Iterator[Block]:
+    """Blocks of a GraphNeT Parquet folder: its truth files and the pulse files of the same names."""
+    parquet = require_pyarrow()
+    truth_files = sorted((folder / TRUTH_TABLE).glob("*.parquet"))
+    if not truth_files:
+        raise DataError(f"{folder}: no Parquet files in {folder / TRUTH_TABLE}", hint="point to a GraphNeT Parquet folder")
+    for truth_file in truth_files:
+        pulse_file = folder / pulse_table / truth_file.name
+        if not pulse_file.exists():
+            raise DataError(f"{folder}: {truth_file.name} has no pulse file {pulse_file}",
+                            hint="name the pulse table with --pulse-table")
+        truth = parquet.read_table(truth_file)
+        missing = [c for c in (*label_columns, EVENT_COLUMN) if c not in truth.column_names]
+        if missing:
+            raise DataError(f"{truth_file}: lacks column {missing[0]!r} (columns: {', '.join(truth.column_names)})",
+                            hint="map labels to other truth columns with --label NAME=COLUMN")
+        pulses = parquet.read_table(pulse_file, columns=[EVENT_COLUMN, *PULSE_COLUMNS[:3], "dom_time", "charge"])
+        events = np.asarray(truth[EVENT_COLUMN], dtype=np.int64)
+        order = np.argsort(events, kind="stable")
+        labels = np.column_stack([np.asarray(truth[c], dtype=np.float64) for c in label_columns])
+        table = np.column_stack([np.asarray(pulses[c], dtype=np.float64)
+                                 for c in (EVENT_COLUMN, "dom_x", "dom_y", "dom_z", "dom_time", "charge")])
+        yield events[order], labels[order], table
+
+
+def import_graphnet_parquet(folder: Path, out: Path, geometry: Geometry, *, pulse_table: str = PULSE_TABLE,
+                            labels: dict[str, str] | None = None, tolerance_m: float = 1.0, overwrite: bool = False,
+                            progress: Callable[[int], None] | None = None) -> ConversionSummary:
+    """Convert a GraphNeT Parquet folder into a GENESIS event file."""
+    mapping = {**GRAPHNET_LABELS, **(labels or {})}
+    columns = [mapping[name] for name in LABEL_COLUMNS]
+    attrs = {"generator": "genesis convert", "source": str(folder), "source_format": "graphnet-parquet",
+             "pulse_table": pulse_table, "truth_table": TRUTH_TABLE, "geometry_source": geometry.source,
+             "label_columns_source": dict(zip(LABEL_COLUMNS, columns))}
+    matcher = DomMatcher(geometry, tolerance_m, str(folder))
+    return pulses_to_file(parquet_blocks(folder, pulse_table, columns), out, geometry, matcher, attrs,
+                          overwrite=overwrite, progress=progress)
