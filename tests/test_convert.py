@@ -168,3 +168,55 @@ def test_parquet_export_refuses_an_existing_folder_and_names_a_missing_extra(cli
 def test_unknown_routes_are_named(cli: Cli, toy_file: Path, tmp_path: Path) -> None:
     result = cli("convert", str(tmp_path / "x.txt"), str(tmp_path / "y.h5"))
     assert result.exit_code == 2 and "cannot tell its format" in result.stderr and "graphnet-sqlite -> genesis-hdf5" in result.stderr
+
+
+# -- Prometheus ----------------------------------------------------------------------------------------
+def prometheus_file(source: Path, out: Path) -> Path:
+    """A Prometheus-style Parquet file (mc_truth and photons structs, one row per event) made from a
+    GENESIS file: round(npe) photons (at least one) per hit DOM, the first at its first-hit time."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(2)
+    with EventFile(source) as events:
+        signals, labels, positions = events.signals(0, events.n_events), events.labels(), events.geometry.positions
+    truth, photons = [], []
+    for event, label in zip(signals, labels):
+        dom = np.flatnonzero(event[0] > 0)
+        count = np.maximum(np.rint(event[0, dom]), 1).astype(int)
+        owner = np.repeat(dom, count)
+        first = np.r_[0, np.cumsum(count)[:-1]]
+        t = event[1, owner].astype(np.float64) + rng.uniform(1, 300, len(owner))
+        t[first] = event[1, dom]
+        photons.append({"sensor_pos_x": positions[0, owner].tolist(), "sensor_pos_y": positions[1, owner].tolist(),
+                        "sensor_pos_z": positions[2, owner].tolist(), "t": t.tolist(),
+                        "string_id": (owner // 60).tolist(), "sensor_id": (owner % 60).tolist()})
+        truth.append({"initial_state_energy": float(label[0]), "initial_state_zenith": float(label[1]),
+                      "initial_state_azimuth": float(label[2]), "initial_state_x": float(label[3]),
+                      "initial_state_y": float(label[4]), "initial_state_z": float(label[5]),
+                      "initial_state_type": 14})
+    pq.write_table(pa.table({"mc_truth": truth, "photons": photons}), out)
+    return out
+
+
+def test_prometheus_photons_become_npe_and_first_times(cli: Cli, toy_file: Path, tmp_path: Path) -> None:
+    source = prometheus_file(toy_file, tmp_path / "events.parquet")
+    out = tmp_path / "prometheus.h5"
+    result = cli("convert", str(source), str(out))
+    assert result.exit_code == 0, result.output
+    with EventFile(toy_file) as original, EventFile(out) as converted:
+        a, b = original.signals(0, 400), converted.signals(0, 400)
+        hit = a[:, 0] > 0
+        assert np.array_equal(b[:, 0][hit], np.maximum(np.rint(a[:, 0][hit]), 1)) and (b[:, 0][~hit] == 0).all()
+        assert np.array_equal(a[:, 1][hit], b[:, 1][hit])
+        assert np.allclose(original.labels(), converted.labels())
+    assert h5py.File(out).attrs["source_format"] == "prometheus-parquet"
+
+
+def test_a_parquet_file_without_prometheus_columns_is_named(cli: Cli, tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"a": [1, 2]}), tmp_path / "other.parquet")
+    result = cli("convert", str(tmp_path / "other.parquet"), str(tmp_path / "x.h5"))
+    assert result.exit_code == 2 and "not a Prometheus file" in result.stderr

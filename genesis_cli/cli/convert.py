@@ -21,9 +21,10 @@ EXAMPLES = (
 )
 #: Formats by file extension (``--from``/``--to`` name them); a folder holding ``truth/`` is GraphNeT Parquet.
 FORMATS = {".db": "graphnet-sqlite", ".sqlite": "graphnet-sqlite", ".sqlite3": "graphnet-sqlite",
-           ".h5": "genesis-hdf5", ".hdf5": "genesis-hdf5"}
+           ".h5": "genesis-hdf5", ".hdf5": "genesis-hdf5", ".parquet": "prometheus-parquet"}
 #: (from, to) pairs that convert.
-ROUTES = (("graphnet-sqlite", "genesis-hdf5"), ("graphnet-parquet", "genesis-hdf5"), ("genesis-hdf5", "graphnet-parquet"))
+ROUTES = (("graphnet-sqlite", "genesis-hdf5"), ("graphnet-parquet", "genesis-hdf5"), ("prometheus-parquet", "genesis-hdf5"),
+          ("genesis-hdf5", "graphnet-parquet"))
 
 
 def _format_of(path: Path) -> str | None:
@@ -33,14 +34,14 @@ def _format_of(path: Path) -> str | None:
 
 
 def convert_command(
-    source: Annotated[Path, typer.Argument(metavar="IN", help="GraphNeT SQLite database (.db), GraphNeT Parquet folder, or GENESIS file (.h5).")],
+    source: Annotated[Path, typer.Argument(metavar="IN", help="GraphNeT SQLite database (.db), GraphNeT Parquet folder, Prometheus file (.parquet) or GENESIS file (.h5).")],
     output: Annotated[Path, typer.Argument(metavar="OUT", help="GENESIS event file (.h5), or a GraphNeT Parquet folder for a .h5 input.")],
-    source_format: Annotated[Optional[str], typer.Option("--from", help="graphnet-sqlite, graphnet-parquet or genesis-hdf5 (default: from IN).")] = None,
+    source_format: Annotated[Optional[str], typer.Option("--from", help="graphnet-sqlite, graphnet-parquet, prometheus-parquet or genesis-hdf5 (default: from IN).")] = None,
     target_format: Annotated[Optional[str], typer.Option("--to", help="genesis-hdf5 or graphnet-parquet (default: the other side of IN's format).")] = None,
     geometry: Annotated[Optional[Path], typer.Option(metavar="FILE.csv", help="DOM positions (CSV with x, y, z; the Kaggle sensor_geometry.csv works) instead of the built-in IceCube.")] = None,
     pulse_table: Annotated[Optional[str], typer.Option("--pulse-table", help="Pulse map table (default: SQLite: the one table with pulse columns; Parquet: SRTInIcePulses).")] = None,
     truth_table: Annotated[str, typer.Option("--truth-table", help="Truth table (SQLite).")] = "truth",
-    labels: Annotated[Optional[list[str]], typer.Option("--label", metavar="NAME=COLUMN", help="Truth column of a label (repeatable), e.g. energy=energy_track.")] = None,
+    labels: Annotated[Optional[list[str]], typer.Option("--label", metavar="NAME=COLUMN", help="Truth column (Prometheus: mc_truth field) of a label (repeatable), e.g. energy=energy_track.")] = None,
     where: Annotated[Optional[str], typer.Option(metavar="'COLUMN OP NUMBER'", help="Keep events whose truth passes, e.g. 'pid == 14' (SQLite).")] = None,
     tolerance: Annotated[float, typer.Option(help="Metres within which a pulse's DOM position matches a geometry DOM.")] = 1.0,
     overwrite: Annotated[bool, overwrite_option("OUT if it exists")] = False,
@@ -53,6 +54,7 @@ def convert_command(
     Parquet, one pulse per hit DOM, so generated events go straight into GraphNeT.
     """
     from genesis_cli.engine.convert.graphnet_sqlite import GRAPHNET_LABELS
+    from genesis_cli.engine.data.eventfile import LABEL_COLUMNS
 
     kind_in = source_format or _format_of(source)
     kind_out = target_format or ("graphnet-parquet" if kind_in == "genesis-hdf5" else "genesis-hdf5")
@@ -61,12 +63,16 @@ def convert_command(
         raise UsageError(what, hint="routes: " + ", ".join(f"{a} -> {b}" for a, b in ROUTES) + " (--from, --to)")
     if tolerance <= 0:
         raise UsageError(f"--tolerance {tolerance}: must be > 0")
-    mapping = dict(GRAPHNET_LABELS)
+    overrides: dict[str, str] = {}
     for item in labels or []:
         name, _, column = item.partition("=")
         if not column:
             raise UsageError(f"--label {item!r}: expected NAME=COLUMN, e.g. energy=energy_track")
-        mapping[name.strip()] = column.strip()
+        if name.strip() not in LABEL_COLUMNS:
+            raise UsageError(f"--label {name.strip()}: not a GENESIS label; use {', '.join(LABEL_COLUMNS)}")
+        overrides[name.strip()] = column.strip()
+    if where is not None and kind_in != "graphnet-sqlite":
+        raise UsageError("--where selects events of SQLite databases only", hint="drop --where")
     if kind_out == "graphnet-parquet":
         _export(source, output, pulse_table, overwrite)
         return
@@ -78,16 +84,20 @@ def convert_command(
     if kind_in == "graphnet-sqlite":
         from genesis_cli.engine.convert.graphnet_sqlite import GraphnetDatabase, SqliteOptions, convert_graphnet_sqlite
 
-        database = GraphnetDatabase(source, SqliteOptions(pulse_table, truth_table, mapping, where, tolerance))
+        database = GraphnetDatabase(source, SqliteOptions(pulse_table, truth_table, {**GRAPHNET_LABELS, **overrides},
+                                                          where, tolerance))
         with progress_callback(database.count(), f"converting {source.name}") as advance:
             summary = convert_graphnet_sqlite(database, output, detector, overwrite=overwrite, progress=advance)
+    elif kind_in == "prometheus-parquet":
+        from genesis_cli.engine.convert.prometheus import convert_prometheus
+
+        summary = convert_prometheus(source, output, detector, labels=overrides, tolerance_m=tolerance,
+                                     overwrite=overwrite)
     else:
         from genesis_cli.engine.convert.graphnet_parquet import PULSE_TABLE, import_graphnet_parquet
 
-        if where is not None:
-            raise UsageError("--where selects events of SQLite databases only", hint="drop --where for Parquet")
         summary = import_graphnet_parquet(source, output, detector, pulse_table=pulse_table or PULSE_TABLE,
-                                          labels=mapping, tolerance_m=tolerance, overwrite=overwrite)
+                                          labels=overrides, tolerance_m=tolerance, overwrite=overwrite)
     print_success(f"wrote {summary.events:,} events ({summary.pulses:,} pulses) to {summary.path} in "
                   f"{summary.seconds:.1f} s, {summary.events_per_second:,.0f} events/s")
 

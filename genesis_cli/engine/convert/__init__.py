@@ -1,1 +1,2 @@
-"""Converting events between GENESIS's HDF5 and other tools' formats (GraphNeT SQLite so far)."""
+"""Converting events between GENESIS's HDF5 and other tools' formats: GraphNeT SQLite and Parquet,
+Prometheus Parquet (pulses.py holds what the pulse-table routes share)."""
