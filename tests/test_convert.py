@@ -220,3 +220,31 @@ def test_a_parquet_file_without_prometheus_columns_is_named(cli: Cli, tmp_path: 
     pq.write_table(pa.table({"a": [1, 2]}), tmp_path / "other.parquet")
     result = cli("convert", str(tmp_path / "other.parquet"), str(tmp_path / "x.h5"))
     assert result.exit_code == 2 and "not a Prometheus file" in result.stderr
+
+
+def test_matching_by_string_and_dom_number(cli: Cli, toy_file: Path, tmp_path: Path) -> None:
+    """GraphNeT's string and dom_number columns locate pulses even when positions are off (shifted here)."""
+    database = graphnet_database(toy_file, tmp_path / "ids.db", shift_m=30.0)
+    db = sqlite3.connect(database)
+    db.execute("ALTER TABLE SRTInIcePulses ADD COLUMN string INTEGER")
+    db.execute("ALTER TABLE SRTInIcePulses ADD COLUMN dom_number INTEGER")
+    from genesis_cli.engine.detector import icecube_like_geometry
+
+    geometry = icecube_like_geometry()
+    with EventFile(toy_file) as events:
+        positions = events.geometry.positions  # as the file stores them (float32)
+    for i, (string, dom) in enumerate(geometry.ids):
+        x, y, z = positions[:, i] + 30.0
+        db.execute("UPDATE SRTInIcePulses SET string = ?, dom_number = ? WHERE dom_x = ? AND dom_y = ? AND dom_z = ?",
+                   (int(string), int(dom), x, y, z))
+    db.commit()
+    db.close()
+    out = tmp_path / "ids.h5"
+    result = cli("convert", str(database), str(out), "--match", "id")
+    assert result.exit_code == 0, result.output
+    with EventFile(toy_file) as original, EventFile(out) as converted:
+        assert np.allclose(original.signals(0, 400)[:, 0], converted.signals(0, 400)[:, 0], atol=1e-4)
+    csv = tmp_path / "no_ids.csv"
+    csv.write_text("x,y,z\n" + "".join(f"{x},{y},{z}\n" for x, y, z in geometry.positions.T))
+    result = cli("convert", str(database), str(tmp_path / "n.h5"), "--match", "id", "--geometry", str(csv))
+    assert result.exit_code == 2 and "has no string and DOM numbers to match pulses by" in result.stderr

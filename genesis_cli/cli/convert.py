@@ -44,6 +44,7 @@ def convert_command(
     labels: Annotated[Optional[list[str]], typer.Option("--label", metavar="NAME=COLUMN", help="Truth column (Prometheus: mc_truth field) of a label (repeatable), e.g. energy=energy_track.")] = None,
     where: Annotated[Optional[str], typer.Option(metavar="'COLUMN OP NUMBER'", help="Keep events whose truth passes, e.g. 'pid == 14' (SQLite).")] = None,
     tolerance: Annotated[float, typer.Option(help="Metres within which a pulse's DOM position matches a geometry DOM.")] = 1.0,
+    match: Annotated[str, typer.Option(help="position (dom_x/y/z) or id (string and dom_number; SQLite) to find a pulse's DOM.")] = "position",
     overwrite: Annotated[bool, overwrite_option("OUT if it exists")] = False,
 ) -> None:
     """Convert events between GENESIS files and GraphNeT's SQLite and Parquet formats.
@@ -71,6 +72,10 @@ def convert_command(
         if name.strip() not in LABEL_COLUMNS:
             raise UsageError(f"--label {name.strip()}: not a GENESIS label; use {', '.join(LABEL_COLUMNS)}")
         overrides[name.strip()] = column.strip()
+    if match not in ("position", "id"):
+        raise UsageError(f"--match {match!r}: use position or id")
+    if match == "id" and kind_in != "graphnet-sqlite":
+        raise UsageError("--match id reads SQLite databases only", hint="match by position")
     if where is not None and kind_in != "graphnet-sqlite":
         raise UsageError("--where selects events of SQLite databases only", hint="drop --where")
     if kind_out == "graphnet-parquet":
@@ -85,7 +90,7 @@ def convert_command(
         from genesis_cli.engine.convert.graphnet_sqlite import GraphnetDatabase, SqliteOptions, convert_graphnet_sqlite
 
         database = GraphnetDatabase(source, SqliteOptions(pulse_table, truth_table, {**GRAPHNET_LABELS, **overrides},
-                                                          where, tolerance))
+                                                          where, tolerance, match=match))
         with progress_callback(database.count(), f"converting {source.name}") as advance:
             summary = convert_graphnet_sqlite(database, output, detector, overwrite=overwrite, progress=advance)
     elif kind_in == "prometheus-parquet":

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from genesis_cli.engine.convert.matching import DomMatcher
+from genesis_cli.engine.convert.matching import DomMatcher, IdMatcher
 from genesis_cli.engine.convert.pulses import ConversionSummary, pulses_to_file
 from genesis_cli.engine.data.eventfile import LABEL_COLUMNS
 from genesis_cli.engine.detector import Geometry
@@ -28,6 +28,9 @@ from genesis_cli.errors import DataError, UsageError
 GRAPHNET_LABELS = {"energy": "energy", "zenith": "zenith", "azimuth": "azimuth", "x": "position_x",
                    "y": "position_y", "z": "position_z"}
 PULSE_COLUMNS = ("dom_x", "dom_y", "dom_z", "dom_time", "charge")
+#: Matching by IceCube numbers instead (GraphNeT's FEATURES.UPGRADE names).
+ID_COLUMNS = ("string", "dom_number")
+MATCHES = ("position", "id")
 EVENT_COLUMN = "event_no"
 _FILTER = re.compile(r"^\s*([A-Za-z_]\w*)\s*(==|!=|<=|>=|<|>)\s*([-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?)\s*$")
 
@@ -43,6 +46,12 @@ class SqliteOptions:
     where: str | None = None
     tolerance_m: float = 1.0
     block_events: int = 512
+    match: str = "position"  # or "id": by (string, dom_number)
+
+    @property
+    def location_columns(self) -> tuple[str, ...]:
+        """The pulse columns that locate a pulse's DOM (three; the id match pads with dom_number)."""
+        return ("dom_x", "dom_y", "dom_z") if self.match == "position" else (*ID_COLUMNS, ID_COLUMNS[1])
 
 
 class GraphnetDatabase:
@@ -66,7 +75,8 @@ class GraphnetDatabase:
         if self.pulses not in tables:
             raise DataError(f"{path}: no pulse table {self.pulses!r} (tables: {', '.join(sorted(tables))})",
                             hint="name it with --pulse-table")
-        self._require(self.pulses, tables[self.pulses], (*PULSE_COLUMNS, EVENT_COLUMN))
+        self._require(self.pulses, tables[self.pulses],
+                      (*options.location_columns, "dom_time", "charge", EVENT_COLUMN))
         unknown = [label for label in options.labels if label not in LABEL_COLUMNS]
         if unknown:
             raise UsageError(f"--label {unknown[0]}: not a GENESIS label; use {', '.join(LABEL_COLUMNS)}")
@@ -78,7 +88,8 @@ class GraphnetDatabase:
         return [row[1] for row in self.db.execute(f'PRAGMA table_info("{table}")')]
 
     def _pulse_table(self, tables: dict[str, list[str]]) -> str:
-        found = [name for name, columns in tables.items() if set(PULSE_COLUMNS) <= set(columns)]
+        wanted = {*self.options.location_columns, "dom_time", "charge"}
+        found = [name for name, columns in tables.items() if wanted <= set(columns)]
         if len(found) != 1:
             raise DataError(f"{self.path}: {'no table' if not found else 'several tables'} with pulse columns "
                             f"{', '.join(PULSE_COLUMNS)}{': ' + ', '.join(found) if found else ''}",
@@ -113,7 +124,7 @@ class GraphnetDatabase:
         columns = ", ".join(f'"{c}"' for c in (EVENT_COLUMN, *self.label_columns))
         truth = self.db.execute(f'SELECT {columns} FROM "{self.options.truth_table}"{self.where} '
                                 f'ORDER BY "{EVENT_COLUMN}"', self.where_value)
-        pulse_columns = ", ".join(f'"{c}"' for c in (EVENT_COLUMN, *PULSE_COLUMNS))
+        pulse_columns = ", ".join(f'"{c}"' for c in (EVENT_COLUMN, *self.options.location_columns, "dom_time", "charge"))
         reader = self.db.cursor()
         while rows := truth.fetchmany(self.options.block_events):
             table = np.asarray(rows, dtype=np.float64)
@@ -137,7 +148,8 @@ def convert_graphnet_sqlite(database: GraphnetDatabase, out: Path, geometry: Geo
                  "pulse_table": database.pulses, "truth_table": options.truth_table,
                  "label_columns_source": dict(zip(LABEL_COLUMNS, database.label_columns)),
                  "event_filter": options.where or "", "geometry_source": geometry.source}
-        matcher = DomMatcher(geometry, options.tolerance_m, str(source))
+        matcher = (DomMatcher(geometry, options.tolerance_m, str(source)) if options.match == "position"
+                   else IdMatcher(geometry, str(source)))
         return pulses_to_file(database.blocks(), out, geometry, matcher, attrs, overwrite=overwrite, progress=progress)
     finally:
         database.close()

@@ -10,10 +10,39 @@ from __future__ import annotations
 import numpy as np
 
 from genesis_cli.engine.detector import Geometry
-from genesis_cli.errors import DataError
+from genesis_cli.errors import DataError, UsageError
 
 #: Distinct positions matched per block (a block x L x 3 difference array: 32 MiB for IceCube).
 MATCH_BLOCK = 256
+ID_STRIDE = 1000  # string * 1000 + DOM: one integer key per IceCube DOM
+
+
+class IdMatcher:
+    """Maps IceCube (string, DOM) numbers to indices of ``geometry`` (which must carry them)."""
+
+    def __init__(self, geometry: Geometry, source: str) -> None:
+        if geometry.ids is None:
+            raise UsageError(f"{geometry.source}: has no string and DOM numbers to match pulses by",
+                             hint="pass --geometry FILE.csv with string and dom columns, or match by position")
+        self.source, self.geometry_source = source, geometry.source
+        self.keys = geometry.ids[:, 0] * ID_STRIDE + geometry.ids[:, 1]
+        self.order = np.argsort(self.keys)
+
+    def __call__(self, ids: np.ndarray) -> np.ndarray:
+        """(P,) DOM indices for (P, >=2) rows of (string, DOM, ...); DataError naming the first unknown pair."""
+        missing = ~np.isfinite(ids[:, :2]).all(axis=1)
+        if missing.any():
+            raise DataError(f"{self.source}: {int(missing.sum())} pulse(s) without a string or DOM number",
+                            hint="match by position instead (--match position)")
+        keys = ids[:, 0].astype(np.int64) * ID_STRIDE + ids[:, 1].astype(np.int64)
+        at = np.searchsorted(self.keys, keys, sorter=self.order).clip(max=len(self.keys) - 1)
+        index = self.order[at]
+        unknown = self.keys[index] != keys
+        if unknown.any():
+            string, dom = ids[int(np.argmax(unknown)), :2]
+            raise DataError(f"{self.source}: a pulse of string {int(string)}, DOM {int(dom)} matches no DOM of "
+                            f"{self.geometry_source}", hint="pass the detector's geometry with --geometry FILE.csv")
+        return index
 
 
 class DomMatcher:

@@ -14,11 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from genesis_cli.engine.convert.matching import DomMatcher
 from genesis_cli.engine.data.writer import EventWriter
 from genesis_cli.engine.detector import Geometry
 
 Block = tuple[np.ndarray, np.ndarray, np.ndarray]
+Matcher = Callable[[np.ndarray], np.ndarray]  # (P, 3) pulse locations -> (P,) DOM indices (matching.py)
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class ConversionSummary:
         return self.events / max(self.seconds, 1e-9)
 
 
-def per_dom(events: np.ndarray, pulses: np.ndarray, matcher: DomMatcher, n_doms: int) -> tuple[np.ndarray, int]:
+def per_dom(events: np.ndarray, pulses: np.ndarray, matcher: Matcher, n_doms: int) -> tuple[np.ndarray, int]:
     """Pulses (P, 6) -> signals (B, 2, L): total charge and earliest time per DOM (no hit: 0, inf)."""
     keep = np.isin(pulses[:, 0].astype(np.int64), events)  # a filter may leave gaps in the event range
     pulses = pulses[keep]
@@ -46,7 +46,7 @@ def per_dom(events: np.ndarray, pulses: np.ndarray, matcher: DomMatcher, n_doms:
     return np.stack([npe, time], axis=1).astype(np.float32), len(pulses)
 
 
-def pulses_to_file(blocks: Iterable[Block], out: Path, geometry: Geometry, matcher: DomMatcher, attrs: dict[str, Any], *,
+def pulses_to_file(blocks: Iterable[Block], out: Path, geometry: Geometry, matcher: Matcher, attrs: dict[str, Any], *,
                    overwrite: bool = False, progress: Callable[[int], None] | None = None) -> ConversionSummary:
     """Write the blocks' events to ``out`` (all or nothing: a failure leaves no file)."""
     started = time.perf_counter()

@@ -77,6 +77,7 @@ class Geometry:
     z: np.ndarray
     efficiency: np.ndarray | None = field(default=None, compare=False)
     source: str = field(default="", compare=False)
+    ids: np.ndarray | None = field(default=None, compare=False)  # (L, 2) IceCube (string, DOM) numbers, when known
 
     def __post_init__(self) -> None:
         for name in ("x", "y", "z"):
@@ -86,6 +87,8 @@ class Geometry:
                              f"{self.y.shape}, {self.z.shape}")
         if self.efficiency is not None:
             object.__setattr__(self, "efficiency", np.asarray(self.efficiency, dtype=np.float64))
+        if self.ids is not None:
+            object.__setattr__(self, "ids", np.asarray(self.ids, dtype=np.int64).reshape(-1, 2))
 
     @property
     def n_doms(self) -> int:
@@ -174,8 +177,9 @@ def detect_strings(x: np.ndarray, y: np.ndarray, z: np.ndarray,
 def load_geometry_csv(path: Path) -> Geometry:
     """DOM positions from a CSV with a header naming x, y, z columns (metres).
 
-    Other columns are ignored, except an optional ``efficiency`` (relative quantum efficiency).
-    The IceCube table ``dom_id,string,dom,x,y,z`` reads as is.
+    Other columns are ignored, except an optional ``efficiency`` (relative quantum efficiency) and
+    ``string`` with ``dom`` (or ``dom_number``), the IceCube numbers ``convert --match id`` uses.
+    The IceCube table ``dom_id,string,dom,x,y,z`` and Kaggle's ``sensor_id,x,y,z`` read as they are.
     """
     try:
         with path.open(newline="", encoding="utf-8") as handle:
@@ -199,4 +203,11 @@ def load_geometry_csv(path: Path) -> Geometry:
         raise UsageError(f"{path}: geometry CSV holds a non-numeric position ({exc})") from exc
     if not all(np.isfinite(v).all() for v in values.values()):
         raise UsageError(f"{path}: geometry CSV holds non-finite positions")
-    return Geometry(values["x"], values["y"], values["z"], values.get("efficiency"), source=str(path))
+    dom_column = columns.get("dom") or columns.get("dom_number")
+    ids = None
+    if "string" in columns and dom_column:
+        try:
+            ids = np.array([[int(float(r[columns["string"]])), int(float(r[dom_column]))] for r in rows])
+        except (TypeError, ValueError) as exc:
+            raise UsageError(f"{path}: geometry CSV holds a non-numeric string or DOM number ({exc})") from exc
+    return Geometry(values["x"], values["y"], values["z"], values.get("efficiency"), source=str(path), ids=ids)

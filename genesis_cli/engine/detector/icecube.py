@@ -58,5 +58,7 @@ def icecube_like_geometry() -> Geometry:
         ys.append(np.full(DOMS_PER_STRING, xy[1]))
         zs.append(z)
         eff.append(np.full(DOMS_PER_STRING, e))
+    index = np.arange(len(standard_xy) + len(deepcore_xy)).repeat(DOMS_PER_STRING)
+    ids = np.stack([index + 1, np.tile(np.arange(1, DOMS_PER_STRING + 1), len(standard_xy) + len(deepcore_xy))], axis=1)
     return Geometry(np.concatenate(xs), np.concatenate(ys), np.concatenate(zs),
-                    np.concatenate(eff), source="built-in IceCube-like (86 strings x 60 DOMs)")
+                    np.concatenate(eff), source="built-in IceCube-like (86 strings x 60 DOMs)", ids=ids)
