@@ -24,7 +24,8 @@ from genesis_cli.engine.convert.matching import DomMatcher
 from genesis_cli.engine.convert.pulses import Block, ConversionSummary, pulses_to_file
 from genesis_cli.engine.data.eventfile import LABEL_COLUMNS, EventFile
 from genesis_cli.engine.detector import Geometry
-from genesis_cli.errors import DataError, UsageError
+from genesis_cli.engine.extras import require_extra
+from genesis_cli.errors import DataError
 
 TRUTH_TABLE, PULSE_TABLE = "truth", "SRTInIcePulses"
 #: IceCube-86 feature values a GENESIS file does not hold: relative DOM efficiency (1 unless the
@@ -35,12 +36,8 @@ EXPORT_BLOCK = 4096
 
 def require_pyarrow() -> ModuleType:
     """pyarrow.parquet, or one line naming the extra that installs it."""
-    try:
-        import pyarrow.parquet as parquet
-    except ImportError as exc:
-        raise UsageError("Parquet needs the pyarrow package, which is not installed",
-                         hint="pip install 'genesis-icecube[convert]'") from exc
-    return parquet
+    return require_extra("pyarrow.parquet", "Parquet needs the pyarrow package, which is not installed",
+                         hint="pip install 'genesis-icecube[convert]'")
 
 
 def export_graphnet_parquet(source: Path, out: Path, *, pulse_table: str = PULSE_TABLE, overwrite: bool = False,

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from genesis_cli.engine.atomic_files import write_text_atomic
+from genesis_cli.engine.extras import require_extra
 from genesis_cli.engine.training.reports import EpochReport, EvalReport, RunInfo, StepReport, TrainingObserver
-from genesis_cli.errors import UsageError
 from genesis_cli.settings import ExperimentConfig
 
 TEXT_LOG, METRICS = "train.log", "metrics.jsonl"
@@ -110,12 +110,8 @@ class RunLog(TrainingObserver):
 
 def require_wandb() -> Any:
     """The wandb module; a one-line error naming the extra when it is missing (checked before any work)."""
-    try:
-        import wandb
-    except ImportError as exc:
-        raise UsageError("use_wandb is on but the wandb package is not installed",
-                         hint="pip install 'genesis-icecube[wandb]', or set use_wandb: false") from exc
-    return wandb
+    return require_extra("wandb", "use_wandb is on but the wandb package is not installed",
+                         hint="pip install 'genesis-icecube[wandb]', or set use_wandb: false")
 
 
 def _start_wandb(config: ExperimentConfig, run_dir: Path, run_id: str, *, resume: bool) -> Any:
@@ -149,35 +145,6 @@ def _step_of(line: str) -> int | None:
     return step if isinstance(step, int) else None
 
 
-class Observers(TrainingObserver):
-    """Fans every report out to several observers."""
-
-    def __init__(self, *observers: TrainingObserver) -> None:
-        self.observers = [o for o in observers if o is not None]
-
-    def on_start(self, info: RunInfo) -> None:
-        for o in self.observers:
-            o.on_start(info)
-
-    def on_step(self, report: StepReport) -> None:
-        for o in self.observers:
-            o.on_step(report)
-
-    def on_eval(self, report: EvalReport) -> None:
-        for o in self.observers:
-            o.on_eval(report)
-
-    def on_epoch(self, report: EpochReport) -> None:
-        for o in self.observers:
-            o.on_epoch(report)
-
-    def on_message(self, text: str) -> None:
-        for o in self.observers:
-            o.on_message(text)
-
-    def on_end(self, reason: str) -> None:
-        for o in self.observers:
-            o.on_end(reason)
 class Observers(TrainingObserver):
     """Fans every report out to several observers."""
 
