@@ -277,3 +277,22 @@ def test_the_file_order_of_doms_does_not_change_what_a_model_predicts(architectu
         in_order, shuffled = models[0](x, t, label, geometry), models[1](x[:, :, order], t, label, geometry[:, order])
     assert in_order.abs().mean() > 1e-3
     torch.testing.assert_close(shuffled, in_order[:, :, order], rtol=1e-4, atol=1e-5)
+
+
+def test_torch_compile_never_traces_the_detector_layout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The layout is host-side work done once; traced, TorchDynamo 2.11 did not finish within minutes."""
+    from genesis_cli.engine.models import base
+
+    traced: list[bool] = []
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        traced.append(torch.compiler.is_compiling())
+        return build_layout(*args, **kwargs)
+
+    monkeypatch.setattr(base, "build_layout", spy)
+    model, _ = make("dit")
+    x, t, label = batch()
+    torch._dynamo.reset()
+    compiled = torch.compile(model, backend="eager")
+    assert torch.allclose(compiled(x, t, label, small_geometry()), model(x, t, label, small_geometry()), atol=1e-5)
+    assert traced == [False]

@@ -5,7 +5,7 @@ original GENESIS configuration, profiling.py explains where the time goes, suite
 from genesis_cli.engine.bench.baseline import original_configuration
 from genesis_cli.engine.bench.measure import PEAK_BF16_TFLOPS, BenchResult, Workload, measure, peak_flops
 from genesis_cli.engine.bench.profiling import Profile, profile_workload
-from genesis_cli.engine.bench.suite import BenchPlan, BenchReport, run_bench
+from genesis_cli.engine.bench.suite import BenchPlan, BenchReport, run_bench, try_measure
 from genesis_cli.engine.bench.workloads import bench_data, sample_workload, train_workload
 
 __all__ = [
@@ -23,4 +23,5 @@ __all__ = [
     "run_bench",
     "sample_workload",
     "train_workload",
+    "try_measure",
 ]

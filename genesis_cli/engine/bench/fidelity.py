@@ -88,19 +88,25 @@ def simulation_config(plan: FidelityPlan, events: int, seed: int) -> SimulationC
     return SimulationConfig(events=events, seed=seed, **energies)
 
 
-def run_fidelity(plan: FidelityPlan, say: Callable[[str], None] = print) -> FidelityResult:
-    if plan.data_style not in DATA_STYLES:
-        raise UsageError(f"data style {plan.data_style!r}: choose {', '.join(DATA_STYLES)}")
-    out = plan.out_dir
-    out.mkdir(parents=True, exist_ok=True)
+def simulate_inputs(plan: FidelityPlan, say: Callable[[str], None] = print) -> tuple[Path, Path]:
+    """The training and held-out files in ``plan.out_dir`` (different seeds), simulated unless ``reuse``
+    finds them; returns their paths. The GPU check calls this ahead, on the CPU, while it times the GPU."""
+    plan.out_dir.mkdir(parents=True, exist_ok=True)
     detector = detector_for(plan)
-    train_file, heldout_file = out / "train.h5", out / "heldout.h5"
+    train_file, heldout_file = plan.out_dir / "train.h5", plan.out_dir / "heldout.h5"
     for path, events, seed in ((train_file, plan.train_events, plan.seed),
                                (heldout_file, plan.heldout_events, plan.seed + HELDOUT_SEED_OFFSET)):
         if not (plan.reuse and path.exists()):
             summary = simulate_to_file(path, simulation_config(plan, events, seed), detector, overwrite=True)
             say(f"simulated {summary.events:,} events into {path} in {summary.seconds:.0f} s")
+    return train_file, heldout_file
 
+
+def run_fidelity(plan: FidelityPlan, say: Callable[[str], None] = print) -> FidelityResult:
+    if plan.data_style not in DATA_STYLES:
+        raise UsageError(f"data style {plan.data_style!r}: choose {', '.join(DATA_STYLES)}")
+    out = plan.out_dir
+    train_file, heldout_file = simulate_inputs(plan, say)
     run_dir = out / "checkpoints" / "fidelity"
     final = run_dir / ckpt.FINAL
     if plan.reuse and final.exists():
@@ -165,7 +171,7 @@ def markdown_row(result: FidelityResult, *, header: bool = False) -> str:
     cells += [f"{value:.3f}" for value in result.aucs.values()]
     for name in ROW_COLUMNS:
         gen, sim = getattr(result.generated, name), getattr(result.simulation, name)
-        cells.append(f"{_short(gen)} ({_short(sim)})")
+        cells.append(f"{short_number(gen)} ({short_number(sim)})")
     cells.append(result.verdict)
     row = "| " + " | ".join(cells) + " |"
     if not header:
@@ -174,7 +180,8 @@ def markdown_row(result: FidelityResult, *, header: bool = False) -> str:
     return "| " + " | ".join(titles) + " |\n|" + "---|" * len(titles) + "\n" + row
 
 
-def _short(value: float) -> str:
+def short_number(value: float) -> str:
+    """A table cell's number: thousands separators from 100, three decimals below 1, "-" for NaN."""
     if value != value:  # NaN
         return "-"
     if abs(value) >= 100:

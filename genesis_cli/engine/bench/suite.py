@@ -101,14 +101,29 @@ def run_bench(config: ExperimentConfig, plan: BenchPlan, on_message: Callable[[s
 
 def _run(report: BenchReport, plan: BenchPlan, label: str, build: Callable[[], Workload]) -> None:
     """Build, time (and profile) one workload; out of GPU memory is a reported failure, not a crash."""
+    measured = try_measure(build, plan.repeats, profile=plan.profile)
+    if measured is None:
+        report.failures.append(f"{label}: out of GPU memory")
+        return
+    result, profile = measured
+    report.results.append(result)
+    if profile is not None:
+        report.profiles.append(profile)
+
+
+def try_measure(build: Callable[[], Workload], repeats: int, *, profile: bool = False
+                ) -> tuple[BenchResult, Profile | None] | None:
+    """Build and time one workload (and profile it); None when it runs out of GPU memory.
+
+    The workload is dropped and the CUDA cache emptied either way, so a sweep can go on after an OOM.
+    """
     workload: Workload | None = None
     try:
         workload = build()
-        report.results.append(measure(workload, plan.repeats))
-        if plan.profile:
-            report.profiles.append(profile_workload(workload, PROFILE_REPEATS))
+        result = measure(workload, repeats)
+        return result, (profile_workload(workload, PROFILE_REPEATS) if profile else None)
     except torch.cuda.OutOfMemoryError:
-        report.failures.append(f"{label}: out of GPU memory")
+        return None
     finally:
         del workload
         gc.collect()

@@ -95,11 +95,14 @@ class GenesisModel(nn.Module):
         self._layout: GridLayout | None = None
         self._layout_key: tuple[object, ...] | None = None
 
+    @torch.compiler.disable
     def layout_for(self, geometry: torch.Tensor) -> GridLayout:
         """The string grid of this detector, derived once per geometry shape and device.
 
         Deriving it reads the geometry on the host, so it happens on the first call only; the
-        detector is assumed fixed for a model (one file format, one detector).
+        detector is assumed fixed for a model (one file format, one detector). It is never traced
+        by torch.compile: TorchDynamo 2.11 traces the string detection's per-DOM Python loop
+        through its NumPy support and did not finish within minutes (the GPU check found it).
         """
         single = geometry[0] if geometry.dim() == 3 else geometry
         key = (tuple(single.shape), single.device)

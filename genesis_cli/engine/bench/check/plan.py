@@ -1,0 +1,129 @@
+"""What the GPU check measures and for how long: the plan, its stages and time caps, and a result row.
+
+Device time is lent in 15-minute leases, start-up included, so the check is one prepared run of
+about nine minutes whose stages each have their own cap: a slow compile or a hung loader costs its
+own stage, never the rest. ``CheckPlan.full()`` is the run on a lent GPU; ``CheckPlan.tiny()`` runs
+every stage on the CPU with the debug preset in well under two minutes, so the script cannot rot
+between lent devices (tests/test_gpu_check.py runs it).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+#: Stages in running order. ``prepare`` simulates the event files in the background while the GPU
+#: stages run; ``data`` and ``fidelity`` wait for it.
+STAGES = ("environment", "train", "baseline", "sampling", "data", "fidelity")
+BACKGROUND_STAGE = "prepare"
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    """One measured line of the check's table: ``value`` in ``unit`` (None: a text-only result)."""
+
+    stage: str
+    item: str
+    value: float | None
+    unit: str
+    detail: str = ""
+    what: str = ""  # train | sample | data | ceiling | device | note | ...: what the summary reads
+    preset: str = ""
+    variant: str = ""  # eager | compiled | original | guidance 2 | memory | stream | ...
+    numbers: dict[str, float] = field(default_factory=dict)  # machine-readable extras: mfu, tflops, peak_gib, ...
+
+    def result(self) -> str:
+        """The value with its unit as the table shows it: '1,234 events/s', '95.3x', '31.2%'."""
+        if self.value is None:
+            return ""
+        if self.unit == "x":
+            return f"{self.value:,.1f}x"
+        if self.unit == "%":
+            return f"{self.value:.1f}%"
+        number = f"{self.value:,.0f}" if abs(self.value) >= 100 else f"{self.value:.3g}"
+        return f"{number} {self.unit}".strip()
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), default=float)
+
+    @classmethod
+    def from_json(cls, line: str) -> CheckRow:
+        return cls(**json.loads(line))
+
+
+@dataclass(frozen=True)
+class CheckPlan:
+    """Every knob of one check. Defaults are the real run on one large GPU."""
+
+    device: str = "cuda"
+    work_dir: Path = Path("gpu_check_work")  # event files, runs and samples (large: never under $OUT)
+    #: Seconds each stage may take; the stage stops itself before, and is killed 15 s after.
+    caps: dict[str, float] = field(default_factory=lambda: {
+        "environment": 20, "train": 160, "baseline": 35, "sampling": 35, "data": 15, "fidelity": 290,
+        BACKGROUND_STAGE: 150})
+    # environment: the bf16 matmul ceiling (n x n x n, median of repeats)
+    matmul_size: int = 8192
+    matmul_dtype: str = "bfloat16"
+    # train: presets swept eagerly by doubling the batch up to the first OOM, then compiled
+    train_presets: tuple[str, ...] = ("default", "cnn")
+    sweep_start: int = 64
+    sweep_max: int = 65536
+    repeats: int = 4  # timed repeats per measurement, after 3 warm-ups
+    compile_backend: str = "inductor"
+    compile_estimate_s: float = 40  # the sweep leaves this much of a preset's time for the first compiled run
+    # baseline: the original configuration on the default preset
+    baseline_preset: str = "default"
+    baseline_batches: tuple[int, ...] = (8, 32)
+    # sampling: the default sampler and steps; guidance off (the default) and on
+    sample_preset: str = "default"
+    sample_batches: tuple[int, ...] = (256, 2048)
+    guidance_scales: tuple[float, ...] = (1.0, 2.0)
+    # data and fidelity: simulated files, the loader in both modes, a budgeted train + sample + evaluate
+    train_events: int = 50_000
+    heldout_events: int = 2_000
+    loader_batch: int = 1024
+    loader_workers: int = 8
+    fidelity_preset: str = "default"
+    fidelity_budget: str = "4m"
+    fidelity_batch: int = 256
+    seed: int = 1
+
+    @classmethod
+    def full(cls, work_dir: Path) -> CheckPlan:
+        return cls(work_dir=work_dir)
+
+    @classmethod
+    def tiny(cls, work_dir: Path) -> CheckPlan:
+        """Every stage on the CPU in well under two minutes: the debug preset, tiny batches and files."""
+        return cls(device="cpu", work_dir=work_dir, caps={
+            "environment": 20, "train": 40, "baseline": 25, "sampling": 20, "data": 15, "fidelity": 60,
+            BACKGROUND_STAGE: 30}, matmul_size=512, matmul_dtype="float32", train_presets=("debug",),
+            sweep_start=2, sweep_max=4, repeats=2, compile_backend="eager", compile_estimate_s=1,
+            baseline_preset="debug", baseline_batches=(2,), sample_preset="debug", sample_batches=(2,), guidance_scales=(1.0, 2.0),
+            train_events=300, heldout_events=200, loader_batch=64, loader_workers=0, fidelity_preset="debug",
+            fidelity_budget="20", fidelity_batch=16)
+
+    def only(self, stages: tuple[str, ...]) -> CheckPlan:
+        """The plan with every stage not in ``stages`` given no time (a rerun of a few stages)."""
+        return replace(self, caps={name: (cap if name in stages or name == BACKGROUND_STAGE else 0)
+                                   for name, cap in self.caps.items()})
+
+    def cap(self, stage: str) -> float:
+        return float(self.caps.get(stage, 0))
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self), default=str, indent=2), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> CheckPlan:
+        raw: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        raw["work_dir"] = Path(raw["work_dir"])
+        for key in ("train_presets", "baseline_batches", "sample_batches", "guidance_scales"):
+            raw[key] = tuple(raw[key])
+        return cls(**raw)
+
+    @property
+    def train_file(self) -> Path:
+        return self.work_dir / "fidelity" / "train.h5"
