@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from genesis_cli.version import __version__
 
 # Public name -> module that defines it; imported lazily so the CLI starts fast.
 _LAZY = {

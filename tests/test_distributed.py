@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from genesis_cli.engine.training.distributed import Distributed, first_host
+from genesis_cli.engine.runtime.distributed import Distributed, first_host
 from genesis_cli.errors import UsageError
 
 SRUN = {"SLURM_JOB_ID": "4242117", "SLURM_NTASKS": "4", "SLURM_STEP_NUM_TASKS": "4", "SLURM_PROCID": "2",

@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 import torch
 
+from genesis_cli.engine.runs.checkpoint import SCHEMA_1_SETTINGS, SCHEMA_VERSION, load_checkpoint
+from genesis_cli.engine.runs.store import FINAL
 from genesis_cli.engine.sampling.conditions import labels_from_file
 from genesis_cli.engine.sampling.generator import TrainedGenerator
-from genesis_cli.engine.training import checkpoint as ckpt
 from genesis_cli.engine.training import session
 from genesis_cli.engine.training.trainer import Trainer
 from genesis_cli.settings import resolve_config
@@ -32,7 +33,7 @@ def train(toy_file: Path, base: Path, name: str, *settings: str) -> Path:
         *TINY, *settings]).config
     run_dir = session.prepare_new_run(config).run_dir
     Trainer(config, run_dir).fit()
-    return run_dir / ckpt.FINAL
+    return run_dir / FINAL
 
 
 def generate(path: Path, labels: np.ndarray) -> np.ndarray:
@@ -60,7 +61,7 @@ def test_schema_1_checkpoints_load_and_generate_as_before(toy_file: Path, tmp_pa
     unclipped = tmp_path / "unclipped.pt"
     torch.save(state, unclipped)
     before = generate(unclipped, labels)
-    for section, keys in ckpt.SCHEMA_1_SETTINGS.items():  # what a schema-1 file lacks...
+    for section, keys in SCHEMA_1_SETTINGS.items():  # what a schema-1 file lacks...
         for key in keys:
             del state["config"][section][key]
     normalizer = state["normalizer"]
@@ -70,6 +71,6 @@ def test_schema_1_checkpoints_load_and_generate_as_before(toy_file: Path, tmp_pa
     state["schema_version"] = 1
     old = tmp_path / "schema1.pt"
     torch.save(state, old)
-    loaded = ckpt.load_checkpoint(old)
-    assert loaded["schema_version"] == ckpt.SCHEMA_VERSION and loaded["config"]["diffusion"]["hit_channel"] is False
+    loaded = load_checkpoint(old)
+    assert loaded.schema_version == SCHEMA_VERSION and loaded.settings().diffusion.hit_channel is False
     assert np.array_equal(generate(old, labels), before)

@@ -18,10 +18,11 @@ import numpy as np
 import pytest
 import torch
 
-from genesis_cli.engine.training import checkpoint as ckpt
+from genesis_cli.engine.runs.checkpoint import load_checkpoint
+from genesis_cli.engine.runs.directory import RunClaim
+from genesis_cli.engine.runs.reports import StepReport, TrainingObserver
+from genesis_cli.engine.runs.store import BEST, FINAL, newest_checkpoint
 from genesis_cli.engine.training import session
-from genesis_cli.engine.training.reports import StepReport, TrainingObserver
-from genesis_cli.engine.training.run_directory import RunClaim
 from tests.conftest import CliResult, write_event_file
 from tests.test_training import config_for
 
@@ -40,7 +41,9 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
 
 def _finite(path: Path) -> bool:
     payload = torch.load(path, weights_only=True)
-    return ckpt.first_nonfinite(payload) is None and (payload["best_loss"] is None or np.isfinite(payload["best_loss"]))
+    tensors = [*payload["model_state_dict"].values(), *payload["ema_state_dict"]["shadow"].values()]
+    finite = all(bool(torch.isfinite(t).all()) for t in tensors if t.is_floating_point())
+    return finite and (payload["best_loss"] is None or np.isfinite(payload["best_loss"]))
 
 
 # -- 1. --overwrite validates every input before anything is touched ---------------------------------
@@ -111,20 +114,20 @@ def test_nan_validation_loss_never_becomes_best(toy_file: Path, tmp_path: Path, 
     config = config_for(toy_file, tmp_path, "v", "training.num_epochs=1")
     session.run(session.prepare_new_run(config))
     run_dir = tmp_path / "checkpoints" / "v"
-    assert not (run_dir / ckpt.BEST).exists()
-    assert torch.load(run_dir / ckpt.FINAL, weights_only=True)["best_loss"] is None
+    assert not (run_dir / BEST).exists()
+    assert torch.load(run_dir / FINAL, weights_only=True)["best_loss"] is None
 
 
 def test_a_checkpoint_with_nan_weights_is_refused(toy_file: Path, tmp_path: Path) -> None:
     config = config_for(toy_file, tmp_path, "w", "training.num_epochs=1")
     session.run(session.prepare_new_run(config))
-    path = tmp_path / "checkpoints" / "w" / ckpt.FINAL
+    path = tmp_path / "checkpoints" / "w" / FINAL
     payload = torch.load(path, weights_only=True)
     name = next(iter(payload["model_state_dict"]))
     payload["model_state_dict"][name] = torch.full_like(payload["model_state_dict"][name], float("nan"))
     torch.save(payload, path)
     with pytest.raises(Exception, match=f"model_state_dict.{name} holds NaN or infinite weights"):
-        ckpt.load_checkpoint(path)
+        load_checkpoint(path)
 
 
 @pytest.mark.parametrize("flag", [("--lr", "inf"), ("--lr", "nan")])
@@ -150,7 +153,7 @@ def test_a_second_training_of_the_same_run_is_refused_naming_the_holder(cli: Cli
 
 
 def test_the_lock_is_held_while_training_and_released_after(toy_file: Path, tmp_path: Path) -> None:
-    from genesis_cli.engine.training.run_directory import lock_holder
+    from genesis_cli.engine.runs.directory import lock_holder
 
     seen: list[str | None] = []
 
@@ -200,8 +203,8 @@ def test_sigterm_saves_a_checkpoint_and_prints_the_resume_command(toy_file: Path
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 143, stderr[-2000:]
     assert "Terminated (SIGTERM). Resume with: genesis resume checkpoints/t" in stderr
-    saved = ckpt.newest_checkpoint(tmp_path / "checkpoints" / "t")[1]
-    assert saved["global_step"] >= 1
+    saved = newest_checkpoint(tmp_path / "checkpoints" / "t")[1]
+    assert saved.global_step >= 1
 
 
 # -- 9. one history per run --------------------------------------------------------------------------
@@ -228,7 +231,7 @@ def test_resume_after_a_crash_keeps_one_history_without_duplicates_or_gaps(toy_f
         session.run(session.prepare_new_run(config), CrashAt(27))
     run_dir = tmp_path / "checkpoints" / "h"
     prepared = session.prepare_resume(run_dir, overrides={"log_dir": str(tmp_path / "logs")})
-    assert prepared.resume is not None and prepared.resume["global_step"] == 20
+    assert prepared.resume is not None and prepared.resume.global_step == 20
     session.run(prepared)
     records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records if r["kind"] == "step"] == list(range(1, 81))
@@ -288,7 +291,7 @@ def test_resume_ignores_the_checkpoints_log_dir(cli: Cli, toy_file: Path, tmp_pa
     monkeypatch.chdir(tmp_path)
     assert _train(cli, toy_file, "c").exit_code == 0
     before = len(list((tmp_path / "logs" / "c").glob("events.out.tfevents.*")))
-    path = tmp_path / "checkpoints" / "c" / ckpt.FINAL
+    path = tmp_path / "checkpoints" / "c" / FINAL
     payload = torch.load(path, weights_only=True)
     payload["config"]["log_dir"] = str(tmp_path / "elsewhere")  # as a crafted checkpoint might say
     torch.save(payload, path)
@@ -304,7 +307,7 @@ def test_resume_and_sample_skip_a_truncated_newest_checkpoint(cli: Cli, toy_file
     monkeypatch.chdir(tmp_path)
     assert _train(cli, toy_file, "k", "--epochs", "2").exit_code == 0
     run_dir = tmp_path / "checkpoints" / "k"
-    for name in (ckpt.FINAL, ckpt.BEST):
+    for name in (FINAL, BEST):
         data = (run_dir / name).read_bytes()
         (run_dir / name).write_bytes(data[: len(data) // 2])
     resumed = cli("resume", str(run_dir), "--epochs", "3")
@@ -312,7 +315,7 @@ def test_resume_and_sample_skip_a_truncated_newest_checkpoint(cli: Cli, toy_file
     assert f"skipped {run_dir.relative_to(tmp_path)}/model_final.pt" in resumed.stderr.replace(str(tmp_path) + "/", "")
     assert "resuming checkpoints/k/model_epoch_2.pt" in resumed.stderr.replace(str(tmp_path) + "/", "")
     assert "model_best.pt: not a readable GENESIS checkpoint" in resumed.output  # reported, not fatal
-    (run_dir / ckpt.BEST).write_bytes(b"foreign")
+    (run_dir / BEST).write_bytes(b"foreign")
     sampled = cli("sample", "--checkpoint", str(run_dir), "--num-events", "2", "--output", str(tmp_path / "g.h5"))
     assert sampled.exit_code == 0, sampled.output
     assert "skipped" in sampled.stderr and "model_best.pt" in sampled.stderr

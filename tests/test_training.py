@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from genesis_cli.engine.training import session
-from genesis_cli.engine.training.reports import StepReport, TrainingObserver
+from genesis_cli.engine.runs.reports import StepReport, TrainingObserver
 from genesis_cli.engine.training.trainer import Trainer
 from genesis_cli.settings import resolve_config
 from tests.conftest import CliResult, strip_ansi
@@ -55,7 +55,7 @@ def test_resume_mid_epoch_reproduces_the_uninterrupted_run(toy_file: Path, tmp_p
     with pytest.raises(KeyboardInterrupt):
         Trainer(config, run_dir, observer=first).fit()
     prepared = session.prepare_resume(run_dir)
-    assert prepared.resume is not None and prepared.resume["global_step"] == 55
+    assert prepared.resume is not None and prepared.resume.global_step == 55
     second = Recorder()
     Trainer(prepared.config, prepared.run_dir, observer=second, resume=prepared.resume).fit()
 
@@ -258,7 +258,7 @@ def test_live_dashboard_renders_everything() -> None:
     from rich.console import Console
 
     from genesis_cli.cli.dashboard import LiveDashboard, sparkline
-    from genesis_cli.engine.training.reports import EpochReport, EvalReport, RunInfo
+    from genesis_cli.engine.runs.reports import EpochReport, EvalReport, RunInfo
 
     console = Console(record=True, force_terminal=True, width=120)
     board = LiveDashboard(console)
@@ -324,7 +324,7 @@ def test_wandb_missing_is_a_clear_error(cli: Cli, toy_file: Path, tmp_path: Path
 
 
 def test_resume_refuses_changed_architecture(toy_file: Path, tmp_path: Path) -> None:
-    from genesis_cli.engine.training.resume import resume_config
+    from genesis_cli.engine.runs.resume import resume_config
     from genesis_cli.errors import ConfigError
 
     saved = config_for(toy_file, tmp_path, "a").to_dict()

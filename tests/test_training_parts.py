@@ -12,7 +12,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from genesis_cli.engine.training import checkpoint as ckpt
+from genesis_cli.engine.runs.checkpoint import (
+    FOR_SAMPLING,
+    CheckpointMismatch,
+    RunCheckpoint,
+    load_checkpoint,
+    save_checkpoint,
+)
+from genesis_cli.engine.runs.store import FINAL, CheckpointStore, newest_checkpoint, regular_checkpoints
 from genesis_cli.engine.training.early_stopping import EarlyStopping
 from genesis_cli.engine.training.lr_schedule import PlateauState, learning_rate
 from genesis_cli.errors import UsageError
@@ -117,64 +124,76 @@ def test_early_stopping_state_round_trip_keeps_new_patience() -> None:
 
 # --- checkpoints -------------------------------------------------------------------------------------
 
-def payload(step: int) -> dict[str, object]:
-    return {"epoch": 0, "global_step": step, "model_state_dict": {"w": torch.full((3,), float(step))},
-            "optimizer_state_dict": {}, "config": {}, "schema_version": ckpt.SCHEMA_VERSION}
+def saved(step: int) -> RunCheckpoint:
+    return RunCheckpoint(epoch=0, global_step=step, model_state_dict={"w": torch.full((3,), float(step))},
+                         optimizer_state_dict={}, config={})
 
 
 def test_atomic_save_and_weights_only_load(tmp_path: Path) -> None:
-    path = ckpt.save_atomic(payload(7), tmp_path / "model_epoch_1.pt")
-    assert ckpt.load_checkpoint(path)["global_step"] == 7
-    assert not list(tmp_path.glob(".*.tmp"))
+    path = save_checkpoint(saved(7), tmp_path / "model_epoch_1.pt")
+    assert load_checkpoint(path).global_step == 7
+    assert torch.load(path, weights_only=True)["global_step"] == 7  # plain data on disk, the guide's keys
+    assert not list(tmp_path.glob(".*.partial"))
+
+
+def test_a_checkpoint_round_trips_every_part(tmp_path: Path) -> None:
+    original = saved(3)
+    original.ema_state_dict, original.split, original.geometry = {"shadow": {}}, {"fingerprint": "f"}, torch.ones(3, 4)
+    loaded = load_checkpoint(save_checkpoint(original, tmp_path / "model_final.pt"))
+    assert set(loaded.to_payload()) == set(original.to_payload())
+    assert loaded.split == {"fingerprint": "f"} and torch.equal(loaded.geometry, torch.ones(3, 4))
+    with pytest.raises(CheckpointMismatch, match="lacks 'normalizer'; it cannot be used to generate events"):
+        loaded.require(FOR_SAMPLING, tmp_path / "model_final.pt", "generate events")
 
 
 def test_interrupted_write_leaves_the_previous_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = ckpt.save_atomic(payload(1), tmp_path / "model_epoch_1.pt")
+    path = save_checkpoint(saved(1), tmp_path / "model_epoch_1.pt")
 
-    def broken_save(obj: object, handle) -> None:  # type: ignore[no-untyped-def]
-        handle.write(b"half a checkpoint")
+    def broken_save(obj: object, target) -> None:  # type: ignore[no-untyped-def]
+        Path(target).write_bytes(b"half a checkpoint")
         raise KeyboardInterrupt  # a kill in the middle of torch.save
 
     monkeypatch.setattr(torch, "save", broken_save)
     with pytest.raises(KeyboardInterrupt):
-        ckpt.save_atomic(payload(2), path)
+        save_checkpoint(saved(2), path)
     monkeypatch.undo()
-    assert ckpt.load_checkpoint(path)["global_step"] == 1
-    assert not list(tmp_path.glob(".*.tmp"))
+    assert load_checkpoint(path).global_step == 1
+    assert not list(tmp_path.glob(".*.partial"))
 
 
 def test_sigkill_during_a_write_leaves_the_previous_checkpoint(tmp_path: Path) -> None:
-    path = ckpt.save_atomic(payload(1), tmp_path / "model_epoch_1.pt")
+    path = save_checkpoint(saved(1), tmp_path / "model_epoch_1.pt")
     writer = textwrap.dedent(f"""
         import sys, torch
+        from pathlib import Path
         sys.path.insert(0, {str(Path(__file__).parent.parent)!r})
-        from genesis_cli.engine.training import checkpoint as ckpt
-        big = {{"epoch": 0, "global_step": 2, "model_state_dict": {{"w": torch.zeros(400_000_000, dtype=torch.uint8)}},
-               "optimizer_state_dict": {{}}, "config": {{}}, "schema_version": 1}}
+        from genesis_cli.engine.runs.checkpoint import RunCheckpoint, save_checkpoint
+        big = RunCheckpoint(epoch=0, global_step=2, model_state_dict={{"w": torch.zeros(400_000_000, dtype=torch.uint8)}},
+                            optimizer_state_dict={{}}, config={{}})
         print("writing", flush=True)
-        ckpt.save_atomic(big, ckpt.Path({str(path)!r}))
+        save_checkpoint(big, Path({str(path)!r}))
     """)
     process = subprocess.Popen([sys.executable, "-c", writer], stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None and process.stdout.readline().strip() == "writing"
-    temporary = tmp_path / ".model_epoch_1.pt.tmp"
+    temporary = tmp_path / ".model_epoch_1.pt.partial"
     for _ in range(400):
         if temporary.exists() and temporary.stat().st_size > 0:
             break
         os.sched_yield()
     process.send_signal(signal.SIGKILL)
     process.wait()
-    assert ckpt.load_checkpoint(path)["global_step"] == 1  # the final name still holds the old, whole file
+    assert load_checkpoint(path).global_step == 1  # the final name still holds the old, whole file
 
 
-def test_manager_keeps_the_last_k_and_cleans_stale_temporaries(tmp_path: Path) -> None:
-    manager = ckpt.CheckpointManager(tmp_path, keep_last=2)
-    (tmp_path / ".model_epoch_9.pt.tmp").write_bytes(b"stale")
+def test_store_keeps_the_last_k_and_cleans_stale_temporaries(tmp_path: Path) -> None:
+    store = CheckpointStore(tmp_path, keep_last=2)
+    (tmp_path / ".model_epoch_9.pt.partial").write_bytes(b"stale")
     for epoch in range(1, 5):
-        manager.save_regular(payload(epoch), epoch)
-    assert [p.name for p in ckpt.regular_checkpoints(tmp_path)] == ["model_epoch_3.pt", "model_epoch_4.pt"]
-    assert not list(tmp_path.glob(".*.tmp"))
-    manager.save_final(payload(10))
-    assert ckpt.newest_checkpoint(tmp_path)[0].name == ckpt.FINAL
+        store.save_regular(saved(epoch), epoch)
+    assert [p.name for p in regular_checkpoints(tmp_path)] == ["model_epoch_3.pt", "model_epoch_4.pt"]
+    assert not list(tmp_path.glob(".*.partial"))
+    store.save_final(saved(10))
+    assert newest_checkpoint(tmp_path)[0].name == FINAL
 
 
 @pytest.mark.parametrize("content,message", [
@@ -186,14 +205,14 @@ def test_bad_checkpoints_are_clear_errors(tmp_path: Path, content: bytes | None,
     if content is not None:
         path.write_bytes(content)
     with pytest.raises(UsageError, match=message):
-        ckpt.load_checkpoint(path)
+        load_checkpoint(path)
 
 
 def test_foreign_torch_file_is_not_a_checkpoint(tmp_path: Path) -> None:
     path = tmp_path / "weights.pt"
     torch.save({"w": torch.zeros(2)}, path)
     with pytest.raises(UsageError, match="required keys missing"):
-        ckpt.load_checkpoint(path)
+        load_checkpoint(path)
 
 
 @pytest.mark.parametrize(("use_amp", "amp_dtype", "device", "expected"), [
@@ -201,8 +220,20 @@ def test_foreign_torch_file_is_not_a_checkpoint(tmp_path: Path) -> None:
     (False, "fp16", "cuda", None), (True, "fp16", "cpu", None),
 ])
 def test_mixed_precision_type(use_amp: bool, amp_dtype: str, device: str, expected: torch.dtype | None) -> None:
-    from genesis_cli.engine.training.components import autocast_dtype
+    from genesis_cli.engine.runtime.precision import autocast_dtype
 
     config = resolve_config("debug", overrides=[f"training.use_amp={str(use_amp).lower()}",
                                                 f"training.amp_dtype={amp_dtype}"]).config
     assert autocast_dtype(config, torch.device(device)) == expected
+
+
+def test_the_eta_after_a_resume_counts_only_this_process_steps() -> None:
+    from genesis_cli.engine.runs.reports import StepReport
+
+    def report(step: int, start_step: int) -> StepReport:
+        return StepReport(1, step, 1000, 0.1, 0.1, 1e-4, 1.0, 100.0, elapsed_seconds=60.0, memory_bytes=0,
+                          start_step=start_step)
+
+    assert report(100, 0).eta_seconds == pytest.approx(60 / 100 * 900)
+    # resumed at step 500: 60 s bought 100 steps, not 600
+    assert report(600, 500).eta_seconds == pytest.approx(60 / 100 * 400)

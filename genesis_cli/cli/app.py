@@ -18,10 +18,10 @@ import typer
 from typer import _click  # Typer >= 0.26 vendors Click; pyproject pins the Typer range.
 from typer.core import TyperGroup
 
-from genesis_cli import __version__
 from genesis_cli.cli.output import console, debug_from_env, print_error
 from genesis_cli.engine.interrupts import exit_code_of
 from genesis_cli.errors import EXIT_FAILURE, EXIT_OK, GenesisError
+from genesis_cli.version import __version__
 
 _DEBUG_META = "genesis.debug"
 
@@ -104,7 +104,19 @@ def root(
 
 def _register() -> None:
     """Attach the command modules (imported here so each stays free of app wiring)."""
-    from genesis_cli.cli import bench, compare, config, convert, demo, evaluate, inspect_data, presets, sample, simulate, train
+    from genesis_cli.cli import (
+        bench,
+        compare,
+        config,
+        convert,
+        demo,
+        evaluate,
+        inspect_data,
+        presets,
+        sample,
+        simulate,
+        train,
+    )
 
     app.command("presets", epilog=presets.EXAMPLES)(presets.presets_command)
     app.add_typer(config.app, name="config")

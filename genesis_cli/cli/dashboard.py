@@ -17,7 +17,7 @@ from rich.panel import Panel
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 
-from genesis_cli.engine.training.reports import EpochReport, EvalReport, RunInfo, StepReport, TrainingObserver
+from genesis_cli.engine.runs.reports import EpochReport, EvalReport, RunInfo, StepReport, TrainingObserver
 
 SPARKS = "▁▂▃▄▅▆▇█"
 MESSAGES_SHOWN = 6
@@ -139,7 +139,7 @@ class LiveDashboard(PlainReporter):
 def make_observer(debug: bool) -> TrainingObserver | None:
     """The live dashboard on a terminal (plain lines with --debug or when piped); nothing on
     ranks other than 0 of a distributed launch (one display per launch)."""
-    from genesis_cli.engine.training.distributed import Distributed
+    from genesis_cli.engine.runtime.distributed import Distributed
 
     if not Distributed.from_environment().is_main:
         return None

@@ -33,11 +33,11 @@ def demo_command(
     from genesis_cli.engine.detector import icecube_like_geometry
     from genesis_cli.engine.evaluation.plots import plot_report
     from genesis_cli.engine.evaluation.report import evaluate_files
+    from genesis_cli.engine.runs.store import sampling_checkpoint
     from genesis_cli.engine.sampling.conditions import labels_from_file
     from genesis_cli.engine.sampling.generate import sample_to_file
     from genesis_cli.engine.sampling.generator import TrainedGenerator
     from genesis_cli.engine.simulation.runner import simulate_to_file
-    from genesis_cli.engine.training import checkpoint as ckpt
     from genesis_cli.engine.training import session
     from genesis_cli.settings import resolve_config
     from genesis_cli.settings.messages import validate
@@ -68,7 +68,7 @@ def demo_command(
     out.rule("[bold]3/4 sample")
     split = make_split(events, (config.data.train_ratio, config.data.val_ratio, config.data.test_ratio), config.seed)
     real = write_subset(data, split.test[:test_events], directory / "real_test.h5", overwrite=True)
-    generator = TrainedGenerator.load(ckpt.sampling_checkpoint(prepared.run_dir), config.device)
+    generator = TrainedGenerator.load(sampling_checkpoint(prepared.run_dir), config.device)
     labels = labels_from_file(real)
     generated = directory / "generated.h5"
     with progress_callback(len(labels), f"sampling {generated.name}") as advance:

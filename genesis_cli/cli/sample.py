@@ -48,11 +48,11 @@ def sample_command(
     """
     import numpy as np
 
+    from genesis_cli.engine.runs.store import sampling_checkpoint
     from genesis_cli.engine.sampling.conditions import labels_from_file, labels_from_ranges, parse_range
     from genesis_cli.engine.sampling.generate import sample_to_file
     from genesis_cli.engine.sampling.generator import TrainedGenerator
     from genesis_cli.engine.sampling.provenance import LabelSource
-    from genesis_cli.engine.training import checkpoint as ckpt
 
     if batch_size <= 0:
         raise UsageError(f"--batch-size {batch_size}: must be > 0")
@@ -66,7 +66,7 @@ def sample_command(
     check_outputs([Output(output, "--output")], {"--checkpoint": checkpoint if checkpoint.is_file() else None,
                                                   "--labels-from": labels_from}, overwrite=overwrite)
     skipped: list[str] = []
-    chosen = ckpt.sampling_checkpoint(checkpoint, skipped)
+    chosen = sampling_checkpoint(checkpoint, skipped)
     for notice in skipped:
         print_notice(notice)
     trained = TrainedGenerator.load(chosen, device or "auto")

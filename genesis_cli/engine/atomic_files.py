@@ -1,30 +1,62 @@
-"""Writing result files atomically: a ``.partial`` sibling, then a rename, so no reader (and no crash)
-ever sees half a file, and a failed write names the file in one line."""
+"""Writing files atomically, the one way every GENESIS output is written (text, JSON, figures,
+checkpoints): into a hidden ``.<name>.partial`` sibling, flushed to the disk, then renamed over the
+final name, and the folder synced. A crash or kill at any moment leaves the previous file or the
+new one, never half of one; a failed write leaves nothing behind and says why in one line.
+(HDF5 event files, written in blocks over minutes, follow the same rule in data/writer.py.)
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from genesis_cli.errors import GenesisError
 
+#: Below this much free space a failed write is reported as a full disk.
+FULL_DISK_BYTES = 16 * 2**20
+WRITABLE_HINT = "check that the folder exists and is writable"
 
-def write_text_atomic(path: Path, text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path``; on failure nothing is left behind and a GenesisError names it."""
-    temporary = path.with_name(path.name + ".partial")
+
+def partial_path(path: Path) -> Path:
+    """The temporary sibling a write of ``path`` goes through."""
+    return path.with_name(f".{path.name}.partial")
+
+
+def write_atomic(path: Path, write: Callable[[Path], None], *, what: str = "", hint: str = WRITABLE_HINT) -> Path:
+    """Write ``path`` through ``write(temporary)``, atomically and durably (fsync of file and folder).
+
+    ``what`` names the kind of file in the error ("checkpoint": "PATH: cannot write checkpoint
+    (no space left on the device: 3.1 MiB free)"); ``hint`` says what to do.
+    """
+    temporary = partial_path(path)
     try:
-        temporary.write_text(text, encoding="utf-8")
+        write(temporary)
+        _fsync(temporary, os.O_RDONLY)
         os.replace(temporary, path)
-    except OSError as exc:
+        _fsync(path.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except (OSError, RuntimeError) as exc:  # torch.save and matplotlib report a full disk as RuntimeError
         temporary.unlink(missing_ok=True)
-        raise GenesisError(f"{path}: cannot write ({write_failure(exc, path.parent)})",
-                           hint="check that the folder exists and is writable") from exc
+        label = f"cannot write {what}" if what else "cannot write"
+        raise GenesisError(f"{path}: {label} ({write_failure(exc, path.parent)})", hint=hint) from exc
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
     return path
 
 
-#: Below this much free space a failed write is reported as a full disk.
-FULL_DISK_BYTES = 16 * 2**20
+def write_text_atomic(path: Path, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically; on failure nothing is left behind."""
+    return write_atomic(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))
+
+
+def _fsync(path: Path, flags: int) -> None:
+    descriptor = os.open(path, flags)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def write_failure(exc: BaseException, folder: Path) -> str:

@@ -24,12 +24,13 @@ from genesis_cli.engine.figures import save_figure
 from genesis_cli.engine.memory import peak_memory_bytes, reset_peak_memory
 from genesis_cli.engine.models import count_parameters, model_cost
 from genesis_cli.engine.outputs import Output, check_outputs
+from genesis_cli.engine.runs.checkpoint import load_checkpoint
+from genesis_cli.engine.runs.reports import TrainingObserver
+from genesis_cli.engine.runs.store import BEST, sampling_checkpoint
 from genesis_cli.engine.sampling.conditions import labels_from_file
 from genesis_cli.engine.sampling.generate import sample_to_file
 from genesis_cli.engine.sampling.generator import TrainedGenerator
-from genesis_cli.engine.training import checkpoint as ckpt
 from genesis_cli.engine.training import session
-from genesis_cli.engine.training.reports import TrainingObserver
 from genesis_cli.engine.training.trainer import Trainer
 from genesis_cli.errors import UsageError
 from genesis_cli.settings import ExperimentConfig, resolve_config
@@ -98,7 +99,7 @@ def _existing(run_dir: Path) -> tuple[float, float]:
     metrics = run_dir / "metrics.jsonl"
     if metrics.exists():
         rates = [json.loads(line)["events_per_second"] for line in metrics.read_text().splitlines() if '"kind": "step"' in line]
-    best = ckpt.load_checkpoint(run_dir / ckpt.BEST)["best_loss"] if (run_dir / ckpt.BEST).exists() else None
+    best = load_checkpoint(run_dir / BEST).best_loss if (run_dir / BEST).exists() else None
     return (sum(rates) / len(rates) if rates else float("nan")), float(best if best is not None else "nan")
 
 
@@ -110,14 +111,14 @@ def compare(architectures: list[str], *, out_dir: Path, data_path: Path | None, 
     output file (refused when it exists, unless ``overwrite``)."""
     given = {}
     for run in runs:
-        state = ckpt.load_checkpoint(ckpt.sampling_checkpoint(run))
-        given[state["config"]["model"]["architecture"]] = run if run.is_dir() else run.parent
+        architecture = load_checkpoint(sampling_checkpoint(run)).settings().model.architecture
+        given[architecture] = run if run.is_dir() else run.parent
     steps_seconds = parse_budget(budget)
     existing: dict[str, Path] = {}
     to_train: dict[str, session.PreparedRun] = {}
     for architecture in architectures:
         guide_run = checkpoint_dir / f"{architecture}_experiment"
-        run_dir = given.get(architecture) or (guide_run if (guide_run / ckpt.BEST).exists() else None)
+        run_dir = given.get(architecture) or (guide_run if (guide_run / BEST).exists() else None)
         if run_dir is not None:
             existing[architecture] = run_dir
         elif data_path is None:
@@ -139,7 +140,7 @@ def compare(architectures: list[str], *, out_dir: Path, data_path: Path | None, 
         else:
             say(f"{architecture}: training for {budget}")
             run_dir, train_rate, best = _train(to_train[architecture], observer_for(architecture))
-        generator = TrainedGenerator.load(ckpt.sampling_checkpoint(run_dir))
+        generator = TrainedGenerator.load(sampling_checkpoint(run_dir))
         if real_test is None:
             source = data_path or Path(generator.config.data.h5_path or "")
             real_test = _real_test_file(source, generator.config, out_dir, events)

@@ -1,13 +1,12 @@
-"""Saving matplotlib figures atomically (a temporary file, then rename), with one clear error."""
+"""Saving matplotlib figures atomically (engine/atomic_files.py), in the format the extension names."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
+from genesis_cli.engine.atomic_files import write_atomic
 from genesis_cli.engine.outputs import figure_format
-from genesis_cli.errors import GenesisError
 
 
 def save_figure(fig: Any, out: Path, dpi: int) -> Path:
@@ -16,13 +15,8 @@ def save_figure(fig: Any, out: Path, dpi: int) -> Path:
     import matplotlib.pyplot as plt
 
     file_format = figure_format(out, "figure")
-    temporary = out.with_name(f".{out.name}.partial")
     try:
-        fig.savefig(temporary, dpi=dpi, format=file_format)
-        os.replace(temporary, out)
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        raise GenesisError(f"{out}: cannot write the figure ({exc.strerror or exc})") from exc
+        write_atomic(out, lambda temporary: fig.savefig(temporary, dpi=dpi, format=file_format), what="the figure")
     finally:
         plt.close(fig)
     return out

@@ -24,11 +24,12 @@ from genesis_cli.engine.atomic_files import write_text_atomic
 from genesis_cli.engine.detector import Geometry, icecube_like_geometry, load_geometry_csv
 from genesis_cli.engine.evaluation.physics import PhysicsSummary, summarise
 from genesis_cli.engine.evaluation.report import EvaluationReport, evaluate_files
+from genesis_cli.engine.runs.checkpoint import load_checkpoint
+from genesis_cli.engine.runs.store import FINAL, sampling_checkpoint
 from genesis_cli.engine.sampling.conditions import labels_from_file
 from genesis_cli.engine.sampling.generate import sample_to_file
 from genesis_cli.engine.sampling.generator import TrainedGenerator
 from genesis_cli.engine.simulation.runner import simulate_to_file
-from genesis_cli.engine.training import checkpoint as ckpt
 from genesis_cli.engine.training import session
 from genesis_cli.engine.training.trainer import Trainer
 from genesis_cli.errors import UsageError
@@ -108,10 +109,10 @@ def run_fidelity(plan: FidelityPlan, say: Callable[[str], None] = print) -> Fide
     out = plan.out_dir
     train_file, heldout_file = simulate_inputs(plan, say)
     run_dir = out / "checkpoints" / "fidelity"
-    final = run_dir / ckpt.FINAL
+    final = run_dir / FINAL
     if plan.reuse and final.exists():
-        state = ckpt.load_checkpoint(final)
-        steps, seconds = int(state["global_step"]), float(state.get("training_seconds", float("nan")))
+        saved = load_checkpoint(final)
+        steps, seconds = saved.global_step, saved.training_seconds
         train_rate = float("nan")
         say(f"reusing the run in {run_dir} ({steps:,} steps)")
     else:
@@ -119,7 +120,7 @@ def run_fidelity(plan: FidelityPlan, say: Callable[[str], None] = print) -> Fide
     generated = out / "generated.h5"
     sampling_rate = float("nan")
     if not (plan.reuse and generated.exists()):
-        generator = TrainedGenerator.load(ckpt.sampling_checkpoint(run_dir), plan.device)
+        generator = TrainedGenerator.load(sampling_checkpoint(run_dir), plan.device)
         labels = labels_from_file(heldout_file)
         sampled = sample_to_file(generator, labels, generated, batch_size=256, seed=plan.seed, overwrite=True)
         sampling_rate = sampled.events_per_second

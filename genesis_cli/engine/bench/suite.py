@@ -20,7 +20,7 @@ from genesis_cli.engine.bench.baseline import ORIGINAL_FUSED_OPTIMIZER, original
 from genesis_cli.engine.bench.measure import BenchResult, Workload, measure
 from genesis_cli.engine.bench.profiling import Profile, profile_workload
 from genesis_cli.engine.bench.workloads import bench_data, original_sample_workload, sample_workload, train_workload
-from genesis_cli.engine.device import resolve_device
+from genesis_cli.engine.runtime.device import resolve_device
 from genesis_cli.errors import UsageError
 from genesis_cli.settings import ExperimentConfig, derive_config
 

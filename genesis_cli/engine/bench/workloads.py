@@ -20,10 +20,10 @@ from genesis_cli.engine.data.benchmark import benchmark_loader
 from genesis_cli.engine.diffusion import GaussianDiffusion
 from genesis_cli.engine.ema import EMA
 from genesis_cli.engine.models import ModelCost, ModelFactory, model_cost
-from genesis_cli.engine.training.components import autocast, autocast_dtype, build_optimizer, precision_name
+from genesis_cli.engine.runtime.precision import autocast, autocast_dtype, precision_name
+from genesis_cli.engine.training.components import build_optimizer
 from genesis_cli.engine.training.step import TrainStep
 from genesis_cli.settings import ExperimentConfig
-
 
 SYNTHETIC_HIT_FRACTION = 0.05  # a few hundred of 5160 DOMs are hit in an event
 

@@ -27,10 +27,10 @@ import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from genesis_cli.engine.data.eventfile import EventFile, check_labels, check_signals
-from genesis_cli.errors import DataError
 from genesis_cli.engine.data.normalization import Normalizer, time_offsets
 from genesis_cli.engine.data.splits import DataSplit, make_split
 from genesis_cli.engine.memory import reuse_freed_batch_memory
+from genesis_cli.errors import DataError
 from genesis_cli.settings import ExperimentConfig
 
 Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]

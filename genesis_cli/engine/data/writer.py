@@ -18,11 +18,11 @@ from typing import Any, NoReturn
 import h5py
 import numpy as np
 
-from genesis_cli import __version__
 from genesis_cli.engine.atomic_files import write_failure
 from genesis_cli.engine.data.eventfile import LABEL_COLUMNS, LABEL_UNITS, SIGNAL_CHANNELS, SIGNAL_UNITS
 from genesis_cli.engine.detector import Geometry
 from genesis_cli.errors import GenesisError, UsageError
+from genesis_cli.version import __version__
 
 PARTIAL_SUFFIX = ".partial"
 #: HDF5 format versions written: 1.10's, the oldest that supports SWMR, and never newer ones, so

@@ -19,10 +19,14 @@ import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from genesis_cli.engine.models.dom_condition import (CONDITION_FEATURES, DOM_CONTEXT, DomHead,
-                                                     label_relative_features)
-from genesis_cli.engine.models.embeddings import (STATIC_FEATURES, ConditionEmbedding, OutputHead, PatchEmbed,
-                                                  static_dom_features)
+from genesis_cli.engine.models.dom_condition import CONDITION_FEATURES, DOM_CONTEXT, DomHead, label_relative_features
+from genesis_cli.engine.models.embeddings import (
+    STATIC_FEATURES,
+    ConditionEmbedding,
+    OutputHead,
+    PatchEmbed,
+    static_dom_features,
+)
 from genesis_cli.engine.models.layout import GridLayout, build_layout
 from genesis_cli.settings import ModelConfig
 

@@ -23,8 +23,12 @@ import math
 import torch
 from torch import nn
 
-from genesis_cli.engine.detector.propagation import (C_ICE_M_PER_NS, C_VACUUM_M_PER_NS, CHERENKOV_ANGLE_RAD,
-                                                     TRACK_DELAY_COEFF)
+from genesis_cli.engine.detector.propagation import (
+    C_ICE_M_PER_NS,
+    C_VACUUM_M_PER_NS,
+    CHERENKOV_ANGLE_RAD,
+    TRACK_DELAY_COEFF,
+)
 
 CONDITION_FEATURES = 7
 #: Scales that bring the features to order 1: distances in units of 500 m, log distances relative

@@ -9,7 +9,6 @@ import torch
 from torch import nn
 
 from genesis_cli.engine.detector import Geometry, icecube_like_geometry
-from genesis_cli.engine.device import resolve_device
 from genesis_cli.engine.diffusion.gaussian import GaussianDiffusion
 from genesis_cli.engine.models.base import GenesisModel
 from genesis_cli.engine.models.cnn import cnn_trunk
@@ -18,6 +17,7 @@ from genesis_cli.engine.models.hybrid import HybridTrunk
 from genesis_cli.engine.models.layout import resolve_patch
 from genesis_cli.engine.models.mlp import mlp_trunk
 from genesis_cli.engine.models.resnet import resnet_trunk
+from genesis_cli.engine.runtime.device import resolve_device
 from genesis_cli.settings import DiffusionConfig, ModelConfig
 
 #: Architecture name -> trunk builder (config -> nn.Module with forward(h, c, layout)).

@@ -11,14 +11,12 @@ import torch
 
 from genesis_cli.engine.data.normalization import Normalizer
 from genesis_cli.engine.detector import Geometry
-from genesis_cli.engine.device import resolve_device
 from genesis_cli.engine.diffusion import GaussianDiffusion
 from genesis_cli.engine.ema import EMA
 from genesis_cli.engine.models import ModelFactory
-from genesis_cli.engine.training import checkpoint as ckpt
-from genesis_cli.engine.training.components import autocast, autocast_dtype, precision_name
-from genesis_cli.engine.training.resume import saved_config
-from genesis_cli.errors import UsageError
+from genesis_cli.engine.runs.checkpoint import FOR_SAMPLING, fitting, load_checkpoint
+from genesis_cli.engine.runtime.device import resolve_device
+from genesis_cli.engine.runtime.precision import autocast, autocast_dtype, precision_name
 from genesis_cli.settings import ExperimentConfig
 
 
@@ -42,24 +40,21 @@ class TrainedGenerator:
     def load(cls, path: Path, device: str | None = "auto") -> TrainedGenerator:
         """Load a checkpoint and put its EMA weights in the model (what sampling should use)."""
         target = resolve_device(device)
-        state = ckpt.load_checkpoint(path, map_location="cpu")
-        ckpt.require(state, path, ckpt.FOR_SAMPLING, "generate events")
-        config = saved_config(state["config"])
-        positions = state["geometry"].double().numpy()
+        saved = load_checkpoint(path, map_location="cpu")
+        saved.require(FOR_SAMPLING, path, "generate events")
+        config = saved.settings()
+        positions = saved.geometry.double().numpy()
         geometry = Geometry(*positions, source=f"checkpoint {path}")
         model, diffusion = ModelFactory.create_model_and_diffusion(config.model, config.diffusion, device="cpu",
                                                                    geometry=geometry)
         ema = EMA(model, config.training.ema_decay)
-        ckpt.fitting(path, lambda: (model.load_state_dict(state["model_state_dict"]), ema.load_state_dict(state["ema_state_dict"])))
+        fitting(path, lambda: (model.load_state_dict(saved.model_state_dict), ema.load_state_dict(saved.ema_state_dict)))
         ema.copy_to(model)
         model.to(target).eval()
         diffusion.to(target)
-        try:
-            normalizer = Normalizer.from_state_dict(state["normalizer"])
-        except ValueError as exc:
-            raise UsageError(f"{path}: {exc}", hint="the checkpoint predates this GENESIS version; retrain") from exc
+        normalizer = saved.normalization(path)
         tensor = torch.from_numpy(normalizer.geometry(positions)).to(target)
-        record = {key: state.get(key) for key in ("global_step", "config", "split")}
+        record = {"global_step": saved.global_step, "config": saved.config, "split": saved.split}
         return cls(path, config, diffusion, normalizer, geometry, tensor, target, record)
 
     @torch.no_grad()

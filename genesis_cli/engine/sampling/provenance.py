@@ -18,7 +18,7 @@ from typing import Any
 import h5py
 import torch
 
-from genesis_cli import __version__
+from genesis_cli.version import __version__
 
 HASH_BLOCK = 1 << 20
 

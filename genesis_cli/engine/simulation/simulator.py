@@ -22,8 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from genesis_cli.engine.detector import Geometry
-from genesis_cli.engine.detector import propagation
+from genesis_cli.engine.detector import Geometry, propagation
 from genesis_cli.engine.detector.directions import travel_direction
 from genesis_cli.engine.simulation import light
 from genesis_cli.settings.simulation import SimulationConfig

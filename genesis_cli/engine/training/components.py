@@ -1,8 +1,8 @@
-"""Everything a training run is made of, built from the settings (and a checkpoint on resume)."""
+"""What a training run is made of, built from the settings: the data (file, split, normalisation, loaders),
+the model with its diffusion, and the optimizer. Device and precision are decided in engine/runtime/."""
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 import torch
@@ -12,10 +12,11 @@ from genesis_cli.engine.data.eventfile import EventFile
 from genesis_cli.engine.data.loader import EventLoader, default_memory_budget, fit_normalizer
 from genesis_cli.engine.data.normalization import Normalizer
 from genesis_cli.engine.data.splits import DataSplit, make_split
-from genesis_cli.engine.device import resolve_device
 from genesis_cli.engine.diffusion import GaussianDiffusion
-from genesis_cli.engine.training.distributed import Distributed
+from genesis_cli.engine.ema import EMA
 from genesis_cli.engine.models import ModelFactory
+from genesis_cli.engine.runtime.distributed import Distributed
+from genesis_cli.engine.training.step import TrainStep
 from genesis_cli.errors import UsageError
 from genesis_cli.settings import ExperimentConfig
 
@@ -52,11 +53,6 @@ def build_data(config: ExperimentConfig, normalizer: Normalizer | None, dist: Di
     return DataBundle(file, split, normalizer, train, val)
 
 
-def build_model(config: ExperimentConfig, data: DataBundle, device: torch.device) -> tuple[nn.Module, GaussianDiffusion]:
-    return ModelFactory.create_model_and_diffusion(config.model, config.diffusion, device=device,
-                                                   geometry=data.file.geometry)
-
-
 def build_optimizer(config: ExperimentConfig, model: nn.Module, device: torch.device, *,
                     fused: bool | None = None) -> torch.optim.Optimizer:
     """The configured optimizer; AdamW is fused (one kernel for all parameters) on CUDA unless ``fused=False``."""
@@ -70,29 +66,32 @@ def build_optimizer(config: ExperimentConfig, model: nn.Module, device: torch.de
     return torch.optim.SGD(params, lr=t.learning_rate, weight_decay=t.weight_decay, momentum=0.9)
 
 
-def training_device(config: ExperimentConfig, dist: Distributed) -> torch.device:
-    device = resolve_device(config.device)
-    if dist.world > 1 and device.type == "cuda":
-        device = torch.device("cuda", dist.local_rank)
-        torch.cuda.set_device(device)
-    return device
+@dataclass
+class TrainingParts:
+    """The pieces a trainer drives. ``diffusion`` wraps the plain model (evaluation, sampling);
+    ``step`` trains through DDP when the launch has several processes."""
+
+    data: DataBundle
+    model: nn.Module
+    diffusion: GaussianDiffusion
+    optimizer: torch.optim.Optimizer
+    ema: EMA
+    step: TrainStep
+    geometry: torch.Tensor  # (3, L) normalised DOM positions on the device
 
 
-def autocast_dtype(config: ExperimentConfig, device: torch.device) -> torch.dtype | None:
-    """training.amp_dtype on GPUs (auto: bf16 where supported, fp16 otherwise); None (full precision) on CPU
-    or with use_amp off. fp16 needs the gradient scaler (training/step.py); bf16 has fp32's range and does not."""
-    t = config.training
-    if not t.use_amp or device.type != "cuda":
-        return None
-    if t.amp_dtype == "fp16" or (t.amp_dtype == "auto" and not torch.cuda.is_bf16_supported()):
-        return torch.float16
-    return torch.bfloat16
-
-
-def precision_name(dtype: torch.dtype | None) -> str | None:
-    """'bfloat16' or 'float16' for reports; None for full precision."""
-    return str(dtype).replace("torch.", "") if dtype is not None else None
-
-
-def autocast(device: torch.device, dtype: torch.dtype | None) -> AbstractContextManager[object]:
-    return torch.autocast(device.type, dtype=dtype) if dtype is not None else nullcontext()
+def build_parts(config: ExperimentConfig, dist: Distributed, device: torch.device,
+                normalizer: Normalizer | None) -> TrainingParts:
+    """Data, model, diffusion, optimizer, EMA and the training step of ``config`` on ``device``."""
+    data = build_data(config, normalizer, dist)
+    model, diffusion = ModelFactory.create_model_and_diffusion(config.model, config.diffusion, device=device,
+                                                               geometry=data.file.geometry)
+    optimizer = build_optimizer(config, model, device)
+    train_diffusion = diffusion
+    if dist.world > 1:  # gradients synchronised through DDP; evaluation uses the plain model
+        wrapped = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None)
+        train_diffusion = GaussianDiffusion(wrapped, config.diffusion).to(device)
+    ema = EMA(model, config.training.ema_decay)  # after DDP's broadcast: every rank starts from the same weights
+    step = TrainStep(config, train_diffusion, model, optimizer, ema, device)
+    return TrainingParts(data, model, diffusion, optimizer, ema, step, data.train.geometry.to(device))

@@ -3,7 +3,7 @@
 Order matters, so that a bad input never costs a user a file: ``prepare_*`` checks what can be
 checked cheaply (an existing run, a busy directory, a writable place, optional packages) and writes
 nothing; ``run`` builds the trainer (reads and validates the data, the config and the checkpoint),
-and only then claims the run directory (run_directory.py: lock, set an overwritten run aside) and
+and only then claims the run directory (runs/directory.py: lock, set an overwritten run aside) and
 writes into it.
 """
 
@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from genesis_cli.engine.atomic_files import write_text_atomic
-from genesis_cli.engine.training import checkpoint as ckpt
-from genesis_cli.engine.training.reports import TrainingObserver
-from genesis_cli.engine.training.resume import resume_config, run_directory, saved_config
-from genesis_cli.engine.training.run_directory import TENSORBOARD_FILES, RunClaim, busy_error, lock_holder
+from genesis_cli.engine.runs.checkpoint import FOR_RESUMING, RunCheckpoint, load_checkpoint
+from genesis_cli.engine.runs.directory import TENSORBOARD_FILES, RunClaim, busy_error, lock_holder, run_directory
+from genesis_cli.engine.runs.reports import TrainingObserver
+from genesis_cli.engine.runs.resume import resume_config
+from genesis_cli.engine.runs.store import BEST, FINAL, REGULAR_GLOB, newest_checkpoint
+from genesis_cli.engine.runtime.distributed import Distributed
 from genesis_cli.errors import UsageError
 from genesis_cli.settings import ExperimentConfig, derive_config
 from genesis_cli.settings.yaml_io import dump_yaml
@@ -28,7 +30,7 @@ from genesis_cli.settings.yaml_io import dump_yaml
 if TYPE_CHECKING:
     from genesis_cli.engine.training.trainer import Trainer
 
-CHECKPOINT_FILES = ("model_epoch_*.pt", ckpt.BEST, ckpt.FINAL)
+CHECKPOINT_FILES = (REGULAR_GLOB, BEST, FINAL)
 RECORD_FILES = ("train.log", "metrics.jsonl", "config.yaml")
 #: Settings that say where a run writes: on ``genesis resume`` they come from the current command
 #: (its defaults), never from the checkpoint, which may have been written elsewhere or crafted.
@@ -39,7 +41,7 @@ OUTPUT_PATHS = ("log_dir", "output_dir")
 class PreparedRun:
     config: ExperimentConfig
     run_dir: Path
-    resume: dict[str, Any] | None = None
+    resume: RunCheckpoint | None = None
     checkpoint: Path | None = None
     notices: list[str] = field(default_factory=list)
     overwrite: bool = False
@@ -51,8 +53,6 @@ class PreparedRun:
 
 def is_main_process() -> bool:
     """Only rank 0 of a distributed launch prepares and writes the run directory."""
-    from genesis_cli.engine.training.distributed import Distributed
-
     return Distributed.from_environment().is_main
 
 
@@ -100,7 +100,7 @@ def _check_writable(directory: Path) -> None:
 
 def _check_wandb(config: ExperimentConfig) -> None:
     if config.use_wandb:
-        from genesis_cli.engine.training.run_log import require_wandb
+        from genesis_cli.engine.runs.records import require_wandb
 
         require_wandb()
 
@@ -124,20 +124,20 @@ def prepare_resume(target: Path, requested: ExperimentConfig | None = None,
     may change only what resume.ALLOWED_ON_RESUME allows.
     """
     notices: list[str] = []
-    path, payload = ckpt.newest_checkpoint(target, notices) if target.is_dir() else (target, ckpt.load_checkpoint(target))
-    ckpt.require(payload, path, ckpt.FOR_RESUMING, "resume training")
-    saved = saved_config(payload["config"])
+    path, checkpoint = newest_checkpoint(target, notices) if target.is_dir() else (target, load_checkpoint(target))
+    checkpoint.require(FOR_RESUMING, path, "resume training")
+    saved = checkpoint.settings()
     if requested is None:
         given = {key: value for key, value in (overrides or {}).items() if value is not None}
         for key in OUTPUT_PATHS:
             given.setdefault(key, str(ExperimentConfig.model_fields[key].default))
         requested = derive_config(saved, given, "command line")
-    config, changes = resume_config(payload["config"], requested)
+    config, changes = resume_config(checkpoint.config, requested)
     run_dir = path.parent  # a resumed run goes on writing next to its checkpoint
-    notices = [f"resuming {path} at epoch {payload['epoch']}, step {payload['global_step']}", *notices, *changes]
+    notices = [f"resuming {path} at epoch {checkpoint.epoch}, step {checkpoint.global_step}", *notices, *changes]
     _check_not_busy(run_dir)
     _check_wandb(config)
-    return PreparedRun(config, run_dir, payload, path, notices)
+    return PreparedRun(config, run_dir, checkpoint, path, notices)
 
 
 def run(prepared: PreparedRun, observer: TrainingObserver | None = None, *, debug: bool = False) -> str:
@@ -159,7 +159,7 @@ def fit(prepared: PreparedRun, trainer: Trainer) -> str:
     with RunClaim(prepared.run_dir, command="genesis resume" if prepared.resume else "genesis train") as claim:
         if prepared.resume is None:
             _start_new_run(prepared, claim)
-            trainer.manager.on_saved = claim.commit
+            trainer.store.on_saved = claim.commit
         write_text_atomic(prepared.run_dir / "config.yaml", dump_yaml(prepared.config.to_dict()))
         return trainer.fit()
 

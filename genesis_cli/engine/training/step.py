@@ -16,7 +16,7 @@ import torch
 
 from genesis_cli.engine.diffusion import GaussianDiffusion
 from genesis_cli.engine.ema import EMA
-from genesis_cli.engine.training.components import autocast, autocast_dtype, precision_name
+from genesis_cli.engine.runtime.precision import autocast, autocast_dtype, precision_name
 from genesis_cli.settings import ExperimentConfig
 
 

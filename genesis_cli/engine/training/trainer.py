@@ -17,28 +17,28 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from genesis_cli import __version__
-from genesis_cli.engine.diffusion import GaussianDiffusion
-from genesis_cli.engine.ema import EMA
 from genesis_cli.engine.interrupts import InterruptFlag, deferred_interrupts
 from genesis_cli.engine.memory import peak_memory_bytes
-from genesis_cli.engine.training import checkpoint as ckpt
-from genesis_cli.engine.training.components import (autocast, build_data, build_model, build_optimizer, precision_name,
-                                                    training_device)
-from genesis_cli.engine.training.distributed import Distributed
+from genesis_cli.engine.runs.checkpoint import SCHEMA_VERSION, RunCheckpoint, fitting, load_checkpoint
+from genesis_cli.engine.runs.records import Observers, RunLog
+from genesis_cli.engine.runs.reports import EpochReport, EvalReport, RunInfo, StepReport, TrainingObserver
+from genesis_cli.engine.runs.store import BEST, CheckpointStore
+from genesis_cli.engine.runtime.device import training_device
+from genesis_cli.engine.runtime.distributed import Distributed
+from genesis_cli.engine.runtime.precision import autocast, precision_name
+from genesis_cli.engine.training.components import build_parts
 from genesis_cli.engine.training.early_stopping import EarlyStopping
 from genesis_cli.engine.training.lr_schedule import PlateauState, learning_rate
-from genesis_cli.engine.training.reports import EpochReport, EvalReport, RunInfo, StepReport, TrainingObserver
 from genesis_cli.engine.training.rng import capture_rng_state, restore_rng_state, seed_everything, seeded_generator
-from genesis_cli.engine.training.run_log import Observers, RunLog
-from genesis_cli.engine.training.step import TrainStep
 from genesis_cli.errors import GenesisError, UsageError
 from genesis_cli.settings import ExperimentConfig
+from genesis_cli.version import __version__
 
 HISTORY = 60  # logged losses kept for the dashboard's chart
 SMOOTHING = 0.9  # EMA factor of the smoothed loss shown to users
@@ -54,101 +54,105 @@ def _improves(monitored: float, best: float | None) -> bool:
     return math.isfinite(monitored) and (best is None or monitored < best)
 
 
+@dataclass
+class _Window:
+    """Losses since the last host read, kept on the device (no synchronisation per step)."""
+
+    loss: torch.Tensor
+    grad: torch.Tensor
+    started: float
+    count: int = 0
+    events: int = 0
+
+
 class Trainer:
     def __init__(self, config: ExperimentConfig, run_dir: Path, *, observer: TrainingObserver | None = None,
-                 resume: dict[str, Any] | None = None, resume_path: Path | None = None, debug: bool = False) -> None:
-        """``resume``: the contents of the checkpoint to continue (``resume_path``: its file, for messages).
-        Budgets (training.max_steps, training.time_budget) end training early, as completed."""
+                 resume: RunCheckpoint | None = None, resume_path: Path | None = None, debug: bool = False) -> None:
+        """``resume``: the checkpoint to continue (``resume_path``: its file, for messages). Budgets
+        (training.max_steps, training.time_budget) end training early, as completed. Builds and
+        validates everything; writes nothing (``fit()`` opens the run's records)."""
         self.config, self.run_dir, self.debug = config, run_dir, debug
-        self.training_seconds, self.training_events = 0.0, 0  # this process's training time and events
-        self.seconds_before = 0.0  # training time of the run before this process resumed it
-        self.last_eval: tuple[int, float] = (-1, float("nan"))  # (step, validation loss) of the latest evaluation
         self.dist = Distributed.from_environment()
         if self.dist.world > 1 and not torch.distributed.is_initialized():
             torch.distributed.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-        self.device = training_device(config, self.dist)
+        self.device = training_device(config.device, self.dist)
         seed_everything(config.seed + self.dist.rank)
-        normalizer = None
-        if resume is not None:
-            from genesis_cli.engine.data.normalization import Normalizer
-
-            normalizer = Normalizer.from_state_dict(resume["normalizer"])
-        self.data = build_data(config, normalizer, self.dist)
-        if resume is not None and resume["split"]["fingerprint"] != self.data.split.fingerprint():
+        resume_path = resume_path or Path("the checkpoint")
+        parts = build_parts(config, self.dist, self.device, resume.normalization(resume_path) if resume else None)
+        if resume is not None and (resume.split or {}).get("fingerprint") != parts.data.split.fingerprint():
             raise GenesisError(f"{config.data.h5_path}: the data split differs from the checkpoint's",
                                hint="resume with the same data file and seed")
-        self.model, self.diffusion = build_model(config, self.data, self.device)
-        self.optimizer = build_optimizer(config, self.model, self.device)
+        self.data, self.model, self.diffusion, self.step = parts.data, parts.model, parts.diffusion, parts.step
+        self.optimizer, self.ema, self.geometry = parts.optimizer, parts.ema, parts.geometry
+        self.loss_generator = seeded_generator(config.seed * 1000 + self.dist.rank, self.device)
         self.plateau = PlateauState()
         self.early = EarlyStopping.from_config(config.training) if config.training.early_stopping else None
-        self.best_loss: float | None = None
-        self.best_state: dict[str, Any] | None = None
-        self.geometry = self.data.train.geometry.to(self.device)
-        self.loss_generator = seeded_generator(config.seed * 1000 + self.dist.rank, self.device)
         cap = config.training.max_steps_per_epoch
         self.steps_per_epoch = min(len(self.data.train), cap) if cap else len(self.data.train)
         self.total_steps = config.training.step_horizon(self.steps_per_epoch)
-        self.epoch, self.batch_in_epoch, self.global_step = 0, 0, 0
-        self.epoch_loss_sum, self.epoch_batches = 0.0, 0
-        self.manager = ckpt.CheckpointManager(run_dir, config.training.keep_checkpoints)
-        train_diffusion = self.diffusion
-        if self.dist.world > 1:  # gradients synchronised through DDP; evaluation uses the plain model
-            wrapped = torch.nn.parallel.DistributedDataParallel(
-                self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
-            train_diffusion = GaussianDiffusion(wrapped, config.diffusion).to(self.device)
-        # After DDP has broadcast rank 0's weights: every rank's EMA starts from the same weights.
-        self.ema = EMA(self.model, config.training.ema_decay)
-        self.step = TrainStep(config, train_diffusion, self.model, self.optimizer, self.ema, self.device)
-        self.window: dict[str, Any] = {}
+        self.store = CheckpointStore(run_dir, config.training.keep_checkpoints)
+        self._start_position()
         self.resume = resume
         self.pending_messages: list[str] = []  # for the observers, once fit() has them
         if resume is not None:
-            ckpt.fitting(resume_path or Path("the checkpoint"), lambda: self._restore(resume))
+            fitting(resume_path, lambda: self._restore(resume))
         self.user_observer = observer
         self.run_log: RunLog | None = None  # opened by fit(): building a trainer writes nothing
         self.observer = Observers(observer)
 
-    # -- state ------------------------------------------------------------------------------------
-    def payload(self) -> dict[str, Any]:
-        """The checkpoint contents (plain data; see checkpoint.py)."""
-        return {
-            "schema_version": ckpt.SCHEMA_VERSION, "genesis_version": __version__,
-            "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch, "global_step": self.global_step,
-            "model_state_dict": self.model.state_dict(), "optimizer_state_dict": self.optimizer.state_dict(),
-            "scheduler_state_dict": {"name": self.config.training.scheduler, "plateau": self.plateau.state_dict(),
-                                     "total_steps": self.total_steps, "steps_per_epoch": self.steps_per_epoch},
-            "best_loss": self.best_loss, "config": self.config.to_dict(),
-            "ema_state_dict": self.ema.state_dict(), "scaler_state_dict": self.step.scaler.state_dict(),
-            "early_stopping_state": self.early.state_dict() if self.early else None,
-            "rng_state": capture_rng_state(), "loss_generator_state": self.loss_generator.get_state(),
-            "epoch_loss": [self.epoch_loss_sum, self.epoch_batches], "training_seconds": self.elapsed_seconds,
-            "normalizer": self.data.normalizer.state_dict(), "split": self.data.split.record(),
-            "geometry": torch.from_numpy(self.data.file.geometry.positions),
-            "records": self.run_log.position() if self.run_log is not None else None,
-        }
+    def _start_position(self) -> None:
+        """Step counters, losses and clocks of a new run (a resume overwrites them)."""
+        self.epoch, self.batch_in_epoch, self.global_step = 0, 0, 0
+        self.epoch_loss_sum, self.epoch_batches = 0.0, 0
+        self.best_loss: float | None = None
+        self.best_state: dict[str, Any] | None = None
+        self.training_seconds, self.training_events = 0.0, 0  # this process's training time and events
+        self.seconds_before = 0.0  # training time of the run before this process resumed it
+        self.last_eval: tuple[int, float] = (-1, float("nan"))  # (step, validation loss) of the latest evaluation
+        self.window = self._new_window()
 
-    def _restore(self, state: dict[str, Any]) -> None:
-        self.model.load_state_dict(state["model_state_dict"])
-        self.optimizer.load_state_dict(state["optimizer_state_dict"])
-        self.plateau.load_state_dict(state["scheduler_state_dict"]["plateau"])
-        self.ema.load_state_dict(state["ema_state_dict"])
-        self.step.scaler.load_state_dict(state["scaler_state_dict"])
-        if self.early is not None and state.get("early_stopping_state"):
-            self.early.load_state_dict(state["early_stopping_state"])
-        restore_rng_state(state["rng_state"])
-        self.loss_generator.set_state(state["loss_generator_state"].to(self.loss_generator.get_state().device))
-        self.epoch, self.batch_in_epoch, self.global_step = state["epoch"], state["batch_in_epoch"], state["global_step"]
-        self.epoch_loss_sum, self.epoch_batches = state["epoch_loss"]
-        self.best_loss = state["best_loss"]
-        self.seconds_before = float(state.get("training_seconds", 0.0))
-        best_file = self.run_dir / ckpt.BEST
+    # -- state ------------------------------------------------------------------------------------
+    def checkpoint(self) -> RunCheckpoint:
+        """The run's state now, as a checkpoint (runs/checkpoint.py)."""
+        return RunCheckpoint(
+            epoch=self.epoch, global_step=self.global_step, model_state_dict=self.model.state_dict(),
+            optimizer_state_dict=self.optimizer.state_dict(), config=self.config.to_dict(),
+            schema_version=SCHEMA_VERSION, genesis_version=__version__, batch_in_epoch=self.batch_in_epoch,
+            scheduler_state_dict={"name": self.config.training.scheduler, "plateau": self.plateau.state_dict(),
+                                  "total_steps": self.total_steps, "steps_per_epoch": self.steps_per_epoch},
+            best_loss=self.best_loss, ema_state_dict=self.ema.state_dict(),
+            scaler_state_dict=self.step.scaler.state_dict(),
+            early_stopping_state=self.early.state_dict() if self.early else None,
+            rng_state=capture_rng_state(), loss_generator_state=self.loss_generator.get_state(),
+            epoch_loss=[self.epoch_loss_sum, self.epoch_batches], training_seconds=self.elapsed_seconds,
+            normalizer=self.data.normalizer.state_dict(), split=self.data.split.record(),
+            geometry=torch.from_numpy(self.data.file.geometry.positions),
+            records=self.run_log.position() if self.run_log is not None else None)
+
+    def _restore(self, saved: RunCheckpoint) -> None:
+        """Continue from ``saved`` (checked by session.prepare_resume to hold every FOR_RESUMING part)."""
+        self.model.load_state_dict(saved.model_state_dict)
+        self.optimizer.load_state_dict(saved.optimizer_state_dict)
+        self.plateau.load_state_dict((saved.scheduler_state_dict or {})["plateau"])
+        self.ema.load_state_dict(saved.ema_state_dict)
+        self.step.scaler.load_state_dict(saved.scaler_state_dict)
+        if self.early is not None and saved.early_stopping_state:
+            self.early.load_state_dict(saved.early_stopping_state)
+        restore_rng_state(saved.rng_state)
+        assert saved.loss_generator_state is not None and saved.epoch_loss is not None
+        self.loss_generator.set_state(saved.loss_generator_state.to(self.loss_generator.get_state().device))
+        self.epoch, self.batch_in_epoch, self.global_step = saved.epoch, saved.batch_in_epoch or 0, saved.global_step
+        self.epoch_loss_sum, self.epoch_batches = saved.epoch_loss
+        self.best_loss = saved.best_loss
+        self.seconds_before = float(saved.training_seconds)
+        best_file = self.run_dir / BEST
         if best_file.exists():
             try:
-                best = ckpt.load_checkpoint(best_file)
+                best = load_checkpoint(best_file)
             except UsageError as exc:  # the run goes on; its best weights so far are lost
                 self.pending_messages.append(f"{exc.message}; the best weights so far cannot be restored")
             else:
-                self.best_state = {"model": best["model_state_dict"], "ema": best["ema_state_dict"]}
+                self.best_state = {"model": best.model_state_dict, "ema": best.ema_state_dict}
 
     def _snapshot_best(self) -> None:
         ema = self.ema.state_dict()
@@ -166,13 +170,13 @@ class Trainer:
     def _save(self, kind: str) -> None:
         if not self.dist.is_main:
             return
-        payload = self.payload()
+        checkpoint = self.checkpoint()
         if kind == "best":
-            self.manager.save_best(payload)
+            self.store.save_best(checkpoint)
         elif kind == "final":
-            self.manager.save_final(payload)
+            self.store.save_final(checkpoint)
         else:
-            self.manager.save_regular(payload, self.epoch + (1 if self.batch_in_epoch else 0))
+            self.store.save_regular(checkpoint, self.epoch + (1 if self.batch_in_epoch else 0))
 
     # -- the loop ---------------------------------------------------------------------------------
     def fit(self) -> str:
@@ -213,7 +217,8 @@ class Trainer:
     def _epochs(self, interrupt: Any) -> str:
         t = self.config.training
         bad_step = torch.full((), -1, dtype=torch.long, device=self.device)
-        self._reset_window()
+        self.window = self._new_window()
+        start_step = self.global_step
         history: deque[float] = deque(maxlen=HISTORY)
         smoothed: list[float] = []
         started = time.perf_counter()
@@ -234,10 +239,10 @@ class Trainer:
                 finite = torch.isfinite(loss)
                 bad_step = torch.where(finite | (bad_step >= 0), bad_step, torch.full_like(bad_step, self.global_step + 1))
                 window = self.window
-                window["loss"] = window["loss"] + loss.float()
-                window["grad"] = grad_norm.float()
-                window["count"] += 1
-                window["events"] += x_sig.shape[0] * self.dist.world
+                window.loss = window.loss + loss.float()
+                window.grad = grad_norm.float()
+                window.count += 1
+                window.events += x_sig.shape[0] * self.dist.world
                 self.global_step += 1
                 self.batch_in_epoch += 1
                 at_log = self.global_step % t.log_interval == 0
@@ -246,7 +251,7 @@ class Trainer:
                 if at_log or at_eval or at_save or self.batch_in_epoch == self.steps_per_epoch:
                     self._check_finite(bad_step)
                     if at_log:
-                        self._report_step(window, self._mean_loss(window), lr, history, smoothed, started)
+                        self._report_step(window, self._mean_loss(window), lr, history, smoothed, started, start_step)
                     self._flush_window()
                 if at_eval and self.data.val is not None and self.batch_in_epoch < self.steps_per_epoch:
                     self.last_eval = (self.global_step, self.validation_loss())
@@ -301,17 +306,15 @@ class Trainer:
         self.observer.on_message(f"Training budget reached at step {self.global_step:,} "
                                  f"({self.elapsed_seconds:,.0f} s of training).")
 
-    def _reset_window(self) -> None:
-        """Losses since the last host read, kept on the device (no synchronisation per step)."""
-        self.window = {"loss": torch.zeros((), device=self.device), "count": 0, "events": 0,
-                       "time": time.perf_counter(), "grad": torch.zeros(())}
+    def _new_window(self) -> _Window:
+        return _Window(torch.zeros((), device=self.device), torch.zeros(()), time.perf_counter())
 
     def _flush_window(self) -> None:
         """Move the window's losses into the epoch's running mean (a host read) and reset it."""
-        if self.window.get("count"):
-            self.epoch_loss_sum += float(self.window["loss"])
-            self.epoch_batches += self.window["count"]
-        self._reset_window()
+        if self.window.count:
+            self.epoch_loss_sum += float(self.window.loss)
+            self.epoch_batches += self.window.count
+        self.window = self._new_window()
 
     def _check_finite(self, bad_step: torch.Tensor) -> None:
         step = int(bad_step)
@@ -332,27 +335,28 @@ class Trainer:
             interrupt.signal = int(signal) or None
         interrupt.check()
 
-    def _mean_loss(self, window: dict[str, Any]) -> float:
+    def _mean_loss(self, window: _Window) -> float:
         """The window's mean training loss over every rank (all ranks log at the same steps)."""
-        total = window["loss"].detach().clone()
+        total = window.loss.detach().clone()
         if self.dist.world > 1:
             torch.distributed.all_reduce(total)
-        return float(total) / (window["count"] * self.dist.world)
+        return float(total) / (window.count * self.dist.world)
 
     def _kept(self) -> str:
-        kept = self.manager.newest()
+        kept = self.store.newest()
         return f"the last good checkpoint is {kept}" if kept else "no checkpoint was written"
 
-    def _report_step(self, window: dict[str, Any], mean: float, lr: float, history: deque[float],
-                     smoothed: list[float], started: float) -> None:
+    def _report_step(self, window: _Window, mean: float, lr: float, history: deque[float],
+                     smoothed: list[float], started: float, start_step: int) -> None:
         history.append(mean)
         smooth = mean if not smoothed else SMOOTHING * smoothed[0] + (1 - SMOOTHING) * mean
         smoothed[:] = [smooth]
-        seconds = max(time.perf_counter() - window["time"], 1e-9)
+        seconds = max(time.perf_counter() - window.started, 1e-9)
         memory = peak_memory_bytes(self.device)
         self.observer.on_step(StepReport(
-            self.epoch + 1, self.global_step, self.total_steps, mean, smooth, lr, float(window["grad"]),
-            window["events"] / seconds, time.perf_counter() - started, memory, tuple(history), self._budget_left()))
+            self.epoch + 1, self.global_step, self.total_steps, mean, smooth, lr, float(window.grad),
+            window.events / seconds, time.perf_counter() - started, memory, tuple(history), self._budget_left(),
+            start_step))
 
     @torch.no_grad()
     def validation_loss(self) -> float:

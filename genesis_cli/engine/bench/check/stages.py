@@ -23,7 +23,7 @@ from genesis_cli.engine.bench.measure import BenchResult, Workload, median_secon
 from genesis_cli.engine.bench.suite import try_measure
 from genesis_cli.engine.bench.workloads import original_sample_workload, sample_workload, train_workload
 from genesis_cli.engine.data.benchmark import benchmark_loader
-from genesis_cli.engine.device import resolve_device
+from genesis_cli.engine.runtime.device import resolve_device
 from genesis_cli.settings import ExperimentConfig, derive_config, resolve_config
 
 Record = Callable[[CheckRow], None]

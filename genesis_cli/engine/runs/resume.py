@@ -1,4 +1,4 @@
-"""What may change when a run is resumed, and where a run lives.
+"""What may change when a run is resumed.
 
 A resumed run continues the checkpoint's config. Settings that do not change the computation so
 far may differ (epochs, step and time budgets, early-stopping patience, intervals, device, logging, the path of the same
@@ -9,24 +9,18 @@ is an error, because the run would no longer be the run it resumes.
 from __future__ import annotations
 
 import fnmatch
-from pathlib import Path
 from typing import Any
 
 from genesis_cli.errors import ConfigError
 from genesis_cli.settings import ExperimentConfig
-from genesis_cli.settings.messages import validate
 
 ALLOWED_ON_RESUME = (
-    "training.num_epochs", "training.max_steps", "training.time_budget", "training.early_stopping", "training.early_stopping_*", "training.log_interval",
+    "training.num_epochs", "training.max_steps", "training.time_budget", "training.early_stopping",
+    "training.early_stopping_*", "training.log_interval",
     "training.eval_interval", "training.save_interval", "training.keep_checkpoints", "training.use_amp",
     "device", "data.h5_path", "data.num_workers", "data.memory_budget_gb", "data.shuffle_buffer_events",
     "use_wandb", "wandb_*", "log_dir", "output_dir", "checkpoint_dir", "description", "experiment_name",
 )
-
-
-def run_directory(config: ExperimentConfig) -> Path:
-    """Where a run's checkpoints, config and logs live: checkpoint_dir/experiment_name."""
-    return Path(config.checkpoint_dir) / config.experiment_name
 
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -56,8 +50,3 @@ def resume_config(saved: dict[str, Any], requested: ExperimentConfig) -> tuple[E
             note += " (the new patience applies)"
         notices.append(note)
     return requested, notices
-
-
-def saved_config(saved: dict[str, Any]) -> ExperimentConfig:
-    """The checkpoint's config, validated."""
-    return validate(ExperimentConfig, saved, hint="the checkpoint's config is not valid for this GENESIS version")

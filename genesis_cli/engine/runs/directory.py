@@ -25,10 +25,16 @@ from pathlib import Path
 from typing import IO
 
 from genesis_cli.errors import UsageError
+from genesis_cli.settings import ExperimentConfig
 
 LOCK_NAME = ".lock"
 ASIDE_NAME = ".replaced"
 TENSORBOARD_FILES = "events.out.tfevents.*"
+
+
+def run_directory(config: ExperimentConfig) -> Path:
+    """Where a run's checkpoints, config and logs live: checkpoint_dir/experiment_name."""
+    return Path(config.checkpoint_dir) / config.experiment_name
 
 
 def _holder_text(handle: IO[str]) -> str:

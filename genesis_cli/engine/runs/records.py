@@ -22,7 +22,8 @@ from typing import Any
 
 from genesis_cli.engine.atomic_files import write_text_atomic
 from genesis_cli.engine.extras import require_extra
-from genesis_cli.engine.training.reports import EpochReport, EvalReport, RunInfo, StepReport, TrainingObserver
+from genesis_cli.engine.runs.checkpoint import RunCheckpoint
+from genesis_cli.engine.runs.reports import EpochReport, EvalReport, RunInfo, StepReport, TrainingObserver
 from genesis_cli.settings import ExperimentConfig
 
 TEXT_LOG, METRICS = "train.log", "metrics.jsonl"
@@ -30,11 +31,11 @@ TEXT_LOG, METRICS = "train.log", "metrics.jsonl"
 
 class RunLog(TrainingObserver):
     def __init__(self, run_dir: Path, config: ExperimentConfig, start_step: int,
-                 resumed: dict[str, Any] | None = None) -> None:
+                 resumed: RunCheckpoint | None = None) -> None:
         """``resumed``: the checkpoint a resumed run continues (None for a new run)."""
         self.run_dir = run_dir
         self.config = config
-        records = (resumed or {}).get("records") or {}
+        records = (resumed.records if resumed is not None else None) or {}
         if resumed is not None:
             _cut_back(run_dir, records, start_step)
         self.text = open(run_dir / TEXT_LOG, "ab")  # noqa: SIM115 - closed in on_end

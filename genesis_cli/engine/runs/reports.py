@@ -40,10 +40,12 @@ class StepReport:
     memory_bytes: int
     history: tuple[float, ...] = field(default=())  # recent losses (for a chart)
     budget_seconds_left: float | None = None  # time left of training.time_budget (None: no time budget)
+    start_step: int = 0  # the step this process started at (a resumed run's checkpoint step)
 
     @property
     def eta_seconds(self) -> float:
-        done = max(self.step, 1)
+        """Time left at this process's pace: elapsed_seconds covers the steps since start_step only."""
+        done = max(self.step - self.start_step, 1)
         by_steps = self.elapsed_seconds / done * (self.total_steps - self.step)
         return by_steps if self.budget_seconds_left is None else min(by_steps, self.budget_seconds_left)
 

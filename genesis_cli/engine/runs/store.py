@@ -1,0 +1,124 @@
+"""A run directory's checkpoint files: their names, which one to resume or sample from, and writing them.
+
+Names in the run directory (checkpoint_dir/experiment_name), as the guide has them:
+``model_epoch_<N>.pt`` (regular, N = the epoch in progress or just completed; the last
+``training.keep_checkpoints`` are kept), ``model_best.pt`` (best monitored loss) and
+``model_final.pt`` (end of training). A truncated, foreign or diverged file is skipped when a run
+is resumed or sampled, with a line saying so, so that a crash during the newest save never hides
+the intact older ones.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from genesis_cli.engine.atomic_files import partial_path
+from genesis_cli.engine.runs.checkpoint import (
+    NonFiniteWeights,
+    RunCheckpoint,
+    load_checkpoint,
+    save_checkpoint,
+    saved_step,
+)
+from genesis_cli.errors import UsageError
+
+REGULAR = re.compile(r"^model_epoch_(\d+)\.pt$")
+REGULAR_GLOB = "model_epoch_*.pt"
+BEST, FINAL = "model_best.pt", "model_final.pt"
+
+
+def regular_name(epoch: int) -> str:
+    return f"model_epoch_{epoch}.pt"
+
+
+def regular_checkpoints(run_dir: Path) -> list[Path]:
+    """model_epoch_<N>.pt files, oldest epoch first."""
+    found = [(int(m.group(1)), p) for p in run_dir.glob(REGULAR_GLOB) if (m := REGULAR.match(p.name))]
+    return [p for _, p in sorted(found)]
+
+
+def newest_checkpoint(run_dir: Path, skipped: list[str] | None = None) -> tuple[Path, RunCheckpoint]:
+    """The checkpoint to resume a run from, loaded: the readable one with the highest global step
+    (what was skipped, and why, is added to ``skipped``)."""
+    skipped = skipped if skipped is not None else []
+    if not run_dir.is_dir():
+        raise UsageError(f"{run_dir}: run directory not found")
+    candidates = regular_checkpoints(run_dir) + [p for p in (run_dir / FINAL,) if p.exists()]
+    if not candidates:
+        raise UsageError(f"{run_dir}: holds no checkpoint to resume from")
+    steps: dict[Path, int] = {}
+    for path in candidates:  # only the step is read, not every tensor of every candidate
+        try:
+            steps[path] = saved_step(path)
+        except Exception as exc:  # noqa: BLE001 - torch raises many types for foreign/corrupt files
+            skipped.append(f"skipped {path}: not a readable GENESIS checkpoint ({type(exc).__name__})")
+    for path in sorted(steps, key=lambda p: (steps[p], p.name != FINAL), reverse=True):
+        checkpoint = _readable(path, skipped)
+        if checkpoint is not None:
+            return path, checkpoint
+    raise UsageError(f"{run_dir}: holds no readable checkpoint ({len(candidates)} unreadable)",
+                     hint="the files are corrupt or truncated; start a new run")
+
+
+def sampling_checkpoint(path: Path, skipped: list[str] | None = None) -> Path:
+    """The checkpoint to generate with: a file as given; for a run directory its model_best.pt when
+    readable, else its newest readable checkpoint (what was skipped is added to ``skipped``)."""
+    if not path.is_dir():
+        return path
+    skipped = skipped if skipped is not None else []
+    best = path / BEST
+    if best.exists() and _readable(best, skipped) is not None:
+        return best
+    return newest_checkpoint(path, skipped)[0]
+
+
+def _readable(path: Path, skipped: list[str]) -> RunCheckpoint | None:
+    try:
+        return load_checkpoint(path)
+    except UsageError as exc:
+        skipped.append(f"skipped {exc.message}")
+        return None
+
+
+class CheckpointStore:
+    """Writes a run's checkpoints and prunes old regular ones."""
+
+    def __init__(self, run_dir: Path, keep_last: int) -> None:
+        self.run_dir = run_dir
+        self.keep_last = keep_last
+        self.on_saved: Callable[[], None] | None = None  # called after every successful save
+
+    def _save(self, checkpoint: RunCheckpoint, name: str) -> Path:
+        bad = checkpoint.first_nonfinite()
+        if bad is not None:
+            kept = self.newest()
+            raise NonFiniteWeights(
+                f"the weights became NaN or infinite by step {checkpoint.global_step} ({bad}); training stopped "
+                f"and {name} was not written",
+                hint=f"the last good checkpoint is {kept}" if kept else "no good checkpoint was written; lower the "
+                     "learning rate or check the data with `genesis inspect-data`")
+        for stale in self.run_dir.glob(partial_path(Path("*.pt")).name):  # left by a killed save
+            stale.unlink(missing_ok=True)
+        path = save_checkpoint(checkpoint, self.run_dir / name)
+        if self.on_saved is not None:
+            self.on_saved()
+        return path
+
+    def newest(self) -> Path | None:
+        """The run's most recently written checkpoint, or None."""
+        files = [p for p in (*regular_checkpoints(self.run_dir), self.run_dir / BEST, self.run_dir / FINAL) if p.exists()]
+        return max(files, key=lambda p: p.stat().st_mtime_ns) if files else None
+
+    def save_regular(self, checkpoint: RunCheckpoint, epoch: int) -> Path:
+        path = self._save(checkpoint, regular_name(epoch))
+        for old in regular_checkpoints(self.run_dir)[:-self.keep_last]:
+            old.unlink(missing_ok=True)
+        return path
+
+    def save_best(self, checkpoint: RunCheckpoint) -> Path:
+        return self._save(checkpoint, BEST)
+
+    def save_final(self, checkpoint: RunCheckpoint) -> Path:
+        return self._save(checkpoint, FINAL)
