@@ -28,7 +28,7 @@ def demo_command(
     """
     from genesis_cli.cli.evaluate import render, verdict_line, write_json
     from genesis_cli.cli.train import _run
-    from genesis_cli.engine.data.splits import make_split
+    from genesis_cli.engine.data.splits import split_of
     from genesis_cli.engine.data.subset import write_subset
     from genesis_cli.engine.detector import icecube_like_geometry
     from genesis_cli.engine.evaluation.plots import plot_report
@@ -66,7 +66,7 @@ def demo_command(
     _run(prepared, debug=False)
 
     out.rule("[bold]3/4 sample")
-    split = make_split(events, (config.data.train_ratio, config.data.val_ratio, config.data.test_ratio), config.seed)
+    split = split_of(config, events)
     real = write_subset(data, split.test[:test_events], directory / "real_test.h5", overwrite=True)
     generator = TrainedGenerator.load(sampling_checkpoint(prepared.run_dir), config.device)
     labels = labels_from_file(real)

@@ -14,6 +14,7 @@ from genesis_cli.cli.output import console, print_notice, print_success
 from genesis_cli.engine.interrupts import Terminated, exit_code_of
 from genesis_cli.errors import UsageError
 from genesis_cli.settings import resolve_config
+from genesis_cli.settings.presets import preset_for_architecture
 
 TRAIN_EXAMPLES = (
     "[bold]Examples[/bold]\n\n"
@@ -138,7 +139,7 @@ def train_command(
               "device": device, "training.use_amp": amp, "seed": seed, "training.max_steps": max_steps,
               "training.time_budget": time_budget}
     names = {key: flag.split("/")[0] for flag, key in FLAG_KEYS.items()}
-    base = config if config is not None else ("default" if arch in (None, "dit") else arch)
+    base = config if config is not None else preset_for_architecture(arch)
     resolved = resolve_config(base, flags=values, flag_names=names, overrides=overrides or [])
     for notice in resolved.notices:
         print_notice(notice)

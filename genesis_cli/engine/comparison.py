@@ -17,7 +17,7 @@ from pathlib import Path
 
 from genesis_cli.engine.atomic_files import write_text_atomic
 from genesis_cli.engine.data.eventfile import EventFile
-from genesis_cli.engine.data.splits import make_split
+from genesis_cli.engine.data.splits import split_of
 from genesis_cli.engine.data.subset import write_subset
 from genesis_cli.engine.evaluation.report import evaluate_files
 from genesis_cli.engine.figures import save_figure
@@ -35,6 +35,7 @@ from genesis_cli.engine.training.trainer import Trainer
 from genesis_cli.errors import UsageError
 from genesis_cli.settings import ExperimentConfig, resolve_config
 from genesis_cli.settings.durations import parse_duration
+from genesis_cli.settings.presets import preset_for_architecture
 
 _STEPS = re.compile(r"^\s*(\d+)\s*(steps?)?\s*$")
 
@@ -56,10 +57,6 @@ def budget_flags(budget: tuple[int | None, float | None]) -> dict[str, int | flo
     return {"training.max_steps": steps} if steps is not None else {"training.time_budget": seconds}
 
 
-def preset_for(architecture: str) -> str:
-    return "default" if architecture == "dit" else architecture
-
-
 @dataclass
 class ArchitectureResult:
     architecture: str
@@ -78,7 +75,7 @@ class ArchitectureResult:
 
 def _config(architecture: str, data_path: Path, out_dir: Path, budget: tuple[int | None, float | None], seed: int,
             overrides: list[str]) -> ExperimentConfig:
-    return resolve_config(preset_for(architecture), flags={
+    return resolve_config(preset_for_architecture(architecture), flags={
         "data.h5_path": str(data_path), "experiment_name": f"compare_{architecture}", "seed": seed,
         "checkpoint_dir": str(out_dir / "checkpoints"), "log_dir": str(out_dir / "logs"), **budget_flags(budget)},
         overrides=overrides).config
@@ -166,7 +163,7 @@ def _real_test_file(source: Path, config: ExperimentConfig, out_dir: Path, event
     """The real test events all architectures are evaluated against (the run's own split)."""
     with EventFile(source) as data:
         n = data.n_events
-    split = make_split(n, (config.data.train_ratio, config.data.val_ratio, config.data.test_ratio), config.seed)
+    split = split_of(config, n)
     chosen = split.test[:events] if len(split.test) else split.val[:events]
     return write_subset(source, chosen, out_dir / "real_test.h5", overwrite=True)
 

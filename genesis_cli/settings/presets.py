@@ -21,6 +21,13 @@ from genesis_cli.settings.suggestions import did_you_mean
 #: Other names for presets: the guide's comparison workflow uses configs/dit.yaml.
 ALIASES = {"dit": "default"}
 YAML_SUFFIXES = (".yaml", ".yml")
+DEFAULT_PRESET = "default"
+
+
+def preset_for_architecture(architecture: str | None) -> str:
+    """The preset an architecture trains with when no --config is given: ``dit`` (or none) is the
+    ``default`` preset, every other architecture has a preset of its own name."""
+    return DEFAULT_PRESET if architecture is None else ALIASES.get(architecture, architecture)
 
 
 @cache

@@ -28,7 +28,7 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from genesis_cli.engine.data.eventfile import EventFile, check_labels, check_signals
 from genesis_cli.engine.data.normalization import Normalizer, time_offsets
-from genesis_cli.engine.data.splits import DataSplit, make_split
+from genesis_cli.engine.data.splits import DataSplit, split_of
 from genesis_cli.engine.memory import reuse_freed_batch_memory
 from genesis_cli.errors import DataError
 from genesis_cli.settings import ExperimentConfig
@@ -267,7 +267,7 @@ def make_dataloader(path: str | os.PathLike[str] | None = None, batch_size: int 
         raise UsageError("no event file given", hint="pass a path or set data.h5_path in the config")
     data = config.data
     file = EventFile(path)
-    event_split = make_split(file.n_events, (data.train_ratio, data.val_ratio, data.test_ratio), config.seed)
+    event_split = split_of(config, file.n_events)
     if normalizer is None:
         normalizer = fit_normalizer(file, event_split, config)
     budget = data.memory_budget_gb * 2**30 if data.memory_budget_gb is not None else default_memory_budget()

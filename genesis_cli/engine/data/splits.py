@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from genesis_cli.settings import ExperimentConfig
+
 SPLIT_NAMES = ("train", "val", "test")
 
 
@@ -49,6 +51,12 @@ class DataSplit:
         return {"seed": self.seed, "ratios": list(self.ratios), "n_events": self.n_events,
                 "sizes": {name: len(self.indices(name)) for name in SPLIT_NAMES},
                 "fingerprint": self.fingerprint()}
+
+
+def split_of(config: ExperimentConfig, n_events: int) -> DataSplit:
+    """The split a run of ``config`` uses for a file of ``n_events``: data.*_ratio and the seed."""
+    data = config.data
+    return make_split(n_events, (data.train_ratio, data.val_ratio, data.test_ratio), config.seed)
 
 
 def make_split(n_events: int, ratios: tuple[float, float, float], seed: int) -> DataSplit:

@@ -11,7 +11,7 @@ from torch import nn
 from genesis_cli.engine.data.eventfile import EventFile
 from genesis_cli.engine.data.loader import EventLoader, default_memory_budget, fit_normalizer
 from genesis_cli.engine.data.normalization import Normalizer
-from genesis_cli.engine.data.splits import DataSplit, make_split
+from genesis_cli.engine.data.splits import DataSplit, split_of
 from genesis_cli.engine.diffusion import GaussianDiffusion
 from genesis_cli.engine.ema import EMA
 from genesis_cli.engine.models import ModelFactory
@@ -36,7 +36,7 @@ def build_data(config: ExperimentConfig, normalizer: Normalizer | None, dist: Di
         raise UsageError("no training data: data.h5_path is not set", hint="pass --data-path FILE.h5")
     data = config.data
     file = EventFile(config.data.h5_path)
-    split = make_split(file.n_events, (data.train_ratio, data.val_ratio, data.test_ratio), config.seed)
+    split = split_of(config, file.n_events)
     normalizer = normalizer or fit_normalizer(file, split, config)
     budget = data.memory_budget_gb * 2**30 if data.memory_budget_gb is not None else default_memory_budget()
     common = {"memory_budget_bytes": budget / dist.world, "num_workers": data.num_workers,

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections import deque
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +34,11 @@ from genesis_cli.engine.training.components import build_parts
 from genesis_cli.engine.training.early_stopping import EarlyStopping
 from genesis_cli.engine.training.lr_schedule import PlateauState, learning_rate
 from genesis_cli.engine.training.rng import capture_rng_state, restore_rng_state, seed_everything, seeded_generator
+from genesis_cli.engine.training.window import LossHistory, LossWindow
 from genesis_cli.errors import GenesisError, UsageError
 from genesis_cli.settings import ExperimentConfig
 from genesis_cli.version import __version__
 
-HISTORY = 60  # logged losses kept for the dashboard's chart
-SMOOTHING = 0.9  # EMA factor of the smoothed loss shown to users
 EVAL_SEED_OFFSET = 1_000_003  # validation noise is the same at every evaluation
 
 
@@ -52,17 +49,6 @@ class NonFiniteLoss(GenesisError):
 def _improves(monitored: float, best: float | None) -> bool:
     """A finite loss below the best so far (a NaN or infinite loss is never the best)."""
     return math.isfinite(monitored) and (best is None or monitored < best)
-
-
-@dataclass
-class _Window:
-    """Losses since the last host read, kept on the device (no synchronisation per step)."""
-
-    loss: torch.Tensor
-    grad: torch.Tensor
-    started: float
-    count: int = 0
-    events: int = 0
 
 
 class Trainer:
@@ -109,7 +95,7 @@ class Trainer:
         self.training_seconds, self.training_events = 0.0, 0  # this process's training time and events
         self.seconds_before = 0.0  # training time of the run before this process resumed it
         self.last_eval: tuple[int, float] = (-1, float("nan"))  # (step, validation loss) of the latest evaluation
-        self.window = self._new_window()
+        self.window = LossWindow.open(self.device)
 
     # -- state ------------------------------------------------------------------------------------
     def checkpoint(self) -> RunCheckpoint:
@@ -217,11 +203,8 @@ class Trainer:
     def _epochs(self, interrupt: Any) -> str:
         t = self.config.training
         bad_step = torch.full((), -1, dtype=torch.long, device=self.device)
-        self.window = self._new_window()
-        start_step = self.global_step
-        history: deque[float] = deque(maxlen=HISTORY)
-        smoothed: list[float] = []
-        started = time.perf_counter()
+        self.window = LossWindow.open(self.device)
+        start_step, history, started = self.global_step, LossHistory(), time.perf_counter()
         if self._budget_spent():  # resumed at or past its budget
             return "budget"
         while self.epoch < t.num_epochs:
@@ -238,11 +221,7 @@ class Trainer:
                 loss, grad_norm = self.step(x_sig, self.geometry, label, lr, self.loss_generator)
                 finite = torch.isfinite(loss)
                 bad_step = torch.where(finite | (bad_step >= 0), bad_step, torch.full_like(bad_step, self.global_step + 1))
-                window = self.window
-                window.loss = window.loss + loss.float()
-                window.grad = grad_norm.float()
-                window.count += 1
-                window.events += x_sig.shape[0] * self.dist.world
+                self.window.add(loss, grad_norm, x_sig.shape[0] * self.dist.world)
                 self.global_step += 1
                 self.batch_in_epoch += 1
                 at_log = self.global_step % t.log_interval == 0
@@ -251,7 +230,7 @@ class Trainer:
                 if at_log or at_eval or at_save or self.batch_in_epoch == self.steps_per_epoch:
                     self._check_finite(bad_step)
                     if at_log:
-                        self._report_step(window, self._mean_loss(window), lr, history, smoothed, started, start_step)
+                        self._report_step(lr, history, started, start_step)
                     self._flush_window()
                 if at_eval and self.data.val is not None and self.batch_in_epoch < self.steps_per_epoch:
                     self.last_eval = (self.global_step, self.validation_loss())
@@ -306,15 +285,12 @@ class Trainer:
         self.observer.on_message(f"Training budget reached at step {self.global_step:,} "
                                  f"({self.elapsed_seconds:,.0f} s of training).")
 
-    def _new_window(self) -> _Window:
-        return _Window(torch.zeros((), device=self.device), torch.zeros(()), time.perf_counter())
-
     def _flush_window(self) -> None:
         """Move the window's losses into the epoch's running mean (a host read) and reset it."""
         if self.window.count:
             self.epoch_loss_sum += float(self.window.loss)
             self.epoch_batches += self.window.count
-        self.window = self._new_window()
+        self.window = LossWindow.open(self.device)
 
     def _check_finite(self, bad_step: torch.Tensor) -> None:
         step = int(bad_step)
@@ -335,28 +311,18 @@ class Trainer:
             interrupt.signal = int(signal) or None
         interrupt.check()
 
-    def _mean_loss(self, window: _Window) -> float:
-        """The window's mean training loss over every rank (all ranks log at the same steps)."""
-        total = window.loss.detach().clone()
-        if self.dist.world > 1:
-            torch.distributed.all_reduce(total)
-        return float(total) / (window.count * self.dist.world)
-
     def _kept(self) -> str:
         kept = self.store.newest()
         return f"the last good checkpoint is {kept}" if kept else "no checkpoint was written"
 
-    def _report_step(self, window: _Window, mean: float, lr: float, history: deque[float],
-                     smoothed: list[float], started: float, start_step: int) -> None:
-        history.append(mean)
-        smooth = mean if not smoothed else SMOOTHING * smoothed[0] + (1 - SMOOTHING) * mean
-        smoothed[:] = [smooth]
-        seconds = max(time.perf_counter() - window.started, 1e-9)
-        memory = peak_memory_bytes(self.device)
+    def _report_step(self, lr: float, history: LossHistory, started: float, start_step: int) -> None:
+        window = self.window
+        mean = window.mean(self.dist.world)
+        smooth = history.add(mean)
         self.observer.on_step(StepReport(
             self.epoch + 1, self.global_step, self.total_steps, mean, smooth, lr, float(window.grad),
-            window.events / seconds, time.perf_counter() - started, memory, tuple(history), self._budget_left(),
-            start_step))
+            window.events_per_second(), time.perf_counter() - started, peak_memory_bytes(self.device),
+            tuple(history.recent), self._budget_left(), start_step))
 
     @torch.no_grad()
     def validation_loss(self) -> float:
