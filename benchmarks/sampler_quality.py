@@ -19,7 +19,7 @@ from pathlib import Path
 
 from genesis_cli.engine.evaluation.report import EvaluationReport, evaluate_files
 from genesis_cli.engine.sampling.conditions import labels_from_file
-from genesis_cli.engine.sampling.generate import sample_to_file
+from genesis_cli.engine.sampling.generate import SamplingPlan, sample_to_file
 from genesis_cli.engine.sampling.generator import TrainedGenerator
 
 AUC_TOLERANCE = 0.01
@@ -54,8 +54,8 @@ def main() -> None:
         if args.reuse and path.exists():
             print(f"reusing {path}")
             continue
-        summary = sample_to_file(generator, labels, path, sampler=name, steps=steps, guidance_scale=d.guidance_scale,
-                                 batch_size=args.batch_size, seed=1, overwrite=True)
+        plan = SamplingPlan(name, steps, d.guidance_scale, args.batch_size, seed=1)
+        summary = sample_to_file(generator, labels, path, plan, overwrite=True)
         print(f"sampled {name} {steps} steps: {summary.events_per_second:,.1f} events/s", flush=True)
     reference = aucs(evaluate_files(args.heldout, files[runs[0]]))
     print(f"\n| sampler | steps | {' | '.join(reference)} | max |Δ| vs DDPM-1000 | AUC vs DDPM sample |")

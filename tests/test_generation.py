@@ -124,10 +124,11 @@ def test_sample_from_ranges_is_reproducible(cli: Cli, trained_run: Path, tmp_pat
     (["--energy", "5:1"], "the lower end exceeds the upper end"),
     (["--energy", "abc"], "expected a number or LO:HI"),
     ([], "--num-events is required without --labels-from"),
-    (["--sampler", "euler"], "--sampler 'euler': choose ddpm, ddim, dpm-solver, dpm-solver-sde"),
-    (["--steps", "0"], "--steps 0: must be > 0"),
-    (["--guidance-scale", "nan"], "--guidance-scale: guidance_scale: input should be a finite number"),
-    (["--guidance-scale", "-1"], "--guidance-scale: guidance_scale: input should be greater than or equal to 0"),
+    (["--sampler", "euler"], "--sampler: diffusion.sampler: 'euler' is not one of ddpm, ddim, dpm-solver, dpm-solver-sde"),
+    (["--steps", "0"], "--steps: diffusion.sampling_steps: input should be greater than 0 (got 0)"),
+    (["--batch-size", "0"], "--batch-size: sampling.batch_size: input should be greater than 0 (got 0)"),
+    (["--guidance-scale", "nan"], "--guidance-scale: diffusion.guidance_scale: input should be a finite number"),
+    (["--guidance-scale", "-1"], "--guidance-scale: diffusion.guidance_scale: input should be greater than or equal to 0"),
     (["--seed", "1" * 25], "Invalid value for '--seed'"),
 ])
 def test_sample_rejects_bad_requests(cli: Cli, trained_run: Path, tmp_path: Path, args: list[str], message: str) -> None:

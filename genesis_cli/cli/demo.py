@@ -72,8 +72,7 @@ def demo_command(
     labels = labels_from_file(real)
     generated = directory / "generated.h5"
     with progress_callback(len(labels), f"sampling {generated.name}") as advance:
-        summary = sample_to_file(generator, labels, generated, batch_size=256, seed=0, overwrite=True,
-                                 progress=advance)
+        summary = sample_to_file(generator, labels, generated, overwrite=True, progress=advance)
     out.print(f"{summary.events:,} events generated for the held-out labels in {summary.seconds:.1f} s")
 
     out.rule("[bold]4/4 evaluate")

@@ -11,8 +11,7 @@ from genesis_cli.cli.options import seed_option
 from genesis_cli.cli.output import print_notice, print_success, progress_callback
 from genesis_cli.engine.outputs import Output, check_outputs
 from genesis_cli.errors import EXIT_INTERRUPTED, UsageError
-from genesis_cli.settings.messages import validate
-from genesis_cli.settings.sections import SAMPLERS, DiffusionConfig
+from genesis_cli.settings import derive_config, resolve_config
 
 EXAMPLES = (
     "[bold]Examples[/bold]\n\n"
@@ -21,6 +20,8 @@ EXAMPLES = (
     "  genesis sample --checkpoint run.pt --num-events 10000 --energy 1e5:1e7 --zenith 1.5:3.1 --output up.h5"
 )
 RangeOption = Optional[str]
+FLAGS = {"diffusion.sampler": "--sampler", "diffusion.sampling_steps": "--steps",
+         "diffusion.guidance_scale": "--guidance-scale", "sampling.batch_size": "--batch-size", "sampling.seed": "--seed"}
 
 
 def sample_command(
@@ -30,8 +31,8 @@ def sample_command(
     sampler: Annotated[Optional[str], typer.Option(help="ddpm, ddim, dpm-solver or dpm-solver-sde (default: the checkpoint's config).")] = None,
     steps: Annotated[Optional[int], typer.Option(help="Sampler steps (ddim, dpm-solver, dpm-solver-sde).")] = None,
     guidance_scale: Annotated[Optional[float], typer.Option("--guidance-scale", help="Classifier-free guidance scale.")] = None,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Events generated at once.")] = 256,
-    seed: Annotated[int, seed_option("Random seed.")] = 0,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Events generated at once (default: sampling.batch_size, 256).")] = None,
+    seed: Annotated[Optional[int], seed_option("Random seed (default: sampling.seed, 0).")] = None,
     device: Annotated[Optional[str], typer.Option(help="auto, cpu, cuda or cuda:N.")] = None,
     labels_from: Annotated[Optional[Path], typer.Option("--labels-from", metavar="FILE.h5", help="Generate for the labels of this file.")] = None,
     energy: Annotated[RangeOption, typer.Option(metavar="LO:HI", help="Energy in GeV, log-uniform (or one value).")] = None,
@@ -50,19 +51,13 @@ def sample_command(
 
     from genesis_cli.engine.runs.store import sampling_checkpoint
     from genesis_cli.engine.sampling.conditions import labels_from_file, labels_from_ranges, parse_range
-    from genesis_cli.engine.sampling.generate import sample_to_file
+    from genesis_cli.engine.sampling.generate import SamplingPlan, sample_to_file
     from genesis_cli.engine.sampling.generator import TrainedGenerator
     from genesis_cli.engine.sampling.provenance import LabelSource
 
-    if batch_size <= 0:
-        raise UsageError(f"--batch-size {batch_size}: must be > 0")
-    if sampler is not None and sampler.lower() not in SAMPLERS:
-        raise UsageError(f"--sampler {sampler!r}: choose {', '.join(SAMPLERS)}")
-    if steps is not None and steps <= 0:
-        raise UsageError(f"--steps {steps}: must be > 0")
-    if guidance_scale is not None:  # the settings' rule for diffusion.guidance_scale (finite, >= 0)
-        validate(DiffusionConfig, {"guidance_scale": guidance_scale}, origins={"guidance_scale": "--guidance-scale"})
-    sampler = sampler.lower() if sampler else None
+    flags = {"diffusion.sampler": sampler.lower() if sampler else None, "diffusion.sampling_steps": steps,
+             "diffusion.guidance_scale": guidance_scale, "sampling.batch_size": batch_size, "sampling.seed": seed}
+    resolve_config(flags=flags, flag_names=FLAGS)  # a bad value is refused before the checkpoint is read
     check_outputs([Output(output, "--output")], {"--checkpoint": checkpoint if checkpoint.is_file() else None,
                                                   "--labels-from": labels_from}, overwrite=overwrite)
     skipped: list[str] = []
@@ -70,7 +65,7 @@ def sample_command(
     for notice in skipped:
         print_notice(notice)
     trained = TrainedGenerator.load(chosen, device or "auto")
-    diffusion = trained.config.diffusion
+    plan = SamplingPlan.of(derive_config(trained.config, flags, "command line", FLAGS))
     range_texts = {name: text for name, text in
                    zip(("energy", "zenith", "azimuth", "x", "y", "z"), (energy, zenith, azimuth, x, y, z)) if text}
     ranges = {name: parse_range(text, name) for name, text in range_texts.items()}
@@ -85,15 +80,14 @@ def sample_command(
             raise UsageError(f"--num-events {num_events}: must be > 0")
         if not ranges:
             print_notice("no labels given: sampling the training distribution (see genesis sample --help)")
-        labels = labels_from_ranges(num_events, ranges, trained.normalizer, trained.geometry, np.random.default_rng(seed))
-    name = sampler or diffusion.sampler
+        labels = labels_from_ranges(num_events, ranges, trained.normalizer, trained.geometry,
+                                    np.random.default_rng(plan.seed))
     with progress_callback(len(labels), f"sampling {output.name}") as advance:
-        summary = sample_to_file(trained, labels, output, sampler=name, steps=steps, guidance_scale=guidance_scale,
-                                 batch_size=batch_size, seed=seed, overwrite=overwrite, progress=advance,
+        summary = sample_to_file(trained, labels, output, plan, overwrite=overwrite, progress=advance,
                                  label_source=LabelSource(labels_from, range_texts))
     if summary.interrupted:
         kept = f"{output} is kept unchanged; " if summary.path != output else ""
         print_notice(f"interrupted: {kept}{summary.path} holds the {summary.events:,} events generated so far")
         raise typer.Exit(EXIT_INTERRUPTED)
-    print_success(f"wrote {summary.events:,} events to {summary.path} with {name} in {summary.seconds:.1f} s "
+    print_success(f"wrote {summary.events:,} events to {summary.path} with {plan.sampler} in {summary.seconds:.1f} s "
                   f"({summary.events_per_second:,.1f} events/s)")

@@ -12,7 +12,7 @@ import json
 import math
 import re
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from genesis_cli.engine.atomic_files import write_text_atomic
@@ -28,7 +28,7 @@ from genesis_cli.engine.runs.checkpoint import load_checkpoint
 from genesis_cli.engine.runs.reports import TrainingObserver
 from genesis_cli.engine.runs.store import BEST, sampling_checkpoint
 from genesis_cli.engine.sampling.conditions import labels_from_file
-from genesis_cli.engine.sampling.generate import sample_to_file
+from genesis_cli.engine.sampling.generate import SamplingPlan, sample_to_file
 from genesis_cli.engine.sampling.generator import TrainedGenerator
 from genesis_cli.engine.training import session
 from genesis_cli.engine.training.trainer import Trainer
@@ -144,7 +144,8 @@ def compare(architectures: list[str], *, out_dir: Path, data_path: Path | None, 
         labels = labels_from_file(real_test)
         say(f"{architecture}: sampling {len(labels)} events")
         samples = out_dir / f"{architecture}_samples.h5"
-        summary = sample_to_file(generator, labels, samples, batch_size=256, seed=seed, overwrite=True)
+        summary = sample_to_file(generator, labels, samples, replace(SamplingPlan.of(generator.config), seed=seed),
+                                 overwrite=True)
         report = evaluate_files(real_test, samples, seed=seed)
         write_text_atomic(out_dir / f"{architecture}_evaluation.json", json.dumps(report.to_dict(), indent=2, default=float))
         rows = {row.metric: row.value for row in report.summary}

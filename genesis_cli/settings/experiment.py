@@ -10,7 +10,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from genesis_cli.settings.base import Seed, StrictModel
-from genesis_cli.settings.sections import DataConfig, DiffusionConfig, ModelConfig
+from genesis_cli.settings.sections import DataConfig, DiffusionConfig, ModelConfig, SamplingConfig
 from genesis_cli.settings.training import TrainingConfig
 
 _DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
@@ -39,6 +39,7 @@ class ExperimentConfig(StrictModel):
     diffusion: DiffusionConfig = Field(default_factory=DiffusionConfig)
     data: DataConfig = Field(default_factory=DataConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
+    sampling: SamplingConfig = Field(default_factory=SamplingConfig)
 
     @field_validator("device", mode="before")
     @classmethod

@@ -81,9 +81,12 @@ def resolve_config(
     return ResolvedConfig(validated, notices, origins, sources)
 
 
-def derive_config(config: ExperimentConfig, values: Mapping[str, Any], label: str) -> ExperimentConfig:
-    """``config`` with the dotted keys of ``values`` replaced, validated again; errors name ``label``."""
-    merged, origins = merge([Layer("base", config.to_dict()), Layer.from_dotted(label, values, {})])
+def derive_config(config: ExperimentConfig, values: Mapping[str, Any], label: str,
+                  flag_names: Mapping[str, str] | None = None) -> ExperimentConfig:
+    """``config`` with the dotted keys of ``values`` replaced (None values skipped), validated again;
+    errors name ``label``, or the flag of ``flag_names`` that set the key."""
+    given = {key: value for key, value in values.items() if value is not None}
+    merged, origins = merge([Layer("base", config.to_dict()), Layer.from_dotted(label, given, flag_names or {})])
     return validate(ExperimentConfig, merged, origins)
 
 

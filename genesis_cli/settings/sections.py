@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, PrivateAttr, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from genesis_cli.settings.base import StrictModel
+from genesis_cli.settings.base import Seed, StrictModel
 from genesis_cli.settings.choices import choice
 
 ARCHITECTURES = ("dit", "cnn", "mlp", "hybrid", "resnet")
@@ -155,6 +155,14 @@ class DiffusionConfig(StrictModel):
                 {"start": self.beta_start, "end": self.beta_end, "at": "beta_start"},
             )
         return self
+
+
+class SamplingConfig(StrictModel):
+    """How `genesis sample` (and compare, demo, the benchmarks) generate events. Which sampler, how many
+    steps and how much guidance are the diffusion section's sampler, sampling_steps and guidance_scale."""
+
+    batch_size: int = Field(256, gt=0, description="Events generated at once (memory grows with it).")
+    seed: Seed = Field(0, description="Seed of the sampling noise (and of labels drawn from ranges).")
 
 
 class DataConfig(StrictModel):

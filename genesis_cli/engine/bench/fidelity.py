@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from genesis_cli.engine.evaluation.report import EvaluationReport, evaluate_file
 from genesis_cli.engine.runs.checkpoint import load_checkpoint
 from genesis_cli.engine.runs.store import FINAL, sampling_checkpoint
 from genesis_cli.engine.sampling.conditions import labels_from_file
-from genesis_cli.engine.sampling.generate import sample_to_file
+from genesis_cli.engine.sampling.generate import SamplingPlan, sample_to_file
 from genesis_cli.engine.sampling.generator import TrainedGenerator
 from genesis_cli.engine.simulation.runner import simulate_to_file
 from genesis_cli.engine.training import session
@@ -122,7 +122,8 @@ def run_fidelity(plan: FidelityPlan, say: Callable[[str], None] = print) -> Fide
     if not (plan.reuse and generated.exists()):
         generator = TrainedGenerator.load(sampling_checkpoint(run_dir), plan.device)
         labels = labels_from_file(heldout_file)
-        sampled = sample_to_file(generator, labels, generated, batch_size=256, seed=plan.seed, overwrite=True)
+        sampled = sample_to_file(generator, labels, generated, replace(SamplingPlan.of(generator.config), seed=plan.seed),
+                                 overwrite=True)
         sampling_rate = sampled.events_per_second
         say(f"generated {sampled.events:,} events in {sampled.seconds:.0f} s")
     report = evaluate_files(heldout_file, generated, seed=plan.seed)

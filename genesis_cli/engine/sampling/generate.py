@@ -20,6 +20,24 @@ from genesis_cli.engine.interrupts import deferred_interrupts
 from genesis_cli.engine.memory import reuse_freed_batch_memory
 from genesis_cli.engine.sampling.generator import TrainedGenerator
 from genesis_cli.engine.sampling.provenance import LabelSource, provenance
+from genesis_cli.settings import ExperimentConfig
+
+
+@dataclass(frozen=True)
+class SamplingPlan:
+    """How a file of events is generated, read from validated settings (the diffusion section's sampler,
+    steps and guidance; the sampling section's batch size and seed): the one place defaults are taken."""
+
+    sampler: str
+    steps: int  # of ddim and the DPM-Solvers; ddpm takes every step of the schedule
+    guidance_scale: float
+    batch_size: int
+    seed: int
+
+    @classmethod
+    def of(cls, config: ExperimentConfig) -> SamplingPlan:
+        d, s = config.diffusion, config.sampling
+        return cls(d.sampler, d.sampling_steps, d.guidance_scale, s.batch_size, s.seed)
 
 
 @dataclass(frozen=True)
@@ -34,23 +52,20 @@ class SamplingSummary:
         return self.events / max(self.seconds, 1e-9)
 
 
-def sample_to_file(generator: TrainedGenerator, labels: np.ndarray, out: Path, *, batch_size: int, seed: int,
-                   sampler: str | None = None, steps: int | None = None, guidance_scale: float | None = None,
+def sample_to_file(generator: TrainedGenerator, labels: np.ndarray, out: Path, plan: SamplingPlan | None = None, *,
                    overwrite: bool = False, progress: Callable[[int], None] | None = None,
                    label_source: LabelSource | None = None) -> SamplingSummary:
-    """Generate events for ``labels`` into ``out``; sampler, steps and guidance default to the checkpoint's config.
+    """Generate events for ``labels`` (B, 6) into ``out`` as ``plan`` says (None: the checkpoint's settings).
     ``label_source`` says where the labels came from, for the file's provenance (provenance.py)."""
-    d = generator.config.diffusion
-    sampler = sampler or d.sampler
-    steps = steps or d.sampling_steps
-    guidance_scale = d.guidance_scale if guidance_scale is None else guidance_scale
+    plan = plan or SamplingPlan.of(generator.config)
+    sampler, steps, guidance_scale, batch_size = plan.sampler, plan.steps, plan.guidance_scale, plan.batch_size
     attrs = provenance(generator.path, generator.record, label_source or LabelSource(), sampler=sampler,
                        steps=steps if sampler != "ddpm" else generator.diffusion.timesteps,
-                       guidance_scale=guidance_scale, seed=seed, batch_size=batch_size, device=generator.device,
+                       guidance_scale=guidance_scale, seed=plan.seed, batch_size=batch_size, device=generator.device,
                        precision=generator.precision)
     attrs["architecture"] = generator.config.model.architecture
     reuse_freed_batch_memory()
-    torch_generator = torch.Generator(generator.device).manual_seed(seed)
+    torch_generator = torch.Generator(generator.device).manual_seed(plan.seed)
     started = time.perf_counter()
     interrupted = False
     with deferred_interrupts() as interrupt, EventWriter(out, generator.geometry, attrs=attrs, overwrite=overwrite,
