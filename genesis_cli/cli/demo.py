@@ -26,17 +26,11 @@ def demo_command(
     Simulates a small IceCube dataset, trains the debug preset, generates events for the held-out
     labels and evaluates them against the simulation.
     """
-    from genesis_cli.cli.evaluate import render, verdict_line, write_json
-    from genesis_cli.cli.train import _run
-    from genesis_cli.engine.data.splits import split_of
-    from genesis_cli.engine.data.subset import write_subset
+    from genesis_cli.cli.evaluate import render, verdict_line
+    from genesis_cli.cli.train import train_with_dashboard
+    from genesis_cli.engine import workflows
     from genesis_cli.engine.detector import icecube_like_geometry
     from genesis_cli.engine.evaluation.plots import plot_report
-    from genesis_cli.engine.evaluation.report import evaluate_files
-    from genesis_cli.engine.runs.store import sampling_checkpoint
-    from genesis_cli.engine.sampling.conditions import labels_from_file
-    from genesis_cli.engine.sampling.generate import sample_to_file
-    from genesis_cli.engine.sampling.generator import TrainedGenerator
     from genesis_cli.engine.simulation.runner import simulate_to_file
     from genesis_cli.engine.training import session
     from genesis_cli.settings import resolve_config
@@ -63,25 +57,22 @@ def demo_command(
     out.print(f"{events:,} IceCube-like events in {data}")
 
     out.rule("[bold]2/4 train (debug preset)")
-    _run(prepared, debug=False)
+    train_with_dashboard(prepared, debug=False)
 
     out.rule("[bold]3/4 sample")
-    split = split_of(config, events)
-    real = write_subset(data, split.test[:test_events], directory / "real_test.h5", overwrite=True)
-    generator = TrainedGenerator.load(sampling_checkpoint(prepared.run_dir), config.device)
-    labels = labels_from_file(real)
+    real = workflows.heldout_file(data, config, directory / "real_test.h5", test_events)
     generated = directory / "generated.h5"
-    with progress_callback(len(labels), f"sampling {generated.name}") as advance:
-        summary = sample_to_file(generator, labels, generated, overwrite=True, progress=advance)
+    with progress_callback(test_events, f"sampling {generated.name}") as advance:
+        _, summary = workflows.sample_heldout(prepared.run_dir, real, generated, seed=config.sampling.seed,
+                                              device=config.device, progress=advance)
     out.print(f"{summary.events:,} events generated for the held-out labels in {summary.seconds:.1f} s")
 
     out.rule("[bold]4/4 evaluate")
-    report = evaluate_files(real, generated)
+    report = workflows.evaluate(real, generated, seed=0, report_json=directory / "evaluation.json")
     for table in render(report):
         out.print(table)
     out.print(verdict_line(report))
     figure = plot_report(report, directory / "evaluation.png")
-    write_json(report, directory / "evaluation.json")
     print_success(f"done. data: {data} · run: {prepared.run_dir} · samples: {generated} · report: {figure} and "
                   f"{directory / 'evaluation.json'}")
     out.print("A few minutes of training on a CPU give a rough model; train longer "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -13,7 +12,6 @@ from rich.table import Table
 
 from genesis_cli.cli.options import overwrite_option, seed_option
 from genesis_cli.cli.output import console, print_notice, print_success
-from genesis_cli.engine.atomic_files import write_text_atomic
 from genesis_cli.engine.outputs import Output, check_outputs
 
 EXAMPLES = (
@@ -77,10 +75,6 @@ def verdict_line(report: Any) -> str:
     return f"[bold {colour}]{report.overall.line}[/]"
 
 
-def write_json(report: Any, path: Path) -> None:
-    write_text_atomic(path, json.dumps(report.to_dict(), indent=2, default=float))
-
-
 def evaluate_command(
     real_data: Annotated[Path, typer.Option("--real-data", metavar="REAL.h5", help="Simulated (real) events.")],
     generated_data: Annotated[Path, typer.Option("--generated-data", metavar="GEN.h5", help="Generated events.")],
@@ -114,5 +108,5 @@ def evaluate_command(
         plot_report(report, output)
         print_success(f"figure written to {output}")
     if json_path is not None:
-        write_json(report, json_path)
+        report.save_json(json_path)
         print_success(f"metrics written to {json_path}")

@@ -69,7 +69,8 @@ def _toy_data_path() -> Path:
     return TOY_FILE
 
 
-def _run(prepared: Any, debug: bool) -> None:
+def train_with_dashboard(prepared: Any, debug: bool) -> None:
+    """Train a prepared run with the live dashboard (rank 0 only); Ctrl-C and SIGTERM print how to resume."""
     from genesis_cli.engine.training import session
 
     main = session.is_main_process()  # under torchrun, only rank 0 talks to the user
@@ -150,7 +151,7 @@ def train_command(
         prepared = session.prepare_resume(resume_from_checkpoint, requested=experiment)
     else:
         prepared = session.prepare_new_run(experiment, overwrite=overwrite)
-    _run(prepared, debug)
+    train_with_dashboard(prepared, debug)
 
 
 def resume_command(
@@ -173,4 +174,4 @@ def resume_command(
     overrides = {"training.num_epochs": epochs, "training.early_stopping_patience": early_stopping_patience,
                  "training.max_steps": max_steps, "training.time_budget": time_budget,
                  "data.h5_path": str(data_path) if data_path else None, "device": device}
-    _run(session.prepare_resume(target, overrides=overrides), debug)
+    train_with_dashboard(session.prepare_resume(target, overrides=overrides), debug)

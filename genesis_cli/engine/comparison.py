@@ -12,26 +12,19 @@ import json
 import math
 import re
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from genesis_cli.engine import workflows
 from genesis_cli.engine.atomic_files import write_text_atomic
-from genesis_cli.engine.data.eventfile import EventFile
-from genesis_cli.engine.data.splits import split_of
-from genesis_cli.engine.data.subset import write_subset
-from genesis_cli.engine.evaluation.report import evaluate_files
 from genesis_cli.engine.figures import save_figure
-from genesis_cli.engine.memory import peak_memory_bytes, reset_peak_memory
+from genesis_cli.engine.memory import peak_memory_bytes
 from genesis_cli.engine.models import count_parameters, model_cost
 from genesis_cli.engine.outputs import Output, check_outputs
 from genesis_cli.engine.runs.checkpoint import load_checkpoint
 from genesis_cli.engine.runs.reports import TrainingObserver
 from genesis_cli.engine.runs.store import BEST, sampling_checkpoint
-from genesis_cli.engine.sampling.conditions import labels_from_file
-from genesis_cli.engine.sampling.generate import SamplingPlan, sample_to_file
-from genesis_cli.engine.sampling.generator import TrainedGenerator
 from genesis_cli.engine.training import session
-from genesis_cli.engine.training.trainer import Trainer
 from genesis_cli.errors import UsageError
 from genesis_cli.settings import ExperimentConfig, resolve_config
 from genesis_cli.settings.durations import parse_duration
@@ -81,15 +74,6 @@ def _config(architecture: str, data_path: Path, out_dir: Path, budget: tuple[int
         overrides=overrides).config
 
 
-def _train(prepared: session.PreparedRun, observer: TrainingObserver | None) -> tuple[Path, float, float]:
-    trainer = Trainer(prepared.config, prepared.run_dir, observer=observer)
-    reset_peak_memory(trainer.device)
-    session.fit(prepared, trainer)
-    best = trainer.validation_loss() if trainer.data.val is not None else float(trainer.best_loss or float("nan"))
-    events_per_second = trainer.training_events / max(trainer.training_seconds, 1e-9)
-    return prepared.run_dir, events_per_second, best
-
-
 def _existing(run_dir: Path) -> tuple[float, float]:
     """Training events/s (from metrics.jsonl) and best validation loss of an existing run."""
     rates = []
@@ -128,45 +112,35 @@ def compare(architectures: list[str], *, out_dir: Path, data_path: Path | None, 
     out_dir.mkdir(parents=True, exist_ok=True)
     check_outputs([Output(path, "--output-dir") for path in outputs], {"--data-path": data_path}, overwrite=overwrite)
     results = []
-    real_test: Path | None = None
+    heldout: Path | None = None
     for architecture in architectures:
         if architecture in existing:
             run_dir = existing[architecture]
             say(f"{architecture}: using the existing run {run_dir}")
-            train_rate, best = _existing(run_dir)
+            train_rate, loss = _existing(run_dir)
         else:
             say(f"{architecture}: training for {budget}")
-            run_dir, train_rate, best = _train(to_train[architecture], observer_for(architecture))
-        generator = TrainedGenerator.load(sampling_checkpoint(run_dir))
-        if real_test is None:
-            source = data_path or Path(generator.config.data.h5_path or "")
-            real_test = _real_test_file(source, generator.config, out_dir, events)
-        labels = labels_from_file(real_test)
-        say(f"{architecture}: sampling {len(labels)} events")
+            trained = workflows.train(to_train[architecture], observer_for(architecture))
+            run_dir, train_rate, loss = trained.run_dir, trained.events_per_second, trained.final_loss
+        if heldout is None:
+            config = (to_train[architecture].config if architecture in to_train
+                      else load_checkpoint(sampling_checkpoint(run_dir)).settings())
+            heldout = workflows.heldout_file(data_path or Path(config.data.h5_path or ""), config,
+                                             out_dir / "real_test.h5", events)
+        say(f"{architecture}: sampling and judging {architecture}_samples.h5")
         samples = out_dir / f"{architecture}_samples.h5"
-        summary = sample_to_file(generator, labels, samples, replace(SamplingPlan.of(generator.config), seed=seed),
-                                 overwrite=True)
-        report = evaluate_files(real_test, samples, seed=seed)
-        write_text_atomic(out_dir / f"{architecture}_evaluation.json", json.dumps(report.to_dict(), indent=2, default=float))
-        rows = {row.metric: row.value for row in report.summary}
+        judged = workflows.sample_and_judge(run_dir, heldout, samples, seed=seed,
+                                            report_json=out_dir / f"{architecture}_evaluation.json")
+        generator, rows = judged.generator, {row.metric: row.value for row in judged.report.summary}
         results.append(ArchitectureResult(
             architecture, str(run_dir), count_parameters(generator.diffusion.model),
             model_cost(generator.config.model, generator.geometry,
                        generator.config.diffusion.event_channels).forward_flops_per_event / 1e9,
-            train_rate, summary.events_per_second, peak_memory_bytes(generator.device) / 2**30, best,
+            train_rate, judged.sampling.events_per_second, peak_memory_bytes(generator.device) / 2**30, loss,
             rows["classifier AUC, high-level"], rows["classifier AUC, per-DOM"], rows["Frechet distance, high-level"],
             str(samples)))
     write_text_atomic(out_dir / "comparison.json", json.dumps([asdict(r) for r in results], indent=2, default=float))
     return results
-
-
-def _real_test_file(source: Path, config: ExperimentConfig, out_dir: Path, events: int) -> Path:
-    """The real test events all architectures are evaluated against (the run's own split)."""
-    with EventFile(source) as data:
-        n = data.n_events
-    split = split_of(config, n)
-    chosen = split.test[:events] if len(split.test) else split.val[:events]
-    return write_subset(source, chosen, out_dir / "real_test.h5", overwrite=True)
 
 
 def plot_tradeoff(results: list[ArchitectureResult], out: Path) -> Path:

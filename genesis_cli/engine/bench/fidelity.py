@@ -16,22 +16,19 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from genesis_cli.engine import workflows
 from genesis_cli.engine.atomic_files import write_text_atomic
 from genesis_cli.engine.detector import Geometry, icecube_like_geometry, load_geometry_csv
 from genesis_cli.engine.evaluation.physics import PhysicsSummary, summarise
-from genesis_cli.engine.evaluation.report import EvaluationReport, evaluate_files
+from genesis_cli.engine.evaluation.report import EvaluationReport
 from genesis_cli.engine.runs.checkpoint import load_checkpoint
-from genesis_cli.engine.runs.store import FINAL, sampling_checkpoint
-from genesis_cli.engine.sampling.conditions import labels_from_file
-from genesis_cli.engine.sampling.generate import SamplingPlan, sample_to_file
-from genesis_cli.engine.sampling.generator import TrainedGenerator
+from genesis_cli.engine.runs.store import FINAL
 from genesis_cli.engine.simulation.runner import simulate_to_file
 from genesis_cli.engine.training import session
-from genesis_cli.engine.training.trainer import Trainer
 from genesis_cli.errors import UsageError
 from genesis_cli.settings import resolve_config
 from genesis_cli.settings.simulation import SimulationConfig
@@ -120,14 +117,10 @@ def run_fidelity(plan: FidelityPlan, say: Callable[[str], None] = print) -> Fide
     generated = out / "generated.h5"
     sampling_rate = float("nan")
     if not (plan.reuse and generated.exists()):
-        generator = TrainedGenerator.load(sampling_checkpoint(run_dir), plan.device)
-        labels = labels_from_file(heldout_file)
-        sampled = sample_to_file(generator, labels, generated, replace(SamplingPlan.of(generator.config), seed=plan.seed),
-                                 overwrite=True)
+        _, sampled = workflows.sample_heldout(run_dir, heldout_file, generated, seed=plan.seed, device=plan.device)
         sampling_rate = sampled.events_per_second
         say(f"generated {sampled.events:,} events in {sampled.seconds:.0f} s")
-    report = evaluate_files(heldout_file, generated, seed=plan.seed)
-    write_text_atomic(out / "evaluation.json", json.dumps(report.to_dict(), indent=2, default=float))
+    report = workflows.evaluate(heldout_file, generated, seed=plan.seed, report_json=out / "evaluation.json")
     result = FidelityResult(
         plan.preset, plan.budget, plan.data_style, steps, seconds, train_rate, sampling_rate,
         summarise(report.real), summarise(report.generated, report.real), _aucs(report), report.overall_verdict,
@@ -148,10 +141,9 @@ def _train(plan: FidelityPlan, train_file: Path, say: Callable[[str], None]) -> 
     prepared = session.prepare_new_run(config, overwrite=True)
     say(f"training {plan.preset} for {plan.budget} on {train_file}")
     started = time.perf_counter()
-    trainer = Trainer(config, prepared.run_dir)
-    session.fit(prepared, trainer)
-    say(f"trained {trainer.global_step:,} steps in {time.perf_counter() - started:.0f} s")
-    return trainer.global_step, trainer.elapsed_seconds, trainer.training_events / max(trainer.training_seconds, 1e-9)
+    trained = workflows.train(prepared)
+    say(f"trained {trained.steps:,} steps in {time.perf_counter() - started:.0f} s")
+    return trained.steps, trained.training_seconds, trained.events_per_second
 
 
 def _aucs(report: EvaluationReport) -> dict[str, float]:

@@ -17,6 +17,7 @@ and verdicts (verdicts.py) end in one overall verdict line.
 
 from __future__ import annotations
 
+import json
 import time
 import warnings
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from genesis_cli.engine.atomic_files import write_text_atomic
 from genesis_cli.engine.data.eventfile import INTERRUPTED_NOTE, EventFile
 from genesis_cli.engine.evaluation import metrics
 from genesis_cli.engine.evaluation.classifier import classifier_auc
@@ -102,6 +104,10 @@ class EvaluationReport:
                 "poor": list(self.overall.poor), "fair": list(self.overall.fair),
                 "per_dom_hit_rate_difference": self.per_dom_hit_rate_difference, "seconds": self.seconds,
                 "notes": self.notes}
+
+    def save_json(self, path: Path) -> Path:
+        """The report as JSON (`genesis evaluate --json`), written atomically."""
+        return write_text_atomic(path, json.dumps(self.to_dict(), indent=2, default=float))
 
 
 def evaluate_files(real_path: Path, generated_path: Path, *, seed: int = 0) -> EvaluationReport:
