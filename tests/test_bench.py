@@ -37,6 +37,7 @@ def test_bench_all_on_cpu(cli: Cli, toy_file: Path, tmp_path: Path) -> None:
     assert "GENESIS bench (debug)" in result.stdout
 
 
+@pytest.mark.slow
 def test_baseline_sweep_and_profile(cli: Cli, tmp_path: Path) -> None:
     """Two batch sizes, the original configuration beside ours, the speed-up line and the profile file."""
     out, prof = tmp_path / "bench.json", tmp_path / "prof.txt"

@@ -22,6 +22,7 @@ def test_presets_script_prints_a_row_per_preset(tmp_path: Path) -> None:
     assert out.exists()
 
 
+@pytest.mark.slow
 def test_judge_script_prints_a_verdict_per_distortion(tmp_path: Path) -> None:
     from genesis_cli.engine.evaluation.distortions import DISTORTIONS
 

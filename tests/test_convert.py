@@ -222,6 +222,7 @@ def test_a_parquet_file_without_prometheus_columns_is_named(cli: Cli, tmp_path: 
     assert result.exit_code == 2 and "not a Prometheus file" in result.stderr
 
 
+@pytest.mark.slow
 def test_matching_by_string_and_dom_number(cli: Cli, toy_file: Path, tmp_path: Path) -> None:
     """GraphNeT's string and dom_number columns locate pulses even when positions are off (shifted here)."""
     database = graphnet_database(toy_file, tmp_path / "ids.db", shift_m=30.0)

@@ -83,3 +83,22 @@ def test_probability_transform_w1() -> None:
     assert metrics.pit_wasserstein1(a, rng.normal(0, 1, 20000)) < 0.01
     assert metrics.pit_wasserstein1(a, a + 100) == pytest.approx(0.5, abs=1e-3)  # disjoint: the maximum
     assert metrics.pit_wasserstein1(a, a * 1000 + 1e6) == pytest.approx(0.5, abs=1e-3)  # scale-free
+
+
+def test_the_verdict_thresholds_are_settings() -> None:
+    from genesis_cli.engine.evaluation.verdicts import DISTANCE_KINDS
+    from genesis_cli.settings.evaluation import EvaluationConfig
+
+    assert all(isinstance(getattr(EvaluationConfig(), kind), tuple) for kind in DISTANCE_KINDS)
+    assert verdict("auc", 0.65, 0.5, 0.01) == "fair"
+    stricter = EvaluationConfig(auc=(1.0, 0.03, 0.1))  # poor beyond 0.6
+    assert verdict("auc", 0.65, 0.5, 0.01, settings=stricter) == "poor"
+    assert verdict("w1", 0.04, 0.01, settings=EvaluationConfig(w1=(3.0, 0.05, 0.1))) == "good"
+
+
+def test_evaluate_refuses_a_bad_evaluation_setting_before_reading_files(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result = cli("evaluate", "--real-data", str(tmp_path / "a.h5"), "--generated-data", str(tmp_path / "b.h5"),
+                 "--set", "evaluation.classifier_folds=1")
+    assert result.exit_code == 2
+    assert "--set evaluation.classifier_folds=1: evaluation.classifier_folds: input should be greater than or equal to 2" \
+        in result.stderr

@@ -184,6 +184,7 @@ def test_compare_needs_architectures(cli: Cli) -> None:
     assert "unknown architecture(s) transformer" in cli("compare", "transformer").stderr
 
 
+@pytest.mark.slow
 def test_demo_runs_end_to_end(cli: Cli, tmp_path: Path) -> None:
     result = cli("demo", "--directory", str(tmp_path / "demo"), "--events", "400", "--test-events", "30")
     assert result.exit_code == 0, result.output
@@ -194,6 +195,7 @@ def test_demo_runs_end_to_end(cli: Cli, tmp_path: Path) -> None:
 
 
 
+@pytest.mark.slow
 def test_sampler_quality_benchmark_compares_each_sampler_with_ddpm(toy_file: Path, tmp_path: Path) -> None:
     """benchmarks/sampler_quality.py end to end, on a tiny model with a 100-step schedule (DDPM is the reference)."""
     config = resolve_config("debug", overrides=[

@@ -260,6 +260,7 @@ class FakeWandb(types.ModuleType):
         pass
 
 
+@pytest.mark.slow
 def test_wandb_gets_a_fresh_run_id_per_run_and_continues_it_only_on_resume(toy_file: Path, tmp_path: Path,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     fake = FakeWandb()

@@ -44,6 +44,7 @@ class Recorder(TrainingObserver):
         self.messages.append(text)
 
 
+@pytest.mark.slow
 def test_resume_mid_epoch_reproduces_the_uninterrupted_run(toy_file: Path, tmp_path: Path) -> None:
     straight = Recorder()
     config = config_for(toy_file, tmp_path, "straight")
@@ -228,6 +229,7 @@ def _step_losses(run_dir: Path) -> dict[int, float]:
     return losses
 
 
+@pytest.mark.slow
 def test_sigkill_then_resume_reproduces_the_uninterrupted_losses(toy_file: Path, tmp_path: Path) -> None:
     import signal
     import time

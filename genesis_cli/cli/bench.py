@@ -10,7 +10,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from genesis_cli.cli.options import overwrite_option
+from genesis_cli.cli.options import ConfigOption, DeviceOption, JsonOption, SetOption, overwrite_option, sampler_option
 from genesis_cli.cli.output import console, print_notice, print_success
 from genesis_cli.engine.atomic_files import write_text_atomic
 from genesis_cli.engine.outputs import Output, check_outputs
@@ -29,19 +29,19 @@ FLAGS = {"diffusion.sampling_steps": "--sampling-steps", "diffusion.guidance_sca
 
 
 def bench_command(
-    config: Annotated[Optional[str], typer.Option("--config", "-c", metavar="PRESET|FILE", help="Preset or YAML file.")] = None,
+    config: ConfigOption = None,
     what: Annotated[str, typer.Option(help="train, sample, data or all (or a comma-separated list).")] = "all",
     batch_size: Annotated[Optional[list[int]], typer.Option("--batch-size", help="Events per step; repeat to sweep (default: the config's).")] = None,
     steps: Annotated[int, typer.Option(help="Timed repeats (after 3 warm-up repeats).")] = 10,
-    device: Annotated[Optional[str], typer.Option(help="auto, cpu, cuda or cuda:N.")] = None,
-    sampler: Annotated[Optional[list[str]], typer.Option(help="Sampler to time; repeat for several (default: the config's).")] = None,
+    device: DeviceOption = None,
+    sampler: Annotated[Optional[list[str]], sampler_option("Sampler to time; repeat for several (default: the config's).")] = None,
     sampling_steps: Annotated[Optional[int], typer.Option("--sampling-steps", help="Steps of ddim, dpm-solver and dpm-solver-sde.")] = None,
     guidance_scale: Annotated[Optional[float], typer.Option("--guidance-scale", help="Guidance scale (not 0 or 1: two passes per step).")] = None,
     baseline: Annotated[bool, typer.Option("--baseline", help="Also run the original configuration (one token per DOM, fp16, eager; 1000 guided DDPM steps) and report the speed-ups.")] = False,
     data_path: Annotated[Optional[Path], typer.Option("--data-path", help="Event file for the data benchmark.")] = None,
     profile: Annotated[Optional[Path], typer.Option("--profile", metavar="FILE", help="Write torch.profiler tables of each workload to FILE.")] = None,
-    overrides: Annotated[Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE", help="Override any key.")] = None,
-    json_path: Annotated[Optional[Path], typer.Option("--json", metavar="FILE", help="Write the results as JSON.")] = None,
+    overrides: SetOption = None,
+    json_path: JsonOption = None,
     overwrite: Annotated[bool, overwrite_option("the --json and --profile files if they exist")] = False,
 ) -> None:
     """Measure training, sampling and data-loading throughput.

@@ -10,7 +10,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from genesis_cli.cli.options import overwrite_option, seed_option
+from genesis_cli.cli.options import overwrite_option, seed_option, set_option
 from genesis_cli.cli.output import console, print_notice, print_success
 from genesis_cli.errors import UsageError
 from genesis_cli.settings import resolve_config
@@ -33,7 +33,7 @@ def compare_command(
     events: Annotated[int, typer.Option(help="Test events sampled and evaluated per architecture.")] = 500,
     output_dir: Annotated[Path, typer.Option("--output-dir", help="Where samples, reports, the table and the figure go.")] = Path("compare"),
     seed: Annotated[int, seed_option("Seed of training, sampling and evaluation.")] = 42,
-    overrides: Annotated[Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE", help="Override settings of every trained architecture.")] = None,
+    overrides: Annotated[Optional[list[str]], set_option("Override settings of every trained architecture.")] = None,
     overwrite: Annotated[bool, overwrite_option("the outputs and runs of an earlier comparison in --output-dir")] = False,
 ) -> None:
     """Compare architectures on the same data, budget and test labels.

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.syntax import Syntax
 
+from genesis_cli.cli.options import ConfigOption, SetOption
 from genesis_cli.cli.output import console, print_error, print_notice, print_success
 from genesis_cli.errors import EXIT_USAGE, ConfigError
 from genesis_cli.settings import ResolvedConfig, resolve_config
@@ -22,12 +23,6 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
-ConfigOption = Annotated[Optional[str], typer.Option(
-    "--config", "-c", metavar="PRESET|FILE",
-    help="Preset name or YAML file (default: the default preset's values).")]
-SetOption = Annotated[Optional[list[str]], typer.Option(
-    "--set", metavar="KEY=VALUE",
-    help="Override any key, e.g. training.learning_rate=3e-4 (repeatable; applied last).")]
 
 
 @app.command("show", epilog=(

@@ -68,7 +68,8 @@ def demo_command(
     out.print(f"{summary.events:,} events generated for the held-out labels in {summary.seconds:.1f} s")
 
     out.rule("[bold]4/4 evaluate")
-    report = workflows.evaluate(real, generated, seed=0, report_json=directory / "evaluation.json")
+    report = workflows.evaluate(real, generated, seed=0, settings=config.evaluation,
+                                report_json=directory / "evaluation.json")
     for table in render(report):
         out.print(table)
     out.print(verdict_line(report))

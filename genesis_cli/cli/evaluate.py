@@ -10,9 +10,10 @@ import typer
 from rich import box
 from rich.table import Table
 
-from genesis_cli.cli.options import overwrite_option, seed_option
+from genesis_cli.cli.options import ConfigOption, json_option, overwrite_option, seed_option, set_option
 from genesis_cli.cli.output import console, print_notice, print_success
 from genesis_cli.engine.outputs import Output, check_outputs
+from genesis_cli.settings import resolve_config
 
 EXAMPLES = (
     "[bold]Examples[/bold]\n\n"
@@ -79,9 +80,12 @@ def evaluate_command(
     real_data: Annotated[Path, typer.Option("--real-data", metavar="REAL.h5", help="Simulated (real) events.")],
     generated_data: Annotated[Path, typer.Option("--generated-data", metavar="GEN.h5", help="Generated events.")],
     output: Annotated[Optional[Path], typer.Option("--output", "-o", metavar="REPORT.png", help="Multi-panel figure.")] = None,
-    json_path: Annotated[Optional[Path], typer.Option("--json", metavar="METRICS.json", help="Metrics as JSON.")] = None,
+    json_path: Annotated[Optional[Path], json_option("Metrics as JSON.", "METRICS.json")] = None,
     seed: Annotated[int, seed_option("Seed of the real-vs-real split and the classifiers.")] = 0,
     overwrite: Annotated[bool, overwrite_option("the figure and JSON if they exist")] = False,
+    config: ConfigOption = None,
+    overrides: Annotated[Optional[list[str]], set_option(
+        "Change how events are judged, e.g. evaluation.auc=[1,0.03,0.2] (see genesis config show).")] = None,
 ) -> None:
     """Judge generated events against simulation: the physics verdict, checking they match their labels.
 
@@ -92,10 +96,11 @@ def evaluate_command(
     from genesis_cli.engine.evaluation.plots import plot_report
     from genesis_cli.engine.evaluation.report import evaluate_files
 
+    settings = resolve_config(config, overrides=overrides or []).config.evaluation  # a bad value stops here
     outputs = [Output(output, "--output", figure=True)] if output is not None else []
     outputs += [Output(json_path, "--json")] if json_path is not None else []
     check_outputs(outputs, {"--real-data": real_data, "--generated-data": generated_data}, overwrite=overwrite)
-    report = evaluate_files(real_data, generated_data, seed=seed)
+    report = evaluate_files(real_data, generated_data, seed=seed, settings=settings)
     for note in report.notes:
         print_notice(note)
     out = console(wide=True)

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from genesis_cli.cli.options import seed_option
+from genesis_cli.cli.options import DeviceOption, overwrite_option, sampler_option, seed_option
 from genesis_cli.cli.output import print_notice, print_success, progress_callback
 from genesis_cli.engine.outputs import Output, check_outputs
 from genesis_cli.errors import EXIT_INTERRUPTED, UsageError
@@ -28,12 +28,12 @@ def sample_command(
     checkpoint: Annotated[Path, typer.Option("--checkpoint", metavar="CKPT|RUN_DIR", help="Trained checkpoint (or run directory: its best).")],
     output: Annotated[Path, typer.Option("--output", "-o", metavar="OUT.h5", help="Event file to write.")],
     num_events: Annotated[Optional[int], typer.Option("--num-events", "-n", help="Events to generate (default with --labels-from: one per label).")] = None,
-    sampler: Annotated[Optional[str], typer.Option(help="ddpm, ddim, dpm-solver or dpm-solver-sde (default: the checkpoint's config).")] = None,
+    sampler: Annotated[Optional[str], sampler_option("ddpm, ddim, dpm-solver or dpm-solver-sde (default: the checkpoint's config).")] = None,
     steps: Annotated[Optional[int], typer.Option(help="Sampler steps (ddim, dpm-solver, dpm-solver-sde).")] = None,
     guidance_scale: Annotated[Optional[float], typer.Option("--guidance-scale", help="Classifier-free guidance scale.")] = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Events generated at once (default: sampling.batch_size, 256).")] = None,
     seed: Annotated[Optional[int], seed_option("Random seed (default: sampling.seed, 0).")] = None,
-    device: Annotated[Optional[str], typer.Option(help="auto, cpu, cuda or cuda:N.")] = None,
+    device: DeviceOption = None,
     labels_from: Annotated[Optional[Path], typer.Option("--labels-from", metavar="FILE.h5", help="Generate for the labels of this file.")] = None,
     energy: Annotated[RangeOption, typer.Option(metavar="LO:HI", help="Energy in GeV, log-uniform (or one value).")] = None,
     zenith: Annotated[RangeOption, typer.Option(metavar="LO:HI", help="Zenith in rad, isotropic within the range.")] = None,
@@ -41,7 +41,7 @@ def sample_command(
     x: Annotated[RangeOption, typer.Option("--x", metavar="LO:HI", help="Vertex x in m.")] = None,
     y: Annotated[RangeOption, typer.Option("--y", metavar="LO:HI", help="Vertex y in m.")] = None,
     z: Annotated[RangeOption, typer.Option("--z", metavar="LO:HI", help="Vertex z in m.")] = None,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace OUT.h5 if it exists.")] = False,
+    overwrite: Annotated[bool, overwrite_option("OUT.h5 if it exists")] = False,
 ) -> None:
     """Generate events with a trained model (its EMA weights) and write them in the input format.
 

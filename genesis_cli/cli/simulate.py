@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from genesis_cli.cli.options import overwrite_option
 from genesis_cli.cli.output import print_success, progress_callback
 from genesis_cli.engine.outputs import Output, check_outputs
 from genesis_cli.settings.messages import validate
@@ -36,7 +37,7 @@ def simulate_command(
     geometry: Annotated[Optional[Path], typer.Option(
         metavar="FILE.csv", help="DOM positions (CSV with x, y, z columns) instead of the built-in IceCube.")] = None,
     compression: Annotated[str, typer.Option(help="gzip (portable), lzf (fast) or none.")] = _DEFAULTS["compression"].default,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace OUT.h5 if it exists.")] = False,
+    overwrite: Annotated[bool, overwrite_option("OUT.h5 if it exists")] = False,
 ) -> None:
     """Simulate IceCube-like events with the built-in toy simulator and write them as an event file.
 

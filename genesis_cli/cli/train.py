@@ -10,6 +10,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from genesis_cli.cli.dashboard import make_observer
+from genesis_cli.cli.options import ArchOption, ConfigOption, DeviceOption, SetOption, overwrite_option, seed_option
 from genesis_cli.cli.output import console, print_notice, print_success
 from genesis_cli.engine.interrupts import Terminated, exit_code_of
 from genesis_cli.errors import UsageError
@@ -32,16 +33,31 @@ RESUME_EXAMPLES = (
 TOY_FILE = Path("genesis_toy.h5")
 TOY_EVENTS = 20_000
 
-# flag -> dotted settings key, in the guide's spelling
-FLAG_KEYS = {
-    "--data-path": "data.h5_path", "--arch": "model.architecture", "--epochs": "training.num_epochs",
-    "--batch-size": "training.batch_size", "--lr": "training.learning_rate", "--scheduler": "training.scheduler",
-    "--experiment-name": "experiment_name", "--early-stopping/--no-early-stopping": "training.early_stopping",
-    "--early-stopping-patience": "training.early_stopping_patience",
-    "--no-restore-best-weights": "training.early_stopping_restore_best", "--device": "device",
-    "--amp/--no-amp": "training.use_amp", "--seed": "seed", "--max-steps": "training.max_steps",
-    "--time-budget": "training.time_budget",
+#: train's and resume's parameters -> the settings key each sets (each flag is spelled once, in its option)
+PARAM_KEYS = {
+    "data_path": "data.h5_path", "arch": "model.architecture", "epochs": "training.num_epochs",
+    "batch_size": "training.batch_size", "lr": "training.learning_rate", "scheduler": "training.scheduler",
+    "experiment_name": "experiment_name", "early_stopping": "training.early_stopping",
+    "early_stopping_patience": "training.early_stopping_patience",
+    "no_restore_best_weights": "training.early_stopping_restore_best", "device": "device", "amp": "training.use_amp",
+    "seed": "seed", "max_steps": "training.max_steps", "time_budget": "training.time_budget",
 }
+#: Switches that set their key to False when given (and leave it alone when not).
+NEGATIVE_SWITCHES = ("no_restore_best_weights",)
+
+
+def flag_settings(ctx: typer.Context) -> tuple[dict[str, Any], dict[str, str]]:
+    """The settings the command's flags set (dotted key -> value; None: not given) and each key's flag."""
+    values = {}
+    for name, value in ctx.params.items():
+        if name in PARAM_KEYS:
+            if name in NEGATIVE_SWITCHES:
+                value = False if value else None
+            values[PARAM_KEYS[name]] = str(value) if isinstance(value, Path) else value
+    names = {PARAM_KEYS[p.name]: p.opts[0] for p in ctx.command.params if p.name in PARAM_KEYS}
+    return values, names
+
+
 DebugOption = Annotated[bool, typer.Option("--debug", help="Anomaly detection and full tracebacks.")]
 
 
@@ -96,10 +112,9 @@ def train_with_dashboard(prepared: Any, debug: bool) -> None:
 
 def train_command(
     ctx: typer.Context,
-    config: Annotated[Optional[str], typer.Option("--config", "-c", metavar="PRESET|FILE",
-                                                  help="Preset or YAML file (default: the preset of --arch, else default).")] = None,
+    config: ConfigOption = None,
     data_path: Annotated[Optional[Path], typer.Option("--data-path", help="HDF5 event file to train on.")] = None,
-    arch: Annotated[Optional[str], typer.Option("--arch", help="dit, cnn, mlp, hybrid or resnet.")] = None,
+    arch: ArchOption = None,
     epochs: Annotated[Optional[int], typer.Option("--epochs", help="Number of epochs.")] = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Events per step.")] = None,
     lr: Annotated[Optional[float], typer.Option("--lr", help="Peak learning rate.")] = None,
@@ -117,12 +132,11 @@ def train_command(
                                                           help="Keep the final weights instead of the best.")] = False,
     resume_from_checkpoint: Annotated[Optional[Path], typer.Option("--resume-from-checkpoint", metavar="CHECKPOINT",
                                                                    help="Continue a run from this checkpoint.")] = None,
-    device: Annotated[Optional[str], typer.Option("--device", help="auto, cpu, cuda or cuda:N.")] = None,
+    device: DeviceOption = None,
     amp: Annotated[Optional[bool], typer.Option("--amp/--no-amp", help="Mixed precision on GPUs.")] = None,
-    seed: Annotated[Optional[int], typer.Option("--seed", help="Random seed.")] = None,
-    overrides: Annotated[Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE",
-                                                           help="Override any key (repeatable; applied last).")] = None,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Start over in an existing run directory.")] = False,
+    seed: Annotated[Optional[int], seed_option("Seed of every random number generator of the run.")] = None,
+    overrides: SetOption = None,
+    overwrite: Annotated[bool, overwrite_option("the run in an existing run directory (start over)")] = False,
     debug: DebugOption = False,
 ) -> None:
     """Train a diffusion model on an event file, with a live dashboard, checkpoints and early stopping.
@@ -132,14 +146,7 @@ def train_command(
     from genesis_cli.engine.training import session
 
     ctx.meta["genesis.debug"] = ctx.meta.get("genesis.debug") or debug
-    values = {"data.h5_path": data_path, "model.architecture": arch, "training.num_epochs": epochs,
-              "training.batch_size": batch_size, "training.learning_rate": lr, "training.scheduler": scheduler,
-              "experiment_name": experiment_name, "training.early_stopping": early_stopping,
-              "training.early_stopping_patience": early_stopping_patience,
-              "training.early_stopping_restore_best": False if no_restore_best_weights else None,
-              "device": device, "training.use_amp": amp, "seed": seed, "training.max_steps": max_steps,
-              "training.time_budget": time_budget}
-    names = {key: flag.split("/")[0] for flag, key in FLAG_KEYS.items()}
+    values, names = flag_settings(ctx)
     base = config if config is not None else preset_for_architecture(arch)
     resolved = resolve_config(base, flags=values, flag_names=names, overrides=overrides or [])
     for notice in resolved.notices:
@@ -164,14 +171,12 @@ def resume_command(
     early_stopping_patience: Annotated[Optional[int], typer.Option("--early-stopping-patience",
                                                                    help="New patience (the new value applies).")] = None,
     data_path: Annotated[Optional[Path], typer.Option("--data-path", help="The same data file, if it moved.")] = None,
-    device: Annotated[Optional[str], typer.Option("--device", help="auto, cpu, cuda or cuda:N.")] = None,
+    device: DeviceOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Continue a run exactly where it stopped: same data order, noise, learning rate and counters."""
     from genesis_cli.engine.training import session
 
     ctx.meta["genesis.debug"] = ctx.meta.get("genesis.debug") or debug
-    overrides = {"training.num_epochs": epochs, "training.early_stopping_patience": early_stopping_patience,
-                 "training.max_steps": max_steps, "training.time_budget": time_budget,
-                 "data.h5_path": str(data_path) if data_path else None, "device": device}
+    overrides, _ = flag_settings(ctx)
     train_with_dashboard(session.prepare_resume(target, overrides=overrides), debug)

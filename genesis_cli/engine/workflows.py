@@ -24,6 +24,7 @@ from genesis_cli.engine.sampling.generator import TrainedGenerator
 from genesis_cli.engine.training import session
 from genesis_cli.engine.training.trainer import Trainer
 from genesis_cli.settings import ExperimentConfig
+from genesis_cli.settings.evaluation import EvaluationConfig
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,8 @@ def sample_and_judge(run: Path, heldout: Path, out: Path, *, seed: int, device: 
                      progress: Callable[[int], None] | None = None) -> JudgedSample:
     """Generate events for ``heldout``'s labels into ``out`` and judge them against ``heldout``."""
     generator, sampling = sample_heldout(run, heldout, out, seed=seed, device=device, progress=progress)
-    return JudgedSample(generator, sampling, evaluate(heldout, out, seed=seed, report_json=report_json))
+    report = evaluate(heldout, out, seed=seed, settings=generator.config.evaluation, report_json=report_json)
+    return JudgedSample(generator, sampling, report)
 
 
 def sample_heldout(run: Path, heldout: Path, out: Path, *, seed: int, device: str | None = "auto",
@@ -78,9 +80,11 @@ def sample_heldout(run: Path, heldout: Path, out: Path, *, seed: int, device: st
     return generator, sample_to_file(generator, labels_from_file(heldout), out, plan, overwrite=True, progress=progress)
 
 
-def evaluate(real: Path, generated: Path, *, seed: int, report_json: Path | None = None) -> EvaluationReport:
-    """`genesis evaluate` of ``generated`` against ``real``; the report also as JSON when asked."""
-    report = evaluate_files(real, generated, seed=seed)
+def evaluate(real: Path, generated: Path, *, seed: int, settings: EvaluationConfig | None = None,
+             report_json: Path | None = None) -> EvaluationReport:
+    """`genesis evaluate` of ``generated`` against ``real`` (by the run's evaluation ``settings``); the
+    report also as JSON when asked."""
+    report = evaluate_files(real, generated, seed=seed, settings=settings)
     if report_json is not None:
         report.save_json(report_json)
     return report

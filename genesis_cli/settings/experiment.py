@@ -10,6 +10,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from genesis_cli.settings.base import Seed, StrictModel
+from genesis_cli.settings.evaluation import EvaluationConfig
 from genesis_cli.settings.sections import DataConfig, DiffusionConfig, ModelConfig, SamplingConfig
 from genesis_cli.settings.training import TrainingConfig
 
@@ -40,6 +41,7 @@ class ExperimentConfig(StrictModel):
     data: DataConfig = Field(default_factory=DataConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
+    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
 
     @field_validator("device", mode="before")
     @classmethod

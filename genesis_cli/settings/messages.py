@@ -15,7 +15,6 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from genesis_cli.errors import ConfigError
-
 from genesis_cli.settings.layers import origin_of
 from genesis_cli.settings.suggestions import closest
 

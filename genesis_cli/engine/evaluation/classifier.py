@@ -20,14 +20,10 @@ import torch
 from torch import nn
 
 from genesis_cli.engine.evaluation.metrics import roc_auc
+from genesis_cli.settings.evaluation import EvaluationConfig
 
-HIDDEN = 64
-EPOCHS = 8
-BATCH = 256
-LEARNING_RATE = 1e-3
-FEATURE_CLIP = 50.0
-FOLDS = 5
-MIN_EVENTS = 20
+FEATURE_CLIP = 50.0  # standardised features beyond this many sigmas are clipped
+MIN_EVENTS = 20  # fewer events per class give no meaningful AUC
 
 
 @dataclass(frozen=True)
@@ -49,18 +45,19 @@ def auc_null_sigma(n1: int, n2: int) -> float:
 
 
 def _fit_and_score(xs: torch.Tensor, ys: torch.Tensor, train: np.ndarray, val: np.ndarray, test: np.ndarray,
-                   seed: int) -> np.ndarray:
+                   seed: int, settings: EvaluationConfig) -> np.ndarray:
     """Train on rows ``train``, keep the epoch best on ``val``, score ``test``."""
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    model = nn.Sequential(nn.Linear(xs.shape[1], HIDDEN), nn.ReLU(), nn.Linear(HIDDEN, HIDDEN), nn.ReLU(), nn.Linear(HIDDEN, 1))
-    optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
+    width = settings.classifier_hidden
+    model = nn.Sequential(nn.Linear(xs.shape[1], width), nn.ReLU(), nn.Linear(width, width), nn.ReLU(), nn.Linear(width, 1))
+    optimizer = torch.optim.Adam(model.parameters(), lr=settings.classifier_learning_rate)
     loss_fn = nn.BCEWithLogitsLoss()
     train_t, val_t = torch.from_numpy(train), torch.from_numpy(val)
     best_loss, best_state = float("inf"), None
-    for _ in range(EPOCHS):
+    for _ in range(settings.classifier_epochs):
         model.train()
-        for batch in train_t[torch.randperm(len(train_t), generator=generator)].split(BATCH):
+        for batch in train_t[torch.randperm(len(train_t), generator=generator)].split(settings.classifier_batch_size):
             optimizer.zero_grad()
             loss_fn(model(xs[batch]).squeeze(1), ys[batch]).backward()
             optimizer.step()
@@ -75,8 +72,12 @@ def _fit_and_score(xs: torch.Tensor, ys: torch.Tensor, train: np.ndarray, val: n
         return model(xs[torch.from_numpy(test)]).squeeze(1).numpy()
 
 
-def classifier_auc(real: np.ndarray, other: np.ndarray, *, seed: int = 0, folds: int = FOLDS) -> ClassifierResult:
-    """Cross-validated AUC of an MLP separating ``real`` (N, K) from ``other`` (M, K) feature rows."""
+def classifier_auc(real: np.ndarray, other: np.ndarray, *, seed: int = 0,
+                   settings: EvaluationConfig | None = None) -> ClassifierResult:
+    """Cross-validated AUC of an MLP separating ``real`` (N, K) from ``other`` (M, K) feature rows
+    (sizes from the evaluation settings)."""
+    settings = settings or EvaluationConfig()
+    folds = settings.classifier_folds
     rng = np.random.default_rng(seed)
     n = min(len(real), len(other))
     if n < MIN_EVENTS:
@@ -94,5 +95,5 @@ def classifier_auc(real: np.ndarray, other: np.ndarray, *, seed: int = 0, folds:
     for k in range(folds):
         val = parts[(k + 1) % folds]
         train = np.concatenate([parts[j] for j in range(folds) if j not in (k, (k + 1) % folds)])
-        aucs.append(roc_auc(_fit_and_score(xs, ys, train, val, parts[k], seed + k), y[parts[k]]))
+        aucs.append(roc_auc(_fit_and_score(xs, ys, train, val, parts[k], seed + k, settings), y[parts[k]]))
     return ClassifierResult(float(np.mean(aucs)), n)

@@ -1,7 +1,7 @@
 """The physics verdict on generated events: every metric beside a real-vs-real reference.
 
 Generated events are compared with the whole real sample. Each metric's reference is the same
-metric between two random halves of the real sample, averaged over ``REFERENCE_SPLITS`` splits
+metric between two random halves of the real sample, averaged over ``evaluation.reference_splits`` splits
 (one split for the classifiers, whose statistical error is known instead), so it shows what
 statistical noise alone produces at that sample size. The checks:
 
@@ -36,9 +36,8 @@ from genesis_cli.engine.evaluation.observables import HIGH_LEVEL, LABEL_AWARE, O
 from genesis_cli.engine.evaluation.physics import PhysicsSummary, charge_energy_fit, summarise
 from genesis_cli.engine.evaluation.verdicts import Overall, overall, verdict
 from genesis_cli.errors import UsageError
+from genesis_cli.settings.evaluation import EvaluationConfig
 
-DOM_EVENTS = 5000  # per file: the per-DOM classifier sees at most this many events of each
-REFERENCE_SPLITS = 8
 BINNED = ("n_hit", "log10_charge", "charge_residual", "cog_vertex_distance", "linefit_angle", "onset_time")
 ENERGY_BINS = 4  # quantile bins of the real labelled energy
 ZENITH_EDGES = (-1.0, -1.0 / 3.0, 1.0 / 3.0, 1.0)  # cos zenith: up-going, horizontal, down-going
@@ -110,8 +109,11 @@ class EvaluationReport:
         return write_text_atomic(path, json.dumps(self.to_dict(), indent=2, default=float))
 
 
-def evaluate_files(real_path: Path, generated_path: Path, *, seed: int = 0) -> EvaluationReport:
-    """Evaluate two event files; metrics that cannot be computed (too few events, no hits) are NaN."""
+def evaluate_files(real_path: Path, generated_path: Path, *, seed: int = 0,
+                   settings: EvaluationConfig | None = None) -> EvaluationReport:
+    """Evaluate two event files by the evaluation ``settings`` (None: the defaults); metrics that cannot
+    be computed (too few events, no hits) are NaN."""
+    settings = settings or EvaluationConfig()
     started = time.perf_counter()
     with EventFile(real_path) as real_file, EventFile(generated_path) as generated_file:
         if real_file.n_doms != generated_file.n_doms:
@@ -121,9 +123,9 @@ def evaluate_files(real_path: Path, generated_path: Path, *, seed: int = 0) -> E
                  if f.interrupted]
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
-        real = file_observables(real_path, dom_limit=2 * DOM_EVENTS, seed=seed)
-        generated = file_observables(generated_path, dom_limit=DOM_EVENTS, seed=seed + 1)
-        report = compare_observables(real, generated, seed=seed)
+        real = file_observables(real_path, dom_limit=2 * settings.dom_events, seed=seed)
+        generated = file_observables(generated_path, dom_limit=settings.dom_events, seed=seed + 1)
+        report = compare_observables(RealReference.of(real, seed, settings), generated, seed=seed)
     report.real_path, report.generated_path = str(real_path), str(generated_path)
     report.notes = notes
     report.seconds = time.perf_counter() - started
@@ -165,11 +167,13 @@ def _worst_bin(real: Observables, other: Observables, fit: EnergyFit, name: str,
 @dataclass
 class RealReference:
     """What statistics alone produce on the real sample: every metric between two random halves of it
-    (averaged over REFERENCE_SPLITS splits; one split for the classifiers), computed once per real
-    sample and shared by every generated sample judged against it (genesis compare judges several)."""
+    (averaged over evaluation.reference_splits splits; one split for the classifiers), computed once
+    per real sample and shared by every generated sample judged against it (genesis compare judges
+    several). ``settings`` judge every comparison against it."""
 
     real: Observables
     seed: int
+    settings: EvaluationConfig
     fit: EnergyFit
     onset: float  # median light onset of the real events: the per-DOM time feature's zero
     scale: tuple[np.ndarray, np.ndarray]  # mean, std of the real event rows (Frechet distance)
@@ -178,11 +182,12 @@ class RealReference:
     summary: dict[str, float]  # summary metric -> reference value
 
     @classmethod
-    def of(cls, real: Observables, seed: int = 0) -> RealReference:
+    def of(cls, real: Observables, seed: int = 0, settings: EvaluationConfig | None = None) -> RealReference:
+        settings = settings or EvaluationConfig()
         fit = EnergyFit.fit(real)
         rng = np.random.default_rng(seed)
         halves = [tuple(real.subset(h) for h in np.array_split(rng.permutation(len(real.labels)), 2))
-                  for _ in range(REFERENCE_SPLITS)]
+                  for _ in range(settings.reference_splits)]
         columns = [(_columns(a, fit), _columns(b, fit)) for a, b in halves]
         observables = {name: (_mean([metrics.pit_wasserstein1(a[name], b[name]) for a, b in columns]),
                               _mean([metrics.separation_power(a[name], b[name]) for a, b in columns]))
@@ -192,13 +197,13 @@ class RealReference:
         rows = event_rows(real, fit)
         mean, std = np.nanmean(rows, axis=0), np.nanstd(rows, axis=0) + 1e-9
         onset = float(np.nanmedian(real.high["onset_time"])) if np.isfinite(real.high["onset_time"]).any() else 0.0
-        reference = cls(real, seed, fit, onset, (mean, std), observables, binned, {})
+        reference = cls(real, seed, settings, fit, onset, (mean, std), observables, binned, {})
         a, b = halves[0]
         with_doms = real.subset(np.arange(min(len(real.labels), len(real.dom_npe))))
         dom_a, dom_b = (with_doms.subset(h) for h in np.array_split(rng.permutation(len(with_doms.labels)), 2))
         reference.summary = {
-            HIGH_AUC: classifier_auc(event_rows(a, fit), event_rows(b, fit), seed=seed).auc,
-            DOM_AUC: classifier_auc(dom_rows(dom_a, onset), dom_rows(dom_b, onset), seed=seed).auc,
+            HIGH_AUC: classifier_auc(event_rows(a, fit), event_rows(b, fit), seed=seed, settings=settings).auc,
+            DOM_AUC: classifier_auc(dom_rows(dom_a, onset), dom_rows(dom_b, onset), seed=seed, settings=settings).auc,
             FRECHET: _mean([reference.frechet(x, y) for x, y in halves]),
             SLOPE: _mean([abs(charge_energy_fit(x)[0] - charge_energy_fit(y)[0]) for x, y in halves]),
         }
@@ -210,10 +215,11 @@ class RealReference:
 
 
 def compare_observables(real: Observables | RealReference, generated: Observables, *, seed: int = 0) -> EvaluationReport:
-    """The report on ``generated`` against ``real`` (observables, or their reference computed before)."""
+    """The report on ``generated`` against ``real`` (observables, judged by the default evaluation
+    settings, or their reference computed before, judged by its settings)."""
     started = time.perf_counter()
     ref = real if isinstance(real, RealReference) else RealReference.of(real, seed)
-    real, fit = ref.real, ref.fit
+    real, fit, settings = ref.real, ref.fit, ref.settings
     real_cols, gen_cols = _columns(real, fit), _columns(generated, fit)
     rows = []
     for name in real_cols:
@@ -221,23 +227,23 @@ def compare_observables(real: Observables | RealReference, generated: Observable
         w1 = metrics.pit_wasserstein1(real_cols[name], gen_cols[name])
         sep = metrics.separation_power(real_cols[name], gen_cols[name])
         w1_ref, sep_ref = ref.observables[name]
-        rows.append(ObservableRow(name, label, unit, KINDS.get(name, "per-hit"), w1, w1_ref, verdict("w1", w1, w1_ref),
-                                  sep, sep_ref, verdict("separation", sep, sep_ref)))
+        rows.append(ObservableRow(name, label, unit, KINDS.get(name, "per-hit"), w1, w1_ref, verdict("w1", w1, w1_ref, settings=settings),
+                                  sep, sep_ref, verdict("separation", sep, sep_ref, settings=settings)))
     binned = []
     for binning_name, binning in _bin_index(real).items():
         for name in BINNED:
             value, where = _worst_bin(real, generated, fit, name, binning)
             reference = ref.binned[(binning_name, name)]
             binned.append(Row(f"{name} per {binning_name} bin (worst: bin {where + 1})", value, reference,
-                              verdict("binned_w1", value, reference)))
-    high = classifier_auc(event_rows(real, fit), event_rows(generated, fit), seed=seed)
+                              verdict("binned_w1", value, reference, settings=settings)))
+    high = classifier_auc(event_rows(real, fit), event_rows(generated, fit), seed=seed, settings=settings)
     with_doms = real.subset(np.arange(min(len(real.labels), len(real.dom_npe))))
-    low = classifier_auc(dom_rows(with_doms, ref.onset), dom_rows(generated, ref.onset), seed=seed)
+    low = classifier_auc(dom_rows(with_doms, ref.onset), dom_rows(generated, ref.onset), seed=seed, settings=settings)
     values = {HIGH_AUC: (high.auc, high.null_sigma), DOM_AUC: (low.auc, low.null_sigma),
               FRECHET: (ref.frechet(real, generated), 0.0),
               SLOPE: (abs(charge_energy_fit(generated)[0] - charge_energy_fit(real)[0]), 0.0)}
     kinds = {HIGH_AUC: "auc", DOM_AUC: "auc", FRECHET: "frechet", SLOPE: "slope"}
-    summary = [Row(metric, value, ref.summary[metric], verdict(kinds[metric], value, ref.summary[metric], noise))
+    summary = [Row(metric, value, ref.summary[metric], verdict(kinds[metric], value, ref.summary[metric], noise, settings))
                for metric, (value, noise) in values.items()]
 
     verdicts = {row.metric: row.verdict for row in summary + binned}

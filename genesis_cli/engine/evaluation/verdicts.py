@@ -16,40 +16,31 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from genesis_cli.settings.evaluation import EvaluationConfig
+
 GOOD, FAIR, POOR, UNKNOWN = "good", "fair", "poor", "n/a"
 
 
-@dataclass(frozen=True)
-class Threshold:
-    noise_factor: float  # good: value <= noise_factor * reference ...
-    floor: float  # ... or value <= floor
-    fair_limit: float  # poor: value > fair_limit (and not good)
+#: The kinds of distance judged, each with its rule in the evaluation settings (settings/evaluation.py).
+DISTANCE_KINDS = ("w1", "separation", "binned_w1", "slope", "frechet", "auc")
 
 
-THRESHOLDS = {
-    "w1": Threshold(3.0, 0.02, 0.05),  # W1 of the probability integral transform (metrics.pit_wasserstein1)
-    "separation": Threshold(3.0, 0.01, 0.05),
-    "binned_w1": Threshold(3.0, 0.03, 0.08),  # worst energy or zenith bin: fewer events, more noise
-    "slope": Threshold(3.0, 0.05, 0.1),  # |difference| of the charge-vs-energy slope (~0.9 on simulation)
-    "frechet": Threshold(3.0, 0.1, 1.0),
-    "auc": Threshold(1.0, 0.05, 0.25),  # |AUC - 0.5|: poor beyond 0.75 (or below 0.25)
-}
-AUC_NOISE_SIGMAS = 4.0  # the folds share training events, so the AUC scatters more than one split's sigma
-
-
-def verdict(kind: str, value: float, reference: float, noise: float = 0.0) -> str:
-    """The verdict on ``value`` given its real-vs-real ``reference`` (and, for AUCs, the noise sigma)."""
+def verdict(kind: str, value: float, reference: float, noise: float = 0.0,
+            settings: EvaluationConfig | None = None) -> str:
+    """The verdict on ``value`` given its real-vs-real ``reference`` (and, for AUCs, the noise sigma),
+    by the rule the evaluation settings give ``kind``: (noise factor, floor, fair limit)."""
     if not math.isfinite(value):
         return UNKNOWN
-    rule = THRESHOLDS[kind]
+    settings = settings or EvaluationConfig()
+    noise_factor, floor, fair_limit = getattr(settings, kind)
     if kind == "auc":
         value, reference = abs(value - 0.5), abs(reference - 0.5) if math.isfinite(reference) else 0.0
-        allowed = max(rule.floor, reference + AUC_NOISE_SIGMAS * (noise if math.isfinite(noise) else 0.0))
+        allowed = max(floor, reference + settings.auc_noise_sigmas * (noise if math.isfinite(noise) else 0.0))
     else:
-        allowed = max(rule.floor, rule.noise_factor * reference) if math.isfinite(reference) else rule.floor
+        allowed = max(floor, noise_factor * reference) if math.isfinite(reference) else floor
     if value <= allowed:
         return GOOD
-    return FAIR if value <= max(rule.fair_limit, allowed) else POOR
+    return FAIR if value <= max(fair_limit, allowed) else POOR
 
 
 @dataclass(frozen=True)

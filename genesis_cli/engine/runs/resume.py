@@ -20,7 +20,7 @@ ALLOWED_ON_RESUME = (
     "training.eval_interval", "training.save_interval", "training.keep_checkpoints", "training.use_amp",
     "device", "data.h5_path", "data.num_workers", "data.memory_budget_gb", "data.shuffle_buffer_events",
     "use_wandb", "wandb_*", "log_dir", "output_dir", "checkpoint_dir", "description", "experiment_name",
-    "sampling.*",  # how events are generated afterwards: no part of training
+    "sampling.*", "evaluation.*",  # how events are generated and judged afterwards: no part of training
 )
 
 

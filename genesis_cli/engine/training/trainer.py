@@ -8,7 +8,7 @@ restored when configured, and KeyboardInterrupt propagates (exit 130, or 143 for
 
 The loss is read on the host only at log, eval and save points; a non-finite loss is caught there,
 named by the step where it first appeared, and no checkpoint is written after it; a checkpoint whose
-weights are not finite is never written either (checkpoint.py). Building a trainer reads and
+weights are not finite is never written either (runs/store.py). Building a trainer reads and
 validates everything and writes nothing; ``fit()`` opens the run's records.
 """
 
