@@ -168,6 +168,9 @@ def test_interrupted_sampling_leaves_a_readable_file(trained_run: Path, toy_file
 
 def test_compare_two_tiny_architectures(cli: Cli, toy_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
+    guide_run = tmp_path / "checkpoints" / "dit_experiment"  # the guide's run: used only with --reuse or no data
+    guide_run.mkdir(parents=True)
+    (guide_run / "model_best.pt").write_bytes(b"not used")
     result = cli("compare", "dit", "cnn", "--data-path", str(toy_file), "--budget", "6", "--events", "16",
                  "--set", "model.hidden=32", "--set", "model.depth=1", "--set", "model.heads=2",
                  "--set", "training.batch_size=8", "--set", "diffusion.sampling_steps=2")
@@ -175,6 +178,8 @@ def test_compare_two_tiny_architectures(cli: Cli, toy_file: Path, tmp_path: Path
     assert "Architecture comparison" in result.stdout and "dit" in result.stdout and "cnn" in result.stdout
     rows = json.loads((tmp_path / "compare" / "comparison.json").read_text())
     assert [r["architecture"] for r in rows] == ["dit", "cnn"]
+    assert [(r["source"], r["test_events"]) for r in rows] == [("trained for 6", 16)] * 2
+    assert "Architecture comparison (dit, cnn trained for 6; 16 test events)" in " ".join(result.stdout.split())
     assert all(r["parameters"] > 0 and r["sampling_events_per_second"] > 0 for r in rows)
     assert (tmp_path / "compare" / "comparison.png").read_bytes()[:4] == b"\x89PNG"
 

@@ -71,7 +71,7 @@ def test_train_cli_end_to_end_and_resume(cli: Cli, toy_file: Path, tmp_path: Pat
     assert result.exit_code == 0, result.output
     assert "\x1b[" not in result.stdout  # plain lines when not a terminal
     assert "Epoch 1 completed: loss=" in result.stdout and "Epoch 2 completed: loss=" in result.stdout
-    assert "epoch 1 step 5/80 loss" in result.stdout
+    assert "epoch 1 step 5/80 (6%) loss" in result.stdout
     run = tmp_path / "checkpoints" / "t1"
     names = {p.name for p in run.iterdir()}
     assert {"model_epoch_1.pt", "model_epoch_2.pt", "model_best.pt", "model_final.pt", "config.yaml",
@@ -156,6 +156,37 @@ def test_early_stopping_triggers_and_restores_best_weights(cli: Cli, toy_file: P
     best = torch.load(tmp_path / "checkpoints/e/model_best.pt", weights_only=True)["model_state_dict"]
     final = torch.load(tmp_path / "checkpoints/e/model_final.pt", weights_only=True)["model_state_dict"]
     assert all(torch.equal(best[k], final[k]) for k in best)
+
+
+@pytest.mark.slow
+def test_resuming_an_early_stopped_run_trains_until_the_new_limits_stop_it(
+        cli: Cli, toy_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    first = cli("train", "--config", "debug", "--data-path", str(toy_file), "--experiment-name", "es",
+                "--epochs", "10", "--lr", "1e-12", "--early-stopping", "--early-stopping-patience", "1", *FAST)
+    assert "🛑 Early stopping triggered at epoch 2" in first.stdout, first.output
+    resumed = cli("resume", "checkpoints/es", "--epochs", "6", "--early-stopping-patience", "3")
+    assert resumed.exit_code == 0, resumed.output
+    # epoch 2 had waited 1 epoch: with patience 3, epochs 3 and 4 without improvement stop it at 4
+    assert "EarlyStopping: No improvement for 3/3 epochs" in resumed.stdout
+    assert "🛑 Early stopping triggered at epoch 4" in resumed.stdout
+    final = torch.load(tmp_path / "checkpoints/es/model_final.pt", weights_only=True)
+    assert final["epoch"] == 4 and final["early_stopping_state"]["stopped_epoch"] == 4
+
+
+def test_best_and_final_checkpoints_can_leave_out_the_optimizer(toy_file: Path, tmp_path: Path) -> None:
+    config = config_for(toy_file, tmp_path, "lean", "training.save_optimizer_in_best=false", "training.num_epochs=1")
+    run_dir = session.prepare_new_run(config).run_dir
+    Trainer(config, run_dir).fit()
+    final = torch.load(run_dir / "model_final.pt", weights_only=True)
+    regular = torch.load(run_dir / "model_epoch_1.pt", weights_only=True)
+    assert final["optimizer_state_dict"] is None and regular["optimizer_state_dict"]["state"]
+    assert (run_dir / "model_final.pt").stat().st_size < 0.75 * (run_dir / "model_epoch_1.pt").stat().st_size
+    prepared = session.prepare_resume(run_dir / "model_final.pt", overrides={"training.num_epochs": 2})
+    assert any("holds no optimizer state" in notice and "the optimizer restarts" in notice
+               for notice in prepared.notices)
+    trainer = Trainer(prepared.config, prepared.run_dir, resume=prepared.resume, resume_path=prepared.checkpoint)
+    assert trainer.fit() == "completed" and trainer.epoch == 2
 
 
 def test_resume_with_new_patience_is_reported(toy_file: Path, tmp_path: Path) -> None:

@@ -237,3 +237,34 @@ def test_the_eta_after_a_resume_counts_only_this_process_steps() -> None:
     assert report(100, 0).eta_seconds == pytest.approx(60 / 100 * 900)
     # resumed at step 500: 60 s bought 100 steps, not 600
     assert report(600, 500).eta_seconds == pytest.approx(60 / 100 * 400)
+
+
+def test_progress_shows_the_percentage_and_slow_rates_keep_their_digits() -> None:
+    from genesis_cli.cli.dashboard import rate
+    from genesis_cli.engine.runs.reports import StepReport
+
+    report = StepReport(1, 250, 1000, 0.1, 0.1, 1e-4, 1.0, 0.42, elapsed_seconds=60.0, memory_bytes=0)
+    assert report.percent == 25.0
+    assert [rate(r) for r in (0.0042, 0.42, 7.34, 86.4, 99.6, 12_345.6)] == ["0.0042", "0.42", "7.3", "86", "100",
+                                                                         "12,346"]
+
+
+def test_the_guides_flat_checkpoint_paths_resolve_to_the_run_layout(tmp_path: Path) -> None:
+    from genesis_cli.engine.runs.store import locate_checkpoint
+
+    root = tmp_path / "checkpoints"
+    for run, name in (("my_experiment", "model_epoch_50.pt"), ("cnn", "model_best.pt"), ("dit_experiment", "model_best.pt"),
+                      ("dit_experiment", "model_final.pt")):
+        (root / run).mkdir(parents=True, exist_ok=True)
+        (root / run / name).write_bytes(b"")
+    assert locate_checkpoint(root / "cnn" / "model_best.pt") == (root / "cnn" / "model_best.pt", None)
+    path, notice = locate_checkpoint(root / "model_epoch_50.pt")
+    assert path == root / "my_experiment" / "model_epoch_50.pt" and "in the run layout" in (notice or "")
+    assert locate_checkpoint(root / "cnn_best.pt")[0] == root / "cnn" / "model_best.pt"
+    assert locate_checkpoint(root / "dit_final.pt")[0] == root / "dit_experiment" / "model_final.pt"
+    with pytest.raises(UsageError, match="2 runs hold one of that name") as ambiguous:
+        locate_checkpoint(root / "model_best.pt")
+    assert "checkpoints/cnn/model_best.pt" in (ambiguous.value.hint or "")
+    with pytest.raises(UsageError, match="checkpoint not found") as missing:
+        locate_checkpoint(root / "model_epoch_7.pt")
+    assert "my_experiment/model_epoch_50.pt" in (missing.value.hint or "")

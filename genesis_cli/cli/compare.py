@@ -30,6 +30,8 @@ def compare_command(
     data_path: Annotated[Optional[Path], typer.Option("--data-path", help="Event file to train on and evaluate with.")] = None,
     budget: Annotated[str, typer.Option(help="Training budget per architecture: steps (300) or time (90s, 5m).")] = "300",
     runs: Annotated[Optional[list[Path]], typer.Option("--runs", metavar="DIR", help="Use existing runs instead of training.")] = None,
+    reuse: Annotated[bool, typer.Option("--reuse", help="Use the guide's checkpoints/<arch>_experiment runs where they exist "
+                                                        "(always, without --data-path).")] = False,
     events: Annotated[int, typer.Option(help="Test events sampled and evaluated per architecture.")] = 500,
     output_dir: Annotated[Path, typer.Option("--output-dir", help="Where samples, reports, the table and the figure go.")] = Path("compare"),
     seed: Annotated[int, seed_option("Seed of training, sampling and evaluation.")] = 42,
@@ -43,7 +45,7 @@ def compare_command(
     JSON.
     """
     from genesis_cli.cli.dashboard import make_observer
-    from genesis_cli.engine.comparison import compare, plot_tradeoff
+    from genesis_cli.engine.comparison import compare, describe, plot_tradeoff
 
     names = [a.lower() for a in (architectures or []) + (architectures_option or [])]
     if not names:
@@ -54,12 +56,12 @@ def compare_command(
     if events <= 0:
         raise UsageError(f"--events {events}: must be > 0")
     results = compare(names, out_dir=output_dir, data_path=data_path, budget=budget, runs=runs or [], events=events,
-                      seed=seed, overrides=overrides or [],
+                      seed=seed, overrides=overrides or [], reuse=reuse,
                       checkpoint_dir=Path(resolve_config(overrides=overrides or []).config.checkpoint_dir),
                       observer_for=lambda _: make_observer(False), say=print_notice, overwrite=overwrite)
     table = Table("architecture", "params", "GFLOP/event", "train ev/s", "sample ev/s", "peak mem GiB",
                   "best val loss", "AUC high", "AUC per-DOM", "Frechet", box=box.SIMPLE_HEAD,
-                  title=f"Architecture comparison (budget {budget}, {events} test events)", title_justify="left")
+                  title=f"Architecture comparison ({describe(results)})", title_justify="left")
     fmt = lambda v, d=3: "-" if not math.isfinite(v) else f"{v:,.{d}f}"  # noqa: E731
     for r in results:
         table.add_row(r.architecture, f"{r.parameters / 1e6:.2f} M", fmt(r.forward_gflops_per_event, 2),
@@ -67,4 +69,6 @@ def compare_command(
                       fmt(r.best_val_loss, 4), fmt(r.auc_high_level), fmt(r.auc_per_dom), fmt(r.frechet_distance, 2))
     console(wide=True).print(table)
     figure = plot_tradeoff(results, output_dir / "comparison.png")
-    print_success(f"table in {output_dir / 'comparison.json'}, figure in {figure}, samples and reports in {output_dir}")
+    print_success(f"table in {output_dir / 'comparison.json'}, figure in {figure}")
+    for r in results:
+        print_success(f"{r.architecture}: samples in {r.samples}, report in {output_dir / f'{r.architecture}_evaluation.json'}")

@@ -33,6 +33,13 @@ def sparkline(values: tuple[float, ...] | list[float], width: int = 40) -> str:
     return "".join(SPARKS[min(int((v - lo) / span * (len(SPARKS) - 1) + 0.5), len(SPARKS) - 1)] for v in values)
 
 
+def rate(events_per_second: float) -> str:
+    """Events/s with significant digits for slow models (0.42, 7.3, 86) and thousands separators above."""
+    if events_per_second >= 10:
+        return f"{events_per_second:,.0f}"
+    return f"{events_per_second:.1f}" if events_per_second >= 1 else f"{events_per_second:.2g}"
+
+
 def _duration(seconds: float) -> str:
     return str(timedelta(seconds=int(max(seconds, 0))))
 
@@ -52,8 +59,9 @@ class PlainReporter(TrainingObserver):
                     f"{info.total_steps:,} steps ({info.steps_per_epoch:,} per epoch)")
 
     def on_step(self, r: StepReport) -> None:
-        self._print(f"epoch {r.epoch} step {r.step}/{r.total_steps} loss {r.loss:.4f} (smoothed {r.smoothed_loss:.4f}) "
-                    f"lr {r.learning_rate:.2e} {r.events_per_second:,.0f} events/s ETA {_duration(r.eta_seconds)}")
+        self._print(f"epoch {r.epoch} step {r.step}/{r.total_steps} ({r.percent:.0f}%) loss {r.loss:.4f} "
+                    f"(smoothed {r.smoothed_loss:.4f}) lr {r.learning_rate:.2e} {rate(r.events_per_second)} events/s "
+                    f"ETA {_duration(r.eta_seconds)}")
 
     def on_eval(self, r: EvalReport) -> None:
         self._print(f"step {r.step}: validation loss {r.val_loss:.4f}")
@@ -115,12 +123,12 @@ class LiveDashboard(PlainReporter):
         table.add_column()
         if s is not None and info is not None:
             table.add_row("progress", ProgressBar(total=s.total_steps, completed=s.step, width=50))
-            table.add_row("", f"epoch {s.epoch}/{info.num_epochs} · step {s.step:,}/{s.total_steps:,} · "
+            table.add_row("", f"{s.percent:.0f}% · epoch {s.epoch}/{info.num_epochs} · step {s.step:,}/{s.total_steps:,} · "
                               f"elapsed {_duration(s.elapsed_seconds)} · ETA {_duration(s.eta_seconds)}")
             table.add_row("loss", f"{s.loss:.5f}  (smoothed {s.smoothed_loss:.5f})")
             table.add_row("", f"[cyan]{sparkline(s.history)}[/]")
             table.add_row("learning rate", f"{s.learning_rate:.3e}   grad norm {s.grad_norm:.3f}")
-            table.add_row("throughput", f"{s.events_per_second:,.0f} events/s   memory {s.memory_bytes / 2**30:.2f} GiB")
+            table.add_row("throughput", f"{rate(s.events_per_second)} events/s   memory {s.memory_bytes / 2**30:.2f} GiB")
         else:
             table.add_row("status", "starting…")
         table.add_row("validation", f"{self.val_loss:.5f}" if self.val_loss is not None else "-")

@@ -85,6 +85,16 @@ def _toy_data_path() -> Path:
     return TOY_FILE
 
 
+def _located(path: Path) -> Path:
+    """A checkpoint path as the guide writes it (checkpoints/model_epoch_50.pt), in the run layout."""
+    from genesis_cli.engine.runs.store import locate_checkpoint
+
+    located, notice = locate_checkpoint(path)
+    if notice:
+        print_notice(notice)
+    return located
+
+
 def train_with_dashboard(prepared: Any, debug: bool) -> None:
     """Train a prepared run with the live dashboard (rank 0 only); Ctrl-C and SIGTERM print how to resume."""
     from genesis_cli.engine.training import session
@@ -155,7 +165,7 @@ def train_command(
     if experiment.data.h5_path is None:
         experiment.data.h5_path = _toy_data_path()
     if resume_from_checkpoint is not None:
-        prepared = session.prepare_resume(resume_from_checkpoint, requested=experiment)
+        prepared = session.prepare_resume(_located(resume_from_checkpoint), requested=experiment)
     else:
         prepared = session.prepare_new_run(experiment, overwrite=overwrite)
     train_with_dashboard(prepared, debug)
@@ -179,4 +189,4 @@ def resume_command(
 
     ctx.meta["genesis.debug"] = ctx.meta.get("genesis.debug") or debug
     overrides, _ = flag_settings(ctx)
-    train_with_dashboard(session.prepare_resume(target, overrides=overrides), debug)
+    train_with_dashboard(session.prepare_resume(_located(target), overrides=overrides), debug)

@@ -64,6 +64,18 @@ class ArchitectureResult:
     auc_per_dom: float
     frechet_distance: float
     samples: str
+    source: str = ""  # what was compared: "trained for 300" or "existing run"
+    test_events: int = 0  # held-out labels sampled and judged
+
+
+def describe(results: list[ArchitectureResult]) -> str:
+    """What a comparison actually did, for its title: 'dit, cnn trained for 300; hybrid existing run; 200 test events'."""
+    sources: dict[str, list[str]] = {}
+    for r in results:
+        sources.setdefault(r.source, []).append(r.architecture)
+    done = "; ".join(f"{', '.join(names)} {source}" for source, names in sources.items())
+    events = {r.test_events for r in results}
+    return f"{done}; {'/'.join(f'{n:,}' for n in sorted(events))} test events"
 
 
 def _config(architecture: str, data_path: Path, out_dir: Path, budget: tuple[int | None, float | None], seed: int,
@@ -85,11 +97,15 @@ def _existing(run_dir: Path) -> tuple[float, float]:
 
 
 def compare(architectures: list[str], *, out_dir: Path, data_path: Path | None, budget: str, runs: list[Path],
-            events: int, seed: int, overrides: list[str], checkpoint_dir: Path,
+            events: int, seed: int, overrides: list[str], checkpoint_dir: Path, reuse: bool = False,
             observer_for: Callable[[str], TrainingObserver | None] = lambda _: None,
             say: Callable[[str], None] = print, overwrite: bool = False) -> list[ArchitectureResult]:
     """Everything is checked before the first run trains: existing runs, the runs to train and every
-    output file (refused when it exists, unless ``overwrite``)."""
+    output file (refused when it exists, unless ``overwrite``).
+
+    Existing runs are used only when asked: those given in ``runs``, and the guide's
+    ``checkpoint_dir/<arch>_experiment`` runs with ``reuse`` or when there is no data to train on
+    (the guide's comparison workflow). Otherwise every architecture trains for ``budget``."""
     given = {}
     for run in runs:
         architecture = load_checkpoint(sampling_checkpoint(run)).settings().model.architecture
@@ -99,11 +115,13 @@ def compare(architectures: list[str], *, out_dir: Path, data_path: Path | None, 
     to_train: dict[str, session.PreparedRun] = {}
     for architecture in architectures:
         guide_run = checkpoint_dir / f"{architecture}_experiment"
-        run_dir = given.get(architecture) or (guide_run if (guide_run / BEST).exists() else None)
+        guide_ok = (reuse or data_path is None) and (guide_run / BEST).exists()
+        run_dir = given.get(architecture) or (guide_run if guide_ok else None)
         if run_dir is not None:
             existing[architecture] = run_dir
         elif data_path is None:
-            raise UsageError(f"no run for {architecture} and no data to train on", hint="pass --data-path FILE.h5 or --runs DIR")
+            raise UsageError(f"no run for {architecture} and no data to train on",
+                             hint=f"pass --data-path FILE.h5, --runs DIR, or train {guide_run} first")
         else:
             to_train[architecture] = session.prepare_new_run(
                 _config(architecture, data_path, out_dir, steps_seconds, seed, overrides), overwrite=overwrite)
@@ -116,12 +134,15 @@ def compare(architectures: list[str], *, out_dir: Path, data_path: Path | None, 
     for architecture in architectures:
         if architecture in existing:
             run_dir = existing[architecture]
-            say(f"{architecture}: using the existing run {run_dir}")
+            say(f"{architecture}: using the existing run {run_dir} (not trained here: --budget and --set do not "
+                "apply to it)")
             train_rate, loss = _existing(run_dir)
+            source = "existing run"
         else:
             say(f"{architecture}: training for {budget}")
             trained = workflows.train(to_train[architecture], observer_for(architecture))
             run_dir, train_rate, loss = trained.run_dir, trained.events_per_second, trained.final_loss
+            source = f"trained for {budget}"
         if heldout is None:
             config = (to_train[architecture].config if architecture in to_train
                       else load_checkpoint(sampling_checkpoint(run_dir)).settings())
@@ -138,7 +159,7 @@ def compare(architectures: list[str], *, out_dir: Path, data_path: Path | None, 
                        generator.config.diffusion.event_channels).forward_flops_per_event / 1e9,
             train_rate, judged.sampling.events_per_second, peak_memory_bytes(generator.device) / 2**30, loss,
             rows["classifier AUC, high-level"], rows["classifier AUC, per-DOM"], rows["Frechet distance, high-level"],
-            str(samples)))
+            str(samples), source, judged.sampling.events))
     write_text_atomic(out_dir / "comparison.json", json.dumps([asdict(r) for r in results], indent=2, default=float))
     return results
 

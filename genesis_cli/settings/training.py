@@ -67,6 +67,9 @@ class TrainingConfig(StrictModel):
     max_eval_batches: int | None = Field(
         None, gt=0, description="Cap on the validation batches of each evaluation (null: the whole split).")
     keep_checkpoints: int = Field(3, gt=0, description="Regular checkpoints (model_epoch_<N>.pt) kept; older ones are deleted.")
+    save_optimizer_in_best: bool = Field(
+        True, description="Keep the optimizer state in model_best.pt and model_final.pt (AdamW's is twice the "
+                          "model's size); false halves them, and resuming from one restarts the optimizer.")
     early_stopping: bool = Field(False, description="Stop when the monitored loss stops improving.")
     early_stopping_patience: int = Field(20, ge=0, description="Epochs to wait without improvement.")
     early_stopping_min_delta: float = Field(1e-4, ge=0, description="Minimum change to qualify as an improvement.")

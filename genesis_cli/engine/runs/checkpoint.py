@@ -59,7 +59,7 @@ class RunCheckpoint:
     epoch: int  # epochs completed (an interrupted epoch is resumed at batch_in_epoch)
     global_step: int
     model_state_dict: dict[str, torch.Tensor]
-    optimizer_state_dict: dict[str, Any]
+    optimizer_state_dict: dict[str, Any] | None  # None: left out (training.save_optimizer_in_best: false)
     config: dict[str, Any]  # the run's settings as plain data (see :meth:`settings`)
     schema_version: int = SCHEMA_VERSION
     genesis_version: str | None = None

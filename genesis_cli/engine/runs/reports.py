@@ -43,6 +43,11 @@ class StepReport:
     start_step: int = 0  # the step this process started at (a resumed run's checkpoint step)
 
     @property
+    def percent(self) -> float:
+        """Progress through the run's planned steps, as the guide's console shows it."""
+        return 100.0 * self.step / max(self.total_steps, 1)
+
+    @property
     def eta_seconds(self) -> float:
         """Time left at this process's pace: elapsed_seconds covers the steps since start_step only."""
         done = max(self.step - self.start_step, 1)

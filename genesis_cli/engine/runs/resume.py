@@ -17,7 +17,8 @@ from genesis_cli.settings import ExperimentConfig
 ALLOWED_ON_RESUME = (
     "training.num_epochs", "training.max_steps", "training.time_budget", "training.early_stopping",
     "training.early_stopping_*", "training.log_interval",
-    "training.eval_interval", "training.save_interval", "training.keep_checkpoints", "training.use_amp",
+    "training.eval_interval", "training.save_interval", "training.keep_checkpoints",
+    "training.save_optimizer_in_best", "training.use_amp",
     "device", "data.h5_path", "data.num_workers", "data.memory_budget_gb", "data.shuffle_buffer_events",
     "use_wandb", "wandb_*", "log_dir", "output_dir", "checkpoint_dir", "description", "experiment_name",
     "sampling.*", "evaluation.*",  # how events are generated and judged afterwards: no part of training

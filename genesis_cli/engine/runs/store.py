@@ -74,6 +74,40 @@ def sampling_checkpoint(path: Path, skipped: list[str] | None = None) -> Path:
     return newest_checkpoint(path, skipped)[0]
 
 
+#: The guide's flat names for a run's files: checkpoints/cnn_best.pt, checkpoints/dit_final.pt, NAME_epoch_50.pt.
+FLAT_NAME = re.compile(r"^(?P<run>.+)_(?P<kind>best|final|epoch_\d+)\.pt$")
+
+
+def locate_checkpoint(path: Path) -> tuple[Path, str | None]:
+    """``path`` as given when it exists; else the guide's flat spelling resolved to the run layout.
+
+    ``checkpoints/model_epoch_50.pt`` is ``checkpoints/<run>/model_epoch_50.pt`` when exactly one run
+    holds that file; ``checkpoints/cnn_best.pt`` is ``checkpoints/cnn/model_best.pt`` (or the one run
+    named ``cnn_*`` holding it). Returns (path, a notice saying how it was resolved, or None); an
+    ambiguous or unknown path is a one-line error listing the candidates.
+    """
+    if path.exists():
+        return path, None
+    folder = path.parent
+    runs = sorted(d for d in folder.iterdir() if d.is_dir()) if folder.is_dir() else []
+    flat = None if path.name in (BEST, FINAL) or REGULAR.match(path.name) else FLAT_NAME.match(path.name)
+    if flat:
+        wanted, name = flat["run"], f"model_{flat['kind']}.pt"
+        exact = [d / name for d in runs if d.name == wanted and (d / name).exists()]
+        found = exact or [d / name for d in runs if d.name.startswith(f"{wanted}_") and (d / name).exists()]
+    else:
+        found = [d / path.name for d in runs if (d / path.name).exists()]
+    if len(found) == 1:
+        return found[0], f"{path} is {found[0]} in the run layout (checkpoint_dir/experiment_name/)"
+    if len(found) > 1:
+        raise UsageError(f"{path}: checkpoint not found; {len(found)} runs hold one of that name",
+                         hint="pass one of: " + ", ".join(map(str, found)))
+    held = [str(p) for d in runs for p in (*regular_checkpoints(d), d / BEST, d / FINAL) if p.exists()]
+    raise UsageError(f"{path}: checkpoint not found",
+                     hint=("checkpoints here: " + ", ".join(held[:8]) + (" ..." if len(held) > 8 else ""))
+                     if held else "pass a checkpoint file or a run directory (checkpoint_dir/experiment_name)")
+
+
 def _readable(path: Path, skipped: list[str]) -> RunCheckpoint | None:
     try:
         return load_checkpoint(path)

@@ -79,6 +79,8 @@ class EarlyStopping:
                 "stopped_epoch": self.stopped_epoch, "patience": self.patience}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore the counters; patience stays as configured now (the new value wins)."""
+        """Restore the counters of a run being resumed; patience stays as configured now (the new value
+        wins). A run that had stopped early is not stopped any more: resuming it asks for more
+        training, and the stop is decided again at the end of each epoch by the limits in force now."""
         self.best, self.best_epoch = state["best"], state["best_epoch"]
-        self.wait, self.stopped_epoch = int(state["wait"]), state["stopped_epoch"]
+        self.wait, self.stopped_epoch = int(state["wait"]), None

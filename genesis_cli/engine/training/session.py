@@ -135,6 +135,9 @@ def prepare_resume(target: Path, requested: ExperimentConfig | None = None,
     config, changes = resume_config(checkpoint.config, requested)
     run_dir = path.parent  # a resumed run goes on writing next to its checkpoint
     notices = [f"resuming {path} at epoch {checkpoint.epoch}, step {checkpoint.global_step}", *notices, *changes]
+    if checkpoint.optimizer_state_dict is None:
+        notices.append(f"{path} holds no optimizer state (training.save_optimizer_in_best: false): the optimizer "
+                       "restarts, so the steps that follow differ from an uninterrupted run")
     _check_not_busy(run_dir)
     _check_wandb(config)
     return PreparedRun(config, run_dir, checkpoint, path, notices)

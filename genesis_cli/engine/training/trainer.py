@@ -118,7 +118,8 @@ class Trainer:
     def _restore(self, saved: RunCheckpoint) -> None:
         """Continue from ``saved`` (checked by session.prepare_resume to hold every FOR_RESUMING part)."""
         self.model.load_state_dict(saved.model_state_dict)
-        self.optimizer.load_state_dict(saved.optimizer_state_dict)
+        if saved.optimizer_state_dict is not None:
+            self.optimizer.load_state_dict(saved.optimizer_state_dict)
         self.plateau.load_state_dict((saved.scheduler_state_dict or {})["plateau"])
         self.ema.load_state_dict(saved.ema_state_dict)
         self.step.scaler.load_state_dict(saved.scaler_state_dict)
@@ -157,6 +158,8 @@ class Trainer:
         if not self.dist.is_main:
             return
         checkpoint = self.checkpoint()
+        if kind in ("best", "final") and not self.config.training.save_optimizer_in_best:
+            checkpoint.optimizer_state_dict = None
         if kind == "best":
             self.store.save_best(checkpoint)
         elif kind == "final":
