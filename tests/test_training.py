@@ -174,6 +174,27 @@ def test_resuming_an_early_stopped_run_trains_until_the_new_limits_stop_it(
     assert final["epoch"] == 4 and final["early_stopping_state"]["stopped_epoch"] == 4
 
 
+def test_train_resume_from_checkpoint_is_genesis_resume(cli: Cli, toy_file: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The guide's form: its own overrides at the start, then --config and --data-path with a flat path."""
+    monkeypatch.chdir(tmp_path)
+    first = cli("train", "--config", "debug", "--data-path", str(toy_file), "--epochs", "1", "--batch-size", "4",
+                "--lr", "1e-4", "--experiment-name", "my_experiment", "--set", "training.max_steps_per_epoch=6")
+    assert first.exit_code == 0, first.output
+    resumed = cli("train", "--config", "debug", "--data-path", str(toy_file), "--epochs", "2",
+                  "--resume-from-checkpoint", "checkpoints/model_epoch_1.pt")
+    assert resumed.exit_code == 0, resumed.output
+    text = " ".join(resumed.output.split())
+    assert "checkpoints/model_epoch_1.pt is checkpoints/my_experiment/model_epoch_1.pt in the run layout" in text
+    assert "--config debug is not read on resume" in text and "cannot change" not in text
+    final = torch.load(tmp_path / "checkpoints/my_experiment/model_final.pt", weights_only=True)
+    assert final["epoch"] == 2 and final["config"]["training"]["batch_size"] == 4
+    assert final["config"]["experiment_name"] == "my_experiment"
+    assert sorted(p.name for p in (tmp_path / "logs").iterdir()) == ["my_experiment"]  # one TensorBoard history
+    refused = cli("train", "--resume-from-checkpoint", "checkpoints/my_experiment", "--batch-size", "8")
+    assert refused.exit_code == 2 and "training.batch_size: cannot change on resume" in refused.stderr
+
+
 def test_best_and_final_checkpoints_can_leave_out_the_optimizer(toy_file: Path, tmp_path: Path) -> None:
     config = config_for(toy_file, tmp_path, "lean", "training.save_optimizer_in_best=false", "training.num_epochs=1")
     run_dir = session.prepare_new_run(config).run_dir

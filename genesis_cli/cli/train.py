@@ -157,6 +157,14 @@ def train_command(
 
     ctx.meta["genesis.debug"] = ctx.meta.get("genesis.debug") or debug
     values, names = flag_settings(ctx)
+    if resume_from_checkpoint is not None:  # exactly `genesis resume`: the run's saved settings, changed by flags
+        if config is not None:
+            print_notice(f"--config {config} is not read on resume: the run continues with its saved settings, "
+                         "changed only by the flags given")
+        prepared = session.prepare_resume(_located(resume_from_checkpoint), values, assignments=overrides or [],
+                                          flag_names=names)
+        train_with_dashboard(prepared, debug)
+        return
     base = config if config is not None else preset_for_architecture(arch)
     resolved = resolve_config(base, flags=values, flag_names=names, overrides=overrides or [])
     for notice in resolved.notices:
@@ -164,11 +172,7 @@ def train_command(
     experiment = resolved.config
     if experiment.data.h5_path is None:
         experiment.data.h5_path = _toy_data_path()
-    if resume_from_checkpoint is not None:
-        prepared = session.prepare_resume(_located(resume_from_checkpoint), requested=experiment)
-    else:
-        prepared = session.prepare_new_run(experiment, overwrite=overwrite)
-    train_with_dashboard(prepared, debug)
+    train_with_dashboard(session.prepare_new_run(experiment, overwrite=overwrite), debug)
 
 
 def resume_command(

@@ -82,11 +82,14 @@ def resolve_config(
 
 
 def derive_config(config: ExperimentConfig, values: Mapping[str, Any], label: str,
-                  flag_names: Mapping[str, str] | None = None) -> ExperimentConfig:
-    """``config`` with the dotted keys of ``values`` replaced (None values skipped), validated again;
-    errors name ``label``, or the flag of ``flag_names`` that set the key."""
+                  flag_names: Mapping[str, str] | None = None, assignments: Sequence[str] = ()) -> ExperimentConfig:
+    """``config`` with the dotted keys of ``values`` replaced (None values skipped), then ``--set``
+    ``assignments``, validated again; errors name ``label``, or the flag of ``flag_names`` that set the key."""
     given = {key: value for key, value in values.items() if value is not None}
-    merged, origins = merge([Layer("base", config.to_dict()), Layer.from_dotted(label, given, flag_names or {})])
+    layers = [Layer("base", config.to_dict()), Layer.from_dotted(label, given, flag_names or {})]
+    if assignments:
+        layers.append(Layer.from_assignments(assignments))
+    merged, origins = merge(layers)
     return validate(ExperimentConfig, merged, origins)
 
 

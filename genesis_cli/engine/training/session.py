@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -116,22 +117,20 @@ def prepare_new_run(config: ExperimentConfig, *, overwrite: bool = False) -> Pre
     return prepared
 
 
-def prepare_resume(target: Path, requested: ExperimentConfig | None = None,
-                   overrides: dict[str, Any] | None = None) -> PreparedRun:
-    """Resume from a checkpoint file or a run directory (its newest readable checkpoint).
-
-    ``requested`` (train --resume-from-checkpoint) or ``overrides`` (resume's flags, dotted keys)
-    may change only what resume.ALLOWED_ON_RESUME allows.
-    """
+def prepare_resume(target: Path, overrides: dict[str, Any] | None = None, *, assignments: Sequence[str] = (),
+                   flag_names: dict[str, str] | None = None) -> PreparedRun:
+    """Resume from a checkpoint file or a run directory (its newest readable checkpoint), with the
+    run's saved settings. ``overrides`` (the command's flags, dotted keys; None: not given) and
+    ``assignments`` (``--set``) may change only what resume.ALLOWED_ON_RESUME allows. `genesis
+    resume` and `genesis train --resume-from-checkpoint` both come here: same run, same logs."""
     notices: list[str] = []
     path, checkpoint = newest_checkpoint(target, notices) if target.is_dir() else (target, load_checkpoint(target))
     checkpoint.require(FOR_RESUMING, path, "resume training")
     saved = checkpoint.settings()
-    if requested is None:
-        given = {key: value for key, value in (overrides or {}).items() if value is not None}
-        for key in OUTPUT_PATHS:
-            given.setdefault(key, str(ExperimentConfig.model_fields[key].default))
-        requested = derive_config(saved, given, "command line")
+    given = {key: value for key, value in (overrides or {}).items() if value is not None}
+    for key in OUTPUT_PATHS:
+        given.setdefault(key, str(ExperimentConfig.model_fields[key].default))
+    requested = derive_config(saved, given, "command line", flag_names, assignments)
     config, changes = resume_config(checkpoint.config, requested)
     run_dir = path.parent  # a resumed run goes on writing next to its checkpoint
     notices = [f"resuming {path} at epoch {checkpoint.epoch}, step {checkpoint.global_step}", *notices, *changes]
