@@ -192,3 +192,20 @@ def test_interrupted_sample_with_overwrite_keeps_the_old_file(cli: Cli, run_dir:
     assert "written by an interrupted `genesis sample`" in inspected.stdout
     evaluated = cli("evaluate", "--real-data", str(output), "--generated-data", str(partial))
     assert f"{partial}: written by an interrupted `genesis sample`" in evaluated.stderr
+
+
+def test_the_guides_comparison_file_names_find_what_compare_wrote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from genesis_cli.engine.outputs import locate_compare_output
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "compare").mkdir()
+    (tmp_path / "compare" / "dit_samples.h5").write_bytes(b"")
+    path, notice = locate_compare_output(Path("dit_samples.h5"))
+    assert path == Path("compare/dit_samples.h5") and "written by genesis compare" in (notice or "")
+    assert locate_compare_output(Path("cnn_samples.h5")) == (Path("cnn_samples.h5"), None)  # fails as usual later
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "dit_samples.h5").write_bytes(b"")
+    with pytest.raises(UsageError, match="2 files of that name are in subfolders"):
+        locate_compare_output(Path("dit_samples.h5"))
+    (tmp_path / "dit_samples.h5").write_bytes(b"")
+    assert locate_compare_output(Path("dit_samples.h5")) == (Path("dit_samples.h5"), None)  # as given, when it exists

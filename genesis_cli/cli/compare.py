@@ -12,6 +12,7 @@ from rich.table import Table
 
 from genesis_cli.cli.options import overwrite_option, seed_option, set_option
 from genesis_cli.cli.output import console, print_notice, print_success
+from genesis_cli.engine.outputs import COMPARE_OUTPUT_DIR
 from genesis_cli.errors import UsageError
 from genesis_cli.settings import resolve_config
 from genesis_cli.settings.sections import ARCHITECTURES
@@ -33,7 +34,7 @@ def compare_command(
     reuse: Annotated[bool, typer.Option("--reuse", help="Use the guide's checkpoints/<arch>_experiment runs where they exist "
                                                         "(always, without --data-path).")] = False,
     events: Annotated[int, typer.Option(help="Test events sampled and evaluated per architecture.")] = 500,
-    output_dir: Annotated[Path, typer.Option("--output-dir", help="Where samples, reports, the table and the figure go.")] = Path("compare"),
+    output_dir: Annotated[Path, typer.Option("--output-dir", help="Where samples, reports, the table and the figure go.")] = COMPARE_OUTPUT_DIR,
     seed: Annotated[int, seed_option("Seed of training, sampling and evaluation.")] = 42,
     overrides: Annotated[Optional[list[str]], set_option("Override settings of every trained architecture.")] = None,
     overwrite: Annotated[bool, overwrite_option("the outputs and runs of an earlier comparison in --output-dir")] = False,

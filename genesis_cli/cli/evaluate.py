@@ -12,7 +12,7 @@ from rich.table import Table
 
 from genesis_cli.cli.options import ConfigOption, json_option, overwrite_option, seed_option, set_option
 from genesis_cli.cli.output import console, print_notice, print_success
-from genesis_cli.engine.outputs import Output, check_outputs
+from genesis_cli.engine.outputs import Output, check_outputs, locate_compare_output
 from genesis_cli.settings import resolve_config
 
 EXAMPLES = (
@@ -97,6 +97,9 @@ def evaluate_command(
     from genesis_cli.engine.evaluation.report import evaluate_files
 
     settings = resolve_config(config, overrides=overrides or []).config.evaluation  # a bad value stops here
+    generated_data, located = locate_compare_output(generated_data)
+    if located:
+        print_notice(located)
     outputs = [Output(output, "--output", figure=True)] if output is not None else []
     outputs += [Output(json_path, "--json")] if json_path is not None else []
     check_outputs(outputs, {"--real-data": real_data, "--generated-data": generated_data}, overwrite=overwrite)

@@ -20,6 +20,8 @@ from pathlib import Path
 
 from genesis_cli.errors import UsageError
 
+#: Where `genesis compare` writes unless told otherwise.
+COMPARE_OUTPUT_DIR = Path("compare")
 #: What matplotlib writes (the formats of its Agg and vector backends), by extension.
 FIGURE_FORMATS = ("png", "pdf", "svg", "svgz", "eps", "ps", "jpg", "jpeg", "tif", "tiff", "webp")
 
@@ -71,3 +73,19 @@ def check_outputs(outputs: list[Output], inputs: Mapping[str, Path | None], *, o
                              hint="create it first")
         if output.path.exists() and not overwrite:
             raise UsageError(f"{output.path}: already exists", hint="choose another name or pass --overwrite")
+
+
+def locate_compare_output(path: Path) -> tuple[Path, str | None]:
+    """``path`` as given when it exists; else the one file of that name that `genesis compare` wrote
+    (the guide's `genesis evaluate --generated-data dit_samples.h5` after `genesis compare`), with a
+    notice. Several matches are a one-line error listing them; none leaves ``path`` to fail as usual."""
+    if path.exists() or path.parent != Path(""):
+        return path, None
+    folders = [COMPARE_OUTPUT_DIR, *sorted(d for d in Path(".").iterdir() if d.is_dir() and d != COMPARE_OUTPUT_DIR)]
+    found = [folder / path.name for folder in folders if (folder / path.name).is_file()]
+    if len(found) > 1:
+        raise UsageError(f"{path}: not found here; {len(found)} files of that name are in subfolders",
+                         hint="pass one of: " + ", ".join(map(str, found)))
+    if found:
+        return found[0], f"{path} is not here; using {found[0]} (written by genesis compare)"
+    return path, None
