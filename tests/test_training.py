@@ -94,14 +94,66 @@ def test_train_cli_end_to_end_and_resume(cli: Cli, toy_file: Path, tmp_path: Pat
     assert steps == list(range(5, 121, 5))  # one continuous record across the resume
 
 
-def test_train_refuses_to_clobber_a_run(cli: Cli, toy_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_second_run_of_a_name_becomes_a_new_version_never_an_overwrite(cli: Cli, toy_file: Path, tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     args = ("train", "--config", "debug", "--data-path", str(toy_file), "--epochs", "1", "--experiment-name", "r", *FAST)
     assert cli(*args).exit_code == 0
-    again = cli(*args)
-    assert again.exit_code == 2
-    assert "already holds a run" in again.stderr and "genesis resume" in again.stderr
+    first = (tmp_path / "checkpoints/r/model_final.pt").read_bytes()
+    again = cli(*args)  # no terminal here: a new version, said
+    assert again.exit_code == 0, again.output
+    assert "checkpoints/r already holds a run: this run is r_v2" in " ".join(again.output.split())
+    assert (tmp_path / "checkpoints/r_v2/model_final.pt").exists()
+    assert (tmp_path / "checkpoints/r/model_final.pt").read_bytes() == first
+    assert "this run is r_v3" in " ".join(cli(*args).output.split())
     assert cli(*args, "--overwrite").exit_code == 0
+
+
+def test_on_a_terminal_an_existing_run_is_resumed_versioned_or_left(cli: Cli, toy_file: Path, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    args = ("train", "--config", "debug", "--data-path", str(toy_file), "--epochs", "1", "--experiment-name", "q", *FAST)
+    assert cli(*args).exit_code == 0
+    monkeypatch.setattr("genesis_cli.cli.train.interactive", lambda: True)
+    cancelled = CliRunnerWithInput(cli)("3\n", *args)
+    assert cancelled.exit_code == 1 and "checkpoints/q already holds a run." in cancelled.stdout
+    assert not (tmp_path / "checkpoints/q_v2").exists()
+    versioned = CliRunnerWithInput(cli)("2\n", *args)
+    assert versioned.exit_code == 0 and (tmp_path / "checkpoints/q_v2/model_final.pt").exists()
+    resumed = CliRunnerWithInput(cli)("1\n", *args[:-len(FAST)], "--epochs", "2")
+    assert resumed.exit_code == 0, resumed.output
+    assert torch.load(tmp_path / "checkpoints/q/model_final.pt", weights_only=True)["epoch"] == 2
+    kept = CliRunnerWithInput(cli)("n\n", *args, "--overwrite")  # destructive: asked first, default no
+    assert kept.exit_code == 1 and "Replace the run in checkpoints/q?" in kept.stdout
+
+
+def test_without_a_config_a_terminal_offers_the_presets_and_scripts_are_told(cli: Cli, toy_file: Path, tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from genesis_cli.settings.presets import preset_names
+
+    monkeypatch.chdir(tmp_path)
+    told = cli("train", "--data-path", str(tmp_path / "missing.h5"))
+    assert "no --config given: using the default preset (dit, 512x8, 100 epochs)" in " ".join(told.stderr.split())
+    monkeypatch.setattr("genesis_cli.cli.train.interactive", lambda: True)
+    number = preset_names().index("debug") + 1
+    chosen = CliRunnerWithInput(cli)(f"{number}\n", "train", "--data-path", str(toy_file), "--epochs", "1", *FAST)
+    assert chosen.exit_code == 0, chosen.output
+    assert "Train which preset?" in chosen.stdout and "default" in chosen.stdout
+    assert (tmp_path / "checkpoints/debug/model_final.pt").exists()
+
+
+def test_resume_without_a_run_offers_the_recent_ones(cli: Cli, toy_file: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert "no run with a checkpoint under checkpoints/" in cli("resume").stderr
+    assert cli("train", "--config", "debug", "--data-path", str(toy_file), "--epochs", "1", "--experiment-name", "w",
+               *FAST).exit_code == 0
+    listed = cli("resume")
+    assert listed.exit_code == 2 and "pass one of the most recent: checkpoints/w" in listed.stderr
+    monkeypatch.setattr("genesis_cli.cli.train.interactive", lambda: True)
+    picked = CliRunnerWithInput(cli)("1\n", "resume", "--epochs", "2")
+    assert picked.exit_code == 0, picked.output
+    assert torch.load(tmp_path / "checkpoints/w/model_final.pt", weights_only=True)["epoch"] == 2
 
 
 def test_ctrl_c_saves_and_prints_the_resume_command(cli: Cli, toy_file: Path, tmp_path: Path,
@@ -331,15 +383,22 @@ def test_live_dashboard_renders_everything() -> None:
     assert sparkline([1.0, 2.0, 3.0]) == "▁▅█"
 
 
-def test_interactive_prompt_offers_toy_data(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_interactive_prompt_offers_the_event_files_here_or_toy_data(cli: Cli, toy_file: Path, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("genesis_cli.cli.train._interactive", lambda: True)
+    monkeypatch.setattr("genesis_cli.cli.train.interactive", lambda: True)
     monkeypatch.setattr("genesis_cli.cli.train.TOY_EVENTS", 120)
-    declined = CliRunnerWithInput(cli)("n\n", "train", "--config", "debug", *FAST)
+    declined = CliRunnerWithInput(cli)("2\n", "train", "--config", "debug", *FAST)  # 1: toy data, 2: cancel
     assert declined.exit_code == 2 and not (tmp_path / "genesis_toy.h5").exists()
-    accepted = CliRunnerWithInput(cli)("y\n", "train", "--config", "debug", "--epochs", "1", *FAST)
+    accepted = CliRunnerWithInput(cli)("1\n", "train", "--config", "debug", "--epochs", "1", *FAST)
     assert accepted.exit_code == 0, accepted.output
     assert (tmp_path / "genesis_toy.h5").exists()
+    (tmp_path / "mine.h5").write_bytes(toy_file.read_bytes())
+    offered = CliRunnerWithInput(cli)("2\n", "train", "--config", "debug", "--epochs", "1", "--experiment-name", "m",
+                                      *FAST)  # 1: genesis_toy.h5, 2: mine.h5
+    assert offered.exit_code == 0, offered.output
+    assert "mine.h5" in offered.stdout
+    assert "mine.h5" in (tmp_path / "checkpoints/m/config.yaml").read_text()
 
 
 class CliRunnerWithInput:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -12,10 +10,11 @@ import typer
 from genesis_cli.cli.dashboard import make_observer
 from genesis_cli.cli.options import ArchOption, ConfigOption, DeviceOption, SetOption, overwrite_option, seed_option
 from genesis_cli.cli.output import console, print_notice, print_success
+from genesis_cli.cli.prompts import choose, confirm, interactive
 from genesis_cli.engine.interrupts import Terminated, exit_code_of
 from genesis_cli.errors import UsageError
 from genesis_cli.settings import resolve_config
-from genesis_cli.settings.presets import preset_for_architecture
+from genesis_cli.settings.presets import DEFAULT_PRESET, preset_for_architecture
 
 TRAIN_EXAMPLES = (
     "[bold]Examples[/bold]\n\n"
@@ -32,6 +31,8 @@ RESUME_EXAMPLES = (
 )
 TOY_FILE = Path("genesis_toy.h5")
 TOY_EVENTS = 20_000
+MAX_OFFERED = 9  # event files offered when --data-path is missing
+EXIT_CANCELLED = 1
 
 #: train's and resume's parameters -> the settings key each sets (each flag is spelled once, in its option)
 PARAM_KEYS = {
@@ -61,19 +62,17 @@ def flag_settings(ctx: typer.Context) -> tuple[dict[str, Any], dict[str, str]]:
 DebugOption = Annotated[bool, typer.Option("--debug", help="Anomaly detection and full tracebacks.")]
 
 
-def _interactive() -> bool:
-    return sys.stdin.isatty() and not os.environ.get("CI")
-
-
-def _toy_data_path() -> Path:
-    """Offer to simulate a toy dataset (interactive terminals only)."""
-    if not _interactive():
+def _data_path() -> Path:
+    """No --data-path: on a terminal, offer the event files here or a toy dataset; in scripts, an error."""
+    if not interactive():
         raise UsageError("no training data given", hint="pass --data-path FILE.h5 (or set data.h5_path in the config)")
-    if TOY_FILE.exists():
-        print_notice(f"no --data-path given; using the toy dataset {TOY_FILE}")
-        return TOY_FILE
-    if not typer.confirm(f"No --data-path given. Simulate a toy dataset ({TOY_FILE}, {TOY_EVENTS:,} events) "
-                         "to train on?", default=True):
+    found = sorted(Path(".").glob("*.h5"))[:MAX_OFFERED]
+    options = [f"{path} ({path.stat().st_size / 2**20:,.0f} MiB)" for path in found]
+    toy = f"simulate a toy dataset ({TOY_FILE}, {TOY_EVENTS:,} events)" if not TOY_FILE.exists() else None
+    choice = choose("No --data-path given. Train on:", [*options, *([toy] if toy else []), "cancel"])
+    if choice < len(found):
+        return found[choice]
+    if toy is None or choice > len(found):
         raise UsageError("no training data given", hint="pass --data-path FILE.h5")
     from genesis_cli.cli.output import progress_callback
     from genesis_cli.engine.detector import icecube_like_geometry
@@ -83,6 +82,44 @@ def _toy_data_path() -> Path:
     with progress_callback(TOY_EVENTS, f"simulating {TOY_FILE}") as advance:
         simulate_to_file(TOY_FILE, SimulationConfig(events=TOY_EVENTS, seed=1), icecube_like_geometry(), progress=advance)
     return TOY_FILE
+
+
+def _preset(arch: str | None) -> str:
+    """No --config: the preset of --arch; without that, a menu on a terminal, else the default preset (said)."""
+    if arch is not None:
+        return preset_for_architecture(arch)
+    from genesis_cli.settings.catalog import preset_catalog
+
+    catalog = preset_catalog()
+    default = next(i for i, p in enumerate(catalog) if p.name == DEFAULT_PRESET)
+    if not interactive():
+        chosen = catalog[default]
+        print_notice(f"no --config given: using the {chosen.name} preset ({chosen.architecture}, "
+                     f"{chosen.hidden}x{chosen.depth}, {chosen.num_epochs} epochs); `genesis presets` lists the others")
+        return chosen.name
+    rows = [f"{p.name:<12} {p.architecture:<7} {p.hidden}x{p.depth:<4} {p.num_epochs:>4} epochs  {p.description}"
+            for p in catalog]
+    return catalog[choose("No --config given. Train which preset?", rows, default=default)].name
+
+
+def _existing_run(experiment: Any, run_dir: Path, values: dict[str, Any], overrides: list[str],
+                  names: dict[str, str]) -> Any:
+    """A new run's directory already holds a run: resume it, start a new version, or cancel (on a
+    terminal); in scripts a new version, said. Never overwritten without --overwrite."""
+    from genesis_cli.engine.training import session
+
+    version = session.next_version(experiment)
+    if not interactive():
+        print_notice(f"{run_dir} already holds a run: this run is {version.experiment_name} "
+                     f"(continue the other with `genesis resume {run_dir}`; replace it with --overwrite)")
+        return session.prepare_new_run(version)
+    choice = choose(f"{run_dir} already holds a run.", [f"resume it (genesis resume {run_dir})",
+                    f"start a new version: {version.experiment_name}", "cancel"], default=0)
+    if choice == 0:
+        return session.prepare_resume(run_dir, values, assignments=overrides, flag_names=names)
+    if choice == 1:
+        return session.prepare_new_run(version)
+    raise typer.Exit(EXIT_CANCELLED)
 
 
 def _located(path: Path) -> Path:
@@ -165,19 +202,28 @@ def train_command(
                                           flag_names=names)
         train_with_dashboard(prepared, debug)
         return
-    base = config if config is not None else preset_for_architecture(arch)
+    base = config if config is not None else _preset(arch)
     resolved = resolve_config(base, flags=values, flag_names=names, overrides=overrides or [])
     for notice in resolved.notices:
         print_notice(notice)
     experiment = resolved.config
     if experiment.data.h5_path is None:
-        experiment.data.h5_path = _toy_data_path()
-    train_with_dashboard(session.prepare_new_run(experiment, overwrite=overwrite), debug)
+        experiment.data.h5_path = _data_path()
+    existing = session.holds_run(experiment)
+    if existing is not None and not overwrite:
+        prepared = _existing_run(experiment, existing, values, overrides or [], names)
+    else:
+        if existing is not None and interactive() and not confirm(f"Replace the run in {existing}? It is removed "
+                                                                  "once the new run writes its first checkpoint."):
+            raise typer.Exit(EXIT_CANCELLED)
+        prepared = session.prepare_new_run(experiment, overwrite=overwrite)
+    train_with_dashboard(prepared, debug)
 
 
 def resume_command(
     ctx: typer.Context,
-    target: Annotated[Path, typer.Argument(metavar="RUN_DIR|CHECKPOINT", help="A run directory or a checkpoint file.")],
+    target: Annotated[Optional[Path], typer.Argument(metavar="[RUN_DIR|CHECKPOINT]",
+                                                     help="A run directory or a checkpoint file (none: choose a recent run).")] = None,
     epochs: Annotated[Optional[int], typer.Option("--epochs", help="Train to this many epochs in total.")] = None,
     max_steps: Annotated[Optional[int], typer.Option("--max-steps", metavar="N", help="Train to N steps in total.")] = None,
     time_budget: Annotated[Optional[str], typer.Option("--time-budget", metavar="DURATION",
@@ -192,5 +238,20 @@ def resume_command(
     from genesis_cli.engine.training import session
 
     ctx.meta["genesis.debug"] = ctx.meta.get("genesis.debug") or debug
-    overrides, _ = flag_settings(ctx)
-    train_with_dashboard(session.prepare_resume(_located(target), overrides=overrides), debug)
+    overrides, names = flag_settings(ctx)
+    target = _located(target) if target is not None else _recent_run()
+    train_with_dashboard(session.prepare_resume(target, overrides, flag_names=names), debug)
+
+
+def _recent_run() -> Path:
+    """`genesis resume` with no argument: the most recent runs to choose from (on a terminal)."""
+    from genesis_cli.engine.training import session
+    from genesis_cli.settings import ExperimentConfig
+
+    runs = session.recent_runs(Path(ExperimentConfig().checkpoint_dir))
+    if not runs:
+        raise UsageError("no run given, and no run with a checkpoint under checkpoints/",
+                         hint="pass a run directory or a checkpoint: genesis resume checkpoints/NAME")
+    if not interactive():
+        raise UsageError("no run given", hint="pass one of the most recent: " + ", ".join(map(str, runs)))
+    return runs[choose("Resume which run? (most recent first)", [str(run) for run in runs], default=0)]

@@ -9,7 +9,9 @@ writes into it.
 
 from __future__ import annotations
 
+import itertools
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Sequence
@@ -65,6 +67,33 @@ def previous_run(run_dir: Path, tensorboard_dir: Path) -> tuple[list[Path], list
     if tensorboard_dir.is_dir():
         records += sorted(tensorboard_dir.glob(TENSORBOARD_FILES))
     return checkpoints, records
+
+
+def holds_run(config: ExperimentConfig) -> Path | None:
+    """The run directory of ``config`` when it already holds a run (a checkpoint), else None."""
+    run_dir = run_directory(config)
+    return run_dir if previous_run(run_dir, Path(config.log_dir) / config.experiment_name)[0] else None
+
+
+def next_version(config: ExperimentConfig) -> ExperimentConfig:
+    """``config`` renamed to the first free ``NAME_vN`` (N >= 2; Lightning's version_N habit): a new
+    run beside an existing one instead of over it. A name that is a version already counts on."""
+    base = re.sub(r"_v\d+$", "", config.experiment_name)
+    for number in itertools.count(2):
+        candidate = derive_config(config, {"experiment_name": f"{base}_v{number}"}, "new version")
+        if not any(previous_run(run_directory(candidate), Path(candidate.log_dir) / candidate.experiment_name)):
+            return candidate
+    raise AssertionError("unreachable")
+
+
+def recent_runs(checkpoint_dir: Path, limit: int = 5) -> list[Path]:
+    """Run directories under ``checkpoint_dir`` holding a checkpoint, the most recently written first."""
+    if not checkpoint_dir.is_dir():
+        return []
+    newest = {run: max(p.stat().st_mtime for p in checkpoints)
+              for run in checkpoint_dir.iterdir() if run.is_dir()
+              if (checkpoints := [p for pattern in CHECKPOINT_FILES for p in run.glob(pattern)])}
+    return sorted(newest, key=newest.__getitem__, reverse=True)[:limit]
 
 
 def _check_new_run(prepared: PreparedRun) -> list[str]:
