@@ -496,3 +496,30 @@ def test_gradient_checkpointing_gives_the_same_gradients() -> None:
         model(x, torch.tensor([3, 9]), label, geometry).square().mean().backward()
         grads.append(torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).flatten() for p in model.parameters()]))
     assert torch.allclose(grads[0], grads[1], atol=1e-6)
+
+
+def test_train_uses_a_custom_loss_class_named_in_the_settings(cli: Cli, toy_file: Path, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The guide's Custom Loss, as the guide writes it (no generator argument), through a setting."""
+    (tmp_path / "mylosses.py").write_text(
+        "from genesis_cli import GaussianDiffusion\n"
+        "CALLS = []\n"
+        "class CustomDiffusion(GaussianDiffusion):\n"
+        "    def loss(self, x0_sig, geom, label):\n"
+        "        CALLS.append(len(x0_sig))\n"
+        "        return 2 * super().loss(x0_sig, geom, label)\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    args = ("train", "--config", "debug", "--data-path", str(toy_file), "--epochs", "1", *FAST)
+    result = cli(*args, "--set", "diffusion.loss_class=mylosses:CustomDiffusion")
+    assert result.exit_code == 0, result.output
+    import mylosses  # type: ignore[import-not-found]
+
+    assert len(mylosses.CALLS) >= 40  # every training step (and validation) went through the user's loss
+    missing = cli(*args, "--set", "diffusion.loss_class=nopkg.losses:CustomDiffusion")
+    assert missing.exit_code == 2
+    assert "diffusion.loss_class 'nopkg.losses:CustomDiffusion': cannot import nopkg.losses" in missing.stderr
+    wrong = cli(*args, "--set", "diffusion.loss_class=json:JSONDecoder")
+    assert wrong.exit_code == 2 and "not a subclass of GaussianDiffusion" in wrong.stderr
+    malformed = cli(*args, "--set", "diffusion.loss_class=CustomDiffusion")
+    assert malformed.exit_code == 2 and "diffusion.loss_class" in malformed.stderr

@@ -141,6 +141,9 @@ class DiffusionConfig(StrictModel):
     guidance_scale: float = Field(
         1.0, ge=0, description="Classifier-free guidance scale at sampling (1: conditional model only).")
     ddim_eta: float = Field(0.0, ge=0, le=1, description="DDIM stochasticity (0: deterministic).")
+    loss_class: Annotated[str, Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")] | None = Field(
+        None, description="A GaussianDiffusion subclass that genesis train uses for its loss, as module:Class "
+                          "(the guide's Custom Loss; e.g. mypkg.losses:CustomDiffusion); null: GaussianDiffusion.")
 
     @property
     def event_channels(self) -> int:

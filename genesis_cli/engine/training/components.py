@@ -13,6 +13,7 @@ from genesis_cli.engine.data.loader import EventLoader, default_memory_budget, f
 from genesis_cli.engine.data.normalization import Normalizer
 from genesis_cli.engine.data.splits import DataSplit, split_of
 from genesis_cli.engine.diffusion import GaussianDiffusion
+from genesis_cli.engine.diffusion.custom import diffusion_class
 from genesis_cli.engine.ema import EMA
 from genesis_cli.engine.models import ModelFactory
 from genesis_cli.engine.runtime.distributed import Distributed
@@ -84,14 +85,15 @@ def build_parts(config: ExperimentConfig, dist: Distributed, device: torch.devic
                 normalizer: Normalizer | None) -> TrainingParts:
     """Data, model, diffusion, optimizer, EMA and the training step of ``config`` on ``device``."""
     data = build_data(config, normalizer, dist)
-    model, diffusion = ModelFactory.create_model_and_diffusion(config.model, config.diffusion, device=device,
-                                                               geometry=data.file.geometry)
+    model, _ = ModelFactory.create_model_and_diffusion(config.model, config.diffusion, device=device,
+                                                       geometry=data.file.geometry)
+    diffusion_type = diffusion_class(config.diffusion)  # GaussianDiffusion, or the user's diffusion.loss_class
+    diffusion = train_diffusion = diffusion_type(model, config.diffusion).to(device)
     optimizer = build_optimizer(config, model, device)
-    train_diffusion = diffusion
     if dist.world > 1:  # gradients synchronised through DDP; evaluation uses the plain model
         wrapped = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None)
-        train_diffusion = GaussianDiffusion(wrapped, config.diffusion).to(device)
+        train_diffusion = diffusion_type(wrapped, config.diffusion).to(device)
     ema = EMA(model, config.training.ema_decay)  # after DDP's broadcast: every rank starts from the same weights
     step = TrainStep(config, train_diffusion, model, optimizer, ema, device)
     return TrainingParts(data, model, diffusion, optimizer, ema, step, data.train.geometry.to(device))
