@@ -17,7 +17,7 @@ from pathlib import Path
 
 from genesis_cli.engine import workflows
 from genesis_cli.engine.atomic_files import write_text_atomic
-from genesis_cli.engine.figures import save_figure
+from genesis_cli.engine.figures import save_figure, slide_style
 from genesis_cli.engine.memory import peak_memory_bytes
 from genesis_cli.engine.models import count_parameters, model_cost
 from genesis_cli.engine.outputs import Output, check_outputs
@@ -30,6 +30,8 @@ from genesis_cli.settings import ExperimentConfig, resolve_config
 from genesis_cli.settings.durations import parse_duration
 from genesis_cli.settings.presets import preset_for_architecture
 
+#: The AUC axis spans at least chance (0.5) to perfect separation (1.0), so no spread is exaggerated.
+AUC_AXIS = (0.45, 1.03)
 _STEPS = re.compile(r"^\s*(\d+)\s*(steps?)?\s*$")
 
 
@@ -165,19 +167,36 @@ def compare(architectures: list[str], *, out_dir: Path, data_path: Path | None, 
 
 
 def plot_tradeoff(results: list[ArchitectureResult], out: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
+    """Quality against speed: the high-level classifier AUC against training events/s, and the
+    Frechet distance against sampling events/s, one labelled point per architecture."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), constrained_layout=True)
-    for r in results:  # metrics that could not be computed (too few events) are NaN: not drawn
-        axes[0].scatter(r.train_events_per_second, r.auc_high_level, s=60)
-        axes[0].annotate(r.architecture, (r.train_events_per_second, r.auc_high_level), xytext=(5, 5), textcoords="offset points")
-        axes[1].scatter(r.sampling_events_per_second, r.frechet_distance, s=60)
-        axes[1].annotate(r.architecture, (r.sampling_events_per_second, r.frechet_distance), xytext=(5, 5), textcoords="offset points")
-    axes[0].set(xlabel="training events/s", ylabel="classifier AUC (0.5 = indistinguishable)", title="quality vs training speed")
-    distances = [r.frechet_distance for r in results if math.isfinite(r.frechet_distance)]
-    axes[1].set(xlabel="sampling events/s", ylabel="Frechet distance", title="quality vs sampling speed",
-                yscale="log" if distances and min(distances) > 0 else "linear")
-    return save_figure(fig, out, dpi=90)
+    plain = FuncFormatter(_plain)
+    with slide_style():
+        fig, axes = plt.subplots(1, 2, figsize=(13, 5.5), layout="constrained")
+        for r in results:  # metrics that could not be computed (too few events) are NaN: not drawn
+            for ax, x, y in ((axes[0], r.train_events_per_second, r.auc_high_level),
+                             (axes[1], r.sampling_events_per_second, r.frechet_distance)):
+                ax.scatter(x, y, s=80, zorder=3)
+                ax.annotate(r.architecture, (x, y), xytext=(6, 6), textcoords="offset points")
+        aucs = [r.auc_high_level for r in results if math.isfinite(r.auc_high_level)]
+        axes[0].axhline(0.5, color="0.5", ls="--", lw=1, label="indistinguishable (0.5)")
+        axes[0].set(xlabel="training speed [events/s]", ylabel="classifier AUC, high-level (events with labels)",
+                    title="quality vs training speed", xscale="log",
+                    ylim=(AUC_AXIS[0], max(AUC_AXIS[1], *(a + 0.02 for a in aucs))))
+        axes[0].legend(loc="lower right", frameon=False)
+        distances = [r.frechet_distance for r in results if math.isfinite(r.frechet_distance)]
+        axes[1].set(xlabel="sampling speed [events/s]", ylabel="Fréchet distance, high-level features",
+                    title="quality vs sampling speed", xscale="log",
+                    yscale="log" if distances and min(distances) > 0 else "linear")
+        for ax in axes:
+            ax.margins(x=0.2, y=0.12)
+            for axis in (a for a in (ax.xaxis, ax.yaxis) if a.get_scale() == "log"):  # 6 and 20, not 6x10^0
+                axis.set_major_formatter(plain)
+                axis.set_minor_formatter(plain)
+        return save_figure(fig, out, dpi=110)
+
+
+def _plain(value: float, _position: object = None) -> str:
+    return f"{value:,.4g}"
