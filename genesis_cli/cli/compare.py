@@ -48,7 +48,8 @@ def compare_command(
     from genesis_cli.cli.dashboard import make_observer
     from genesis_cli.engine.comparison import compare, describe, plot_tradeoff
 
-    names = [a.lower() for a in (architectures or []) + (architectures_option or [])]
+    # `--architectures dit cnn hybrid` parses as the option's first value and two arguments: keep the user's order
+    names = [a.lower() for a in (architectures_option or []) + (architectures or [])]
     if not names:
         raise UsageError("no architectures given", hint="for example: genesis compare dit cnn hybrid --data-path data.h5")
     unknown = [n for n in names if n not in ARCHITECTURES]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import typer
 
@@ -38,3 +39,21 @@ def choose(question: str, options: Sequence[str], default: int = 0) -> int:
 def confirm(question: str, default: bool = False) -> bool:
     """A yes/no question before a destructive action (default: no)."""
     return typer.confirm(question, default=default)
+
+
+def locate_checkpoint(path: Path) -> Path:
+    """A checkpoint as the user wrote it, in the run layout (engine/runs/store.py); when several runs
+    hold a file of that name, a terminal chooses (most recent first) and scripts get the error."""
+    from genesis_cli.cli.output import print_notice
+    from genesis_cli.engine.runs import store
+
+    candidates = store.checkpoint_candidates(path) if not path.exists() else []
+    if len(candidates) > 1 and interactive():
+        found = candidates[choose(f"{path} is in {len(candidates)} runs. Which one? (most recent first)",
+                                  [str(p) for p in candidates], default=0)]
+        print_notice(store.resolved_notice(path, found))
+        return found
+    located, notice = store.locate_checkpoint(path)
+    if notice:
+        print_notice(notice)
+    return located

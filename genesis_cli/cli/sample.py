@@ -49,7 +49,8 @@ def sample_command(
     """
     import numpy as np
 
-    from genesis_cli.engine.runs.store import locate_checkpoint, sampling_checkpoint
+    from genesis_cli.cli.prompts import locate_checkpoint
+    from genesis_cli.engine.runs.store import sampling_checkpoint
     from genesis_cli.engine.sampling.conditions import labels_from_file, labels_from_ranges, parse_range
     from genesis_cli.engine.sampling.generate import SamplingPlan, sample_to_file
     from genesis_cli.engine.sampling.generator import TrainedGenerator
@@ -58,9 +59,7 @@ def sample_command(
     flags = {"diffusion.sampler": sampler.lower() if sampler else None, "diffusion.sampling_steps": steps,
              "diffusion.guidance_scale": guidance_scale, "sampling.batch_size": batch_size, "sampling.seed": seed}
     resolve_config(flags=flags, flag_names=FLAGS)  # a bad value is refused before the checkpoint is read
-    checkpoint, located = locate_checkpoint(checkpoint)
-    if located:
-        print_notice(located)
+    checkpoint = locate_checkpoint(checkpoint)
     check_outputs([Output(output, "--output")], {"--checkpoint": checkpoint if checkpoint.is_file() else None,
                                                   "--labels-from": labels_from}, overwrite=overwrite)
     skipped: list[str] = []

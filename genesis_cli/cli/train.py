@@ -10,7 +10,7 @@ import typer
 from genesis_cli.cli.dashboard import make_observer
 from genesis_cli.cli.options import ArchOption, ConfigOption, DeviceOption, SetOption, overwrite_option, seed_option
 from genesis_cli.cli.output import console, print_notice, print_success
-from genesis_cli.cli.prompts import choose, confirm, interactive
+from genesis_cli.cli.prompts import choose, confirm, interactive, locate_checkpoint
 from genesis_cli.engine.interrupts import Terminated, exit_code_of
 from genesis_cli.errors import UsageError
 from genesis_cli.settings import resolve_config
@@ -122,16 +122,6 @@ def _existing_run(experiment: Any, run_dir: Path, values: dict[str, Any], overri
     raise typer.Exit(EXIT_CANCELLED)
 
 
-def _located(path: Path) -> Path:
-    """A checkpoint path as the guide writes it (checkpoints/model_epoch_50.pt), in the run layout."""
-    from genesis_cli.engine.runs.store import locate_checkpoint
-
-    located, notice = locate_checkpoint(path)
-    if notice:
-        print_notice(notice)
-    return located
-
-
 def train_with_dashboard(prepared: Any, debug: bool) -> None:
     """Train a prepared run with the live dashboard (rank 0 only); Ctrl-C and SIGTERM print how to resume."""
     from genesis_cli.engine.training import session
@@ -198,7 +188,7 @@ def train_command(
         if config is not None:
             print_notice(f"--config {config} is not read on resume: the run continues with its saved settings, "
                          "changed only by the flags given")
-        prepared = session.prepare_resume(_located(resume_from_checkpoint), values, assignments=overrides or [],
+        prepared = session.prepare_resume(locate_checkpoint(resume_from_checkpoint), values, assignments=overrides or [],
                                           flag_names=names)
         train_with_dashboard(prepared, debug)
         return
@@ -239,7 +229,7 @@ def resume_command(
 
     ctx.meta["genesis.debug"] = ctx.meta.get("genesis.debug") or debug
     overrides, names = flag_settings(ctx)
-    target = _located(target) if target is not None else _recent_run()
+    target = locate_checkpoint(target) if target is not None else _recent_run()
     train_with_dashboard(session.prepare_resume(target, overrides, flag_names=names), debug)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -175,20 +175,25 @@ def plot_tradeoff(results: list[ArchitectureResult], out: Path) -> Path:
     plain = FuncFormatter(_plain)
     with slide_style():
         fig, axes = plt.subplots(1, 2, figsize=(13, 5.5), layout="constrained")
-        for r in results:  # metrics that could not be computed (too few events) are NaN: not drawn
+        unmeasured = [r.architecture for r in results if not r.train_events_per_second > 0]
+        for r in results:  # what could not be measured (too few events, a run's speed unknown) is not drawn
             for ax, x, y in ((axes[0], r.train_events_per_second, r.auc_high_level),
                              (axes[1], r.sampling_events_per_second, r.frechet_distance)):
-                ax.scatter(x, y, s=80, zorder=3)
-                ax.annotate(r.architecture, (x, y), xytext=(6, 6), textcoords="offset points")
+                if x > 0 and math.isfinite(y):
+                    ax.scatter(x, y, s=80, zorder=3)
+                    ax.annotate(r.architecture, (x, y), xytext=(6, 6), textcoords="offset points")
+        if unmeasured:
+            axes[0].text(0.02, 0.02, f"training speed not measured: {', '.join(unmeasured)}",
+                         transform=axes[0].transAxes, fontsize=10, color="0.4")
         aucs = [r.auc_high_level for r in results if math.isfinite(r.auc_high_level)]
         axes[0].axhline(0.5, color="0.5", ls="--", lw=1, label="indistinguishable (0.5)")
         axes[0].set(xlabel="training speed [events/s]", ylabel="classifier AUC, high-level (events with labels)",
-                    title="quality vs training speed", xscale="log",
+                    title="quality vs training speed", xscale=_scale(r.train_events_per_second for r in results),
                     ylim=(AUC_AXIS[0], max(AUC_AXIS[1], *(a + 0.02 for a in aucs))))
         axes[0].legend(loc="lower right", frameon=False)
         distances = [r.frechet_distance for r in results if math.isfinite(r.frechet_distance)]
         axes[1].set(xlabel="sampling speed [events/s]", ylabel="Fréchet distance, high-level features",
-                    title="quality vs sampling speed", xscale="log",
+                    title="quality vs sampling speed", xscale=_scale(r.sampling_events_per_second for r in results),
                     yscale="log" if distances and min(distances) > 0 else "linear")
         for ax in axes:
             ax.margins(x=0.2, y=0.12)
@@ -196,6 +201,11 @@ def plot_tradeoff(results: list[ArchitectureResult], out: Path) -> Path:
                 axis.set_major_formatter(plain)
                 axis.set_minor_formatter(plain)
         return save_figure(fig, out, dpi=110)
+
+
+def _scale(values: Iterable[float]) -> str:
+    """A log axis for speeds, when there is something positive to put on it."""
+    return "log" if any(v > 0 for v in values) else "linear"
 
 
 def _plain(value: float, _position: object = None) -> str:

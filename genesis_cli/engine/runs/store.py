@@ -78,16 +78,12 @@ def sampling_checkpoint(path: Path, skipped: list[str] | None = None) -> Path:
 FLAT_NAME = re.compile(r"^(?P<run>.+)_(?P<kind>best|final|epoch_\d+)\.pt$")
 
 
-def locate_checkpoint(path: Path) -> tuple[Path, str | None]:
-    """``path`` as given when it exists; else the guide's flat spelling resolved to the run layout.
+def checkpoint_candidates(path: Path) -> list[Path]:
+    """The files a missing checkpoint ``path`` may mean in the run layout, the most recently written first.
 
-    ``checkpoints/model_epoch_50.pt`` is ``checkpoints/<run>/model_epoch_50.pt`` when exactly one run
-    holds that file; ``checkpoints/cnn_best.pt`` is ``checkpoints/cnn/model_best.pt`` (or the one run
-    named ``cnn_*`` holding it). Returns (path, a notice saying how it was resolved, or None); an
-    ambiguous or unknown path is a one-line error listing the candidates.
+    ``checkpoints/model_epoch_50.pt`` may be ``checkpoints/<run>/model_epoch_50.pt`` of any run;
+    ``checkpoints/cnn_best.pt`` is ``checkpoints/cnn/model_best.pt`` (else that of a run named ``cnn_*``).
     """
-    if path.exists():
-        return path, None
     folder = path.parent
     runs = sorted(d for d in folder.iterdir() if d.is_dir()) if folder.is_dir() else []
     flat = None if path.name in (BEST, FINAL) or REGULAR.match(path.name) else FLAT_NAME.match(path.name)
@@ -97,15 +93,30 @@ def locate_checkpoint(path: Path) -> tuple[Path, str | None]:
         found = exact or [d / name for d in runs if d.name.startswith(f"{wanted}_") and (d / name).exists()]
     else:
         found = [d / path.name for d in runs if (d / path.name).exists()]
+    return sorted(found, key=lambda p: p.stat().st_mtime_ns, reverse=True)
+
+
+def locate_checkpoint(path: Path) -> tuple[Path, str | None]:
+    """``path`` as given when it exists; else the guide's flat spelling resolved to the run layout
+    when it is unambiguous (checkpoint_candidates). Returns (path, a notice saying how it was
+    resolved, or None); an ambiguous or unknown path is a one-line error listing the candidates."""
+    if path.exists():
+        return path, None
+    found = checkpoint_candidates(path)
     if len(found) == 1:
-        return found[0], f"{path} is {found[0]} in the run layout (checkpoint_dir/experiment_name/)"
+        return found[0], resolved_notice(path, found[0])
     if len(found) > 1:
         raise UsageError(f"{path}: checkpoint not found; {len(found)} runs hold one of that name",
                          hint="pass one of: " + ", ".join(map(str, found)))
+    runs = sorted(d for d in path.parent.iterdir() if d.is_dir()) if path.parent.is_dir() else []
     held = [str(p) for d in runs for p in (*regular_checkpoints(d), d / BEST, d / FINAL) if p.exists()]
     raise UsageError(f"{path}: checkpoint not found",
                      hint=("checkpoints here: " + ", ".join(held[:8]) + (" ..." if len(held) > 8 else ""))
                      if held else "pass a checkpoint file or a run directory (checkpoint_dir/experiment_name)")
+
+
+def resolved_notice(path: Path, found: Path) -> str:
+    return f"{path} is {found} in the run layout (checkpoint_dir/experiment_name/)"
 
 
 def _readable(path: Path, skipped: list[str]) -> RunCheckpoint | None:
