@@ -209,3 +209,21 @@ def test_the_guides_comparison_file_names_find_what_compare_wrote(tmp_path: Path
         locate_compare_output(Path("dit_samples.h5"))
     (tmp_path / "dit_samples.h5").write_bytes(b"")
     assert locate_compare_output(Path("dit_samples.h5")) == (Path("dit_samples.h5"), None)  # as given, when it exists
+
+
+def test_overwrite_on_a_terminal_asks_first(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from genesis_cli.cli.app import app
+
+    out = tmp_path / "out.h5"
+    out.write_bytes(b"a user's file")
+    monkeypatch.setattr("genesis_cli.cli.prompts.interactive", lambda: True)
+    args = ["simulate", str(out), "--events", "10", "--overwrite"]
+    declined = CliRunner().invoke(app, args, input="n\n")
+    assert declined.exit_code == 1 and f"Replace {out}?" in declined.stdout
+    assert out.read_bytes() == b"a user's file"
+    accepted = CliRunner().invoke(app, args, input="y\n")
+    assert accepted.exit_code == 0 and out.read_bytes()[:8] == b"\x89HDF\r\n\x1a\n"
+    monkeypatch.setattr("genesis_cli.cli.prompts.interactive", lambda: False)
+    assert cli(*args).exit_code == 0  # scripts: --overwrite is the answer

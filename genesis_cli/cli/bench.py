@@ -12,6 +12,7 @@ from rich.table import Table
 
 from genesis_cli.cli.options import ConfigOption, DeviceOption, JsonOption, SetOption, overwrite_option, sampler_option
 from genesis_cli.cli.output import console, print_notice, print_success
+from genesis_cli.cli.prompts import confirm_replacing
 from genesis_cli.engine.atomic_files import write_text_atomic
 from genesis_cli.engine.outputs import Output, check_outputs
 from genesis_cli.settings import resolve_config
@@ -58,6 +59,7 @@ def bench_command(
     settings = resolved.config
     outputs = [Output(path, flag) for path, flag in ((profile, "--profile"), (json_path, "--json")) if path is not None]
     check_outputs(outputs, {"--data-path": data_path}, overwrite=overwrite)
+    confirm_replacing([o.path for o in outputs], overwrite)
     whats = ("train", "sample", "data") if what == "all" else tuple(w.strip() for w in what.split(","))
     plan = BenchPlan(whats, tuple(batch_size or (settings.training.batch_size,)), steps, tuple(sampler or ()),
                      device, data_path, baseline, profile is not None)

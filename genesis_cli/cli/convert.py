@@ -9,6 +9,7 @@ import typer
 
 from genesis_cli.cli.options import overwrite_option
 from genesis_cli.cli.output import print_success, progress_callback
+from genesis_cli.cli.prompts import confirm_replacing
 from genesis_cli.engine.outputs import Output, check_outputs
 from genesis_cli.errors import UsageError
 
@@ -83,6 +84,7 @@ def convert_command(
         return
     check_outputs([Output(output, "OUT")], {"IN": source if source.is_file() else None, "--geometry": geometry},
                   overwrite=overwrite)
+    confirm_replacing([output], overwrite)
     from genesis_cli.engine.detector import icecube_like_geometry, load_geometry_csv
 
     detector = load_geometry_csv(geometry) if geometry else icecube_like_geometry()

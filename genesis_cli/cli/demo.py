@@ -9,6 +9,7 @@ import typer
 
 from genesis_cli.cli.options import overwrite_option
 from genesis_cli.cli.output import console, print_success, progress_callback
+from genesis_cli.cli.prompts import confirm_replacing
 from genesis_cli.engine.outputs import Output, check_outputs
 from genesis_cli.errors import UsageError
 
@@ -50,6 +51,7 @@ def demo_command(
     directory.mkdir(parents=True, exist_ok=True)
     outputs = [directory / name for name in ("toy.h5", "real_test.h5", "generated.h5", "evaluation.png", "evaluation.json")]
     check_outputs([Output(path, "--directory") for path in outputs], {}, overwrite=overwrite)
+    confirm_replacing(outputs, overwrite)
     out.rule("[bold]1/4 simulate")
     with progress_callback(events, f"simulating {data.name}") as advance:
         simulate_to_file(data, simulation, icecube_like_geometry(), overwrite=True,

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from genesis_cli.cli.options import ConfigOption, json_option, overwrite_option, seed_option, set_option
 from genesis_cli.cli.output import console, print_notice, print_success
+from genesis_cli.cli.prompts import confirm_replacing
 from genesis_cli.engine.outputs import Output, check_outputs, locate_compare_output
 from genesis_cli.settings import resolve_config
 
@@ -103,6 +104,7 @@ def evaluate_command(
     outputs = [Output(output, "--output", figure=True)] if output is not None else []
     outputs += [Output(json_path, "--json")] if json_path is not None else []
     check_outputs(outputs, {"--real-data": real_data, "--generated-data": generated_data}, overwrite=overwrite)
+    confirm_replacing([o.path for o in outputs], overwrite)
     report = evaluate_files(real_data, generated_data, seed=seed, settings=settings)
     for note in report.notes:
         print_notice(note)

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from genesis_cli.cli.options import overwrite_option
 from genesis_cli.cli.output import console, print_success
+from genesis_cli.cli.prompts import confirm_replacing
 from genesis_cli.engine.outputs import Output, check_outputs
 from genesis_cli.errors import EXIT_USAGE
 
@@ -45,6 +46,7 @@ def inspect_data_command(
 
     if plot is not None:
         check_outputs([Output(plot, "--plot", figure=True)], {"FILE": path}, overwrite=overwrite)
+        confirm_replacing([plot], overwrite)
     report = inspect_file(path)
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2, default=_json_default))

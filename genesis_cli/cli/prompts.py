@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import typer
 
 from genesis_cli.cli.output import console
+
+#: The exit code when the user answers a question with "cancel" or "no".
+EXIT_CANCELLED = 1
 
 
 def interactive() -> bool:
@@ -57,3 +60,11 @@ def locate_checkpoint(path: Path) -> Path:
     if notice:
         print_notice(notice)
     return located
+
+
+def confirm_replacing(paths: Iterable[Path], overwrite: bool) -> None:
+    """``--overwrite`` on a terminal: ask before replacing files that exist (default no). Scripts are
+    not asked: the flag is their answer."""
+    existing = [str(path) for path in paths if path.exists()]
+    if overwrite and existing and interactive() and not confirm(f"Replace {', '.join(existing)}?"):
+        raise typer.Exit(EXIT_CANCELLED)

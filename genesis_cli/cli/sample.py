@@ -9,6 +9,7 @@ import typer
 
 from genesis_cli.cli.options import DeviceOption, overwrite_option, sampler_option, seed_option
 from genesis_cli.cli.output import print_notice, print_success, progress_callback
+from genesis_cli.cli.prompts import confirm_replacing
 from genesis_cli.engine.outputs import Output, check_outputs
 from genesis_cli.errors import EXIT_INTERRUPTED, UsageError
 from genesis_cli.settings import derive_config, resolve_config
@@ -62,6 +63,7 @@ def sample_command(
     checkpoint = locate_checkpoint(checkpoint)
     check_outputs([Output(output, "--output")], {"--checkpoint": checkpoint if checkpoint.is_file() else None,
                                                   "--labels-from": labels_from}, overwrite=overwrite)
+    confirm_replacing([output], overwrite)
     skipped: list[str] = []
     chosen = sampling_checkpoint(checkpoint, skipped)
     for notice in skipped:

@@ -9,6 +9,7 @@ import typer
 
 from genesis_cli.cli.options import overwrite_option
 from genesis_cli.cli.output import print_success, progress_callback
+from genesis_cli.cli.prompts import confirm_replacing
 from genesis_cli.engine.outputs import Output, check_outputs
 from genesis_cli.settings.messages import validate
 from genesis_cli.settings.simulation import SimulationConfig
@@ -53,6 +54,7 @@ def simulate_command(
         values["energy_min_gev"], values["energy_max_gev"] = energy_range
     config = validate(SimulationConfig, values, origins=FLAGS, hint="see genesis simulate --help")
     check_outputs([Output(output, "OUT.h5")], {"--geometry": geometry}, overwrite=overwrite)
+    confirm_replacing([output], overwrite)
     detector = load_geometry_csv(geometry) if geometry else icecube_like_geometry()
     with progress_callback(config.events, f"simulating {output.name}") as advance:
         summary = simulate_to_file(output, config, detector, overwrite=overwrite, progress=advance)

@@ -10,7 +10,7 @@ import typer
 from genesis_cli.cli.dashboard import make_observer
 from genesis_cli.cli.options import ArchOption, ConfigOption, DeviceOption, SetOption, overwrite_option, seed_option
 from genesis_cli.cli.output import console, print_notice, print_success
-from genesis_cli.cli.prompts import choose, confirm, interactive, locate_checkpoint
+from genesis_cli.cli.prompts import EXIT_CANCELLED, choose, confirm, interactive, locate_checkpoint
 from genesis_cli.engine.interrupts import Terminated, exit_code_of
 from genesis_cli.errors import UsageError
 from genesis_cli.settings import resolve_config
@@ -32,7 +32,6 @@ RESUME_EXAMPLES = (
 TOY_FILE = Path("genesis_toy.h5")
 TOY_EVENTS = 20_000
 MAX_OFFERED = 9  # event files offered when --data-path is missing
-EXIT_CANCELLED = 1
 
 #: train's and resume's parameters -> the settings key each sets (each flag is spelled once, in its option)
 PARAM_KEYS = {

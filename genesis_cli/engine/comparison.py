@@ -189,7 +189,7 @@ def plot_tradeoff(results: list[ArchitectureResult], out: Path) -> Path:
         axes[0].axhline(0.5, color="0.5", ls="--", lw=1, label="indistinguishable (0.5)")
         axes[0].set(xlabel="training speed [events/s]", ylabel="classifier AUC, high-level (events with labels)",
                     title="quality vs training speed", xscale=_scale(r.train_events_per_second for r in results),
-                    ylim=(AUC_AXIS[0], max(AUC_AXIS[1], *(a + 0.02 for a in aucs))))
+                    ylim=(AUC_AXIS[0], max([AUC_AXIS[1], *(a + 0.02 for a in aucs)])))
         axes[0].legend(loc="lower right", frameon=False)
         distances = [r.frechet_distance for r in results if math.isfinite(r.frechet_distance)]
         axes[1].set(xlabel="sampling speed [events/s]", ylabel="Fréchet distance, high-level features",
