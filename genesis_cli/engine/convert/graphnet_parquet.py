@@ -80,7 +80,7 @@ def export_graphnet_parquet(source: Path, out: Path, *, pulse_table: str = PULSE
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
-    return ConversionSummary(out, count, n_pulses, time.perf_counter() - started)
+    return ConversionSummary(out, count, time.perf_counter() - started, pulses=n_pulses)
 
 
 def parquet_blocks(folder: Path, pulse_table: str, label_columns: list[str]) -> Iterator[Block]:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from genesis_cli.engine.data.writer import EventWriter
+from genesis_cli.engine.data.writer import EventWriter, WrittenEvents
 from genesis_cli.engine.detector import Geometry
 
 Block = tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -22,15 +22,8 @@ Matcher = Callable[[np.ndarray], np.ndarray]  # (P, 3) pulse locations -> (P,) D
 
 
 @dataclass(frozen=True)
-class ConversionSummary:
-    path: Path
-    events: int
+class ConversionSummary(WrittenEvents):
     pulses: int
-    seconds: float
-
-    @property
-    def events_per_second(self) -> float:
-        return self.events / max(self.seconds, 1e-9)
 
 
 def per_dom(events: np.ndarray, pulses: np.ndarray, matcher: Matcher, n_doms: int) -> tuple[np.ndarray, int]:
@@ -60,4 +53,4 @@ def pulses_to_file(blocks: Iterable[Block], out: Path, geometry: Geometry, match
                 progress(writer.count)
         count = writer.count
         path = writer.finish()
-    return ConversionSummary(path, count, n_pulses, time.perf_counter() - started)
+    return ConversionSummary(path, count, time.perf_counter() - started, pulses=n_pulses)

@@ -12,6 +12,7 @@ import errno
 import json
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -54,6 +55,19 @@ def beside(path: Path, tag: str) -> Path:
     while candidate.exists():
         candidate, n = path.with_name(f"{path.stem}.{tag}.{n}{path.suffix}"), n + 1
     return candidate
+
+
+@dataclass(frozen=True)
+class WrittenEvents:
+    """What a command that writes events produced (simulate, sample, convert): where, how many, how fast."""
+
+    path: Path
+    events: int
+    seconds: float
+
+    @property
+    def events_per_second(self) -> float:
+        return self.events / max(self.seconds, 1e-9)
 
 
 class EventWriter:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from genesis_cli.engine.data.writer import EventWriter
+from genesis_cli.engine.data.writer import EventWriter, WrittenEvents
 from genesis_cli.engine.interrupts import deferred_interrupts
 from genesis_cli.engine.memory import reuse_freed_batch_memory
 from genesis_cli.engine.sampling.generator import TrainedGenerator
@@ -41,15 +41,8 @@ class SamplingPlan:
 
 
 @dataclass(frozen=True)
-class SamplingSummary:
-    path: Path
-    events: int
-    seconds: float
+class SamplingSummary(WrittenEvents):
     interrupted: bool
-
-    @property
-    def events_per_second(self) -> float:
-        return self.events / max(self.seconds, 1e-9)
 
 
 def sample_to_file(generator: TrainedGenerator, labels: np.ndarray, out: Path, plan: SamplingPlan | None = None, *,

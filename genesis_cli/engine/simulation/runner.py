@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from genesis_cli.engine.data.writer import EventWriter
+from genesis_cli.engine.data.writer import EventWriter, WrittenEvents
 from genesis_cli.engine.detector import Geometry
 from genesis_cli.engine.interrupts import deferred_interrupts
 from genesis_cli.engine.simulation.simulator import INFO_COLUMNS, EventSimulator
@@ -15,18 +15,11 @@ from genesis_cli.settings.simulation import SimulationConfig
 
 
 @dataclass(frozen=True)
-class SimulationSummary:
+class SimulationSummary(WrittenEvents):
     """What a simulation run produced."""
 
-    path: Path
-    events: int
-    seconds: float
     mean_hit_doms: float
     mean_total_npe: float
-
-    @property
-    def events_per_second(self) -> float:
-        return self.events / max(self.seconds, 1e-9)
 
 
 def simulate_to_file(path: Path, config: SimulationConfig, geometry: Geometry, *, overwrite: bool = False,

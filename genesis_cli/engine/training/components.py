@@ -85,8 +85,8 @@ def build_parts(config: ExperimentConfig, dist: Distributed, device: torch.devic
                 normalizer: Normalizer | None) -> TrainingParts:
     """Data, model, diffusion, optimizer, EMA and the training step of ``config`` on ``device``."""
     data = build_data(config, normalizer, dist)
-    model, _ = ModelFactory.create_model_and_diffusion(config.model, config.diffusion, device=device,
-                                                       geometry=data.file.geometry)
+    model = ModelFactory.create_model(config.model, device=device, geometry=data.file.geometry,
+                                      channels=config.diffusion.event_channels)
     diffusion_type = diffusion_class(config.diffusion)  # GaussianDiffusion, or the user's diffusion.loss_class
     diffusion = train_diffusion = diffusion_type(model, config.diffusion).to(device)
     optimizer = build_optimizer(config, model, device)

@@ -12,9 +12,9 @@ from __future__ import annotations
 import itertools
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -79,11 +79,8 @@ def next_version(config: ExperimentConfig) -> ExperimentConfig:
     """``config`` renamed to the first free ``NAME_vN`` (N >= 2; Lightning's version_N habit): a new
     run beside an existing one instead of over it. A name that is a version already counts on."""
     base = re.sub(r"_v\d+$", "", config.experiment_name)
-    for number in itertools.count(2):
-        candidate = derive_config(config, {"experiment_name": f"{base}_v{number}"}, "new version")
-        if not any(previous_run(run_directory(candidate), Path(candidate.log_dir) / candidate.experiment_name)):
-            return candidate
-    raise AssertionError("unreachable")
+    versions = (derive_config(config, {"experiment_name": f"{base}_v{n}"}, "new version") for n in itertools.count(2))
+    return next(c for c in versions if not any(previous_run(run_directory(c), Path(c.log_dir) / c.experiment_name)))
 
 
 def recent_runs(checkpoint_dir: Path, limit: int = 5) -> list[Path]:

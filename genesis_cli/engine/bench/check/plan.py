@@ -20,6 +20,16 @@ STAGES = ("environment", "train", "baseline", "sampling", "data", "fidelity")
 BACKGROUND_STAGE = "prepare"
 
 
+def quantity(value: float, unit: str) -> str:
+    """'1,234 events/s', '0.0043 events/s', '95.3x', '31.2%'."""
+    if unit == "x":
+        return f"{value:,.1f}x"
+    if unit == "%":
+        return f"{value:.1f}%"
+    number = f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+    return f"{number} {unit}".strip()
+
+
 @dataclass(frozen=True)
 class CheckRow:
     """One measured line of the check's table: ``value`` in ``unit`` (None: a text-only result)."""
@@ -35,15 +45,8 @@ class CheckRow:
     numbers: dict[str, float] = field(default_factory=dict)  # machine-readable extras: mfu, tflops, peak_gib, ...
 
     def result(self) -> str:
-        """The value with its unit as the table shows it: '1,234 events/s', '95.3x', '31.2%'."""
-        if self.value is None:
-            return ""
-        if self.unit == "x":
-            return f"{self.value:,.1f}x"
-        if self.unit == "%":
-            return f"{self.value:.1f}%"
-        number = f"{self.value:,.0f}" if abs(self.value) >= 100 else f"{self.value:.3g}"
-        return f"{number} {self.unit}".strip()
+        """The value with its unit as the table shows it (see :func:`quantity`); empty without a value."""
+        return "" if self.value is None else quantity(self.value, self.unit)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), default=float)

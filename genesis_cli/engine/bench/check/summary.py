@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from genesis_cli.engine.bench.check.plan import CheckRow
+from genesis_cli.engine.bench.check.plan import CheckRow, quantity
 
 SUMMARY = "summary"
 
@@ -73,7 +73,7 @@ def _best(rows: Iterable[CheckRow]) -> CheckRow | None:
 
 
 def _rate(value: float) -> str:
-    return CheckRow("", "", value, "events/s").result()
+    return quantity(value, "events/s")
 
 
 def _cell(text: str) -> str:
