@@ -77,6 +77,47 @@ def test_simulate_with_geometry_csv(cli: Cli, tmp_path: Path) -> None:
         assert h5py.File(out).attrs["geometry_source"] == str(csv)
 
 
+def test_simulate_labels_from_another_file(cli: Cli, tmp_path: Path) -> None:
+    """The perfect generator: the simulator on another file's labels, detector and detector response."""
+    from genesis_cli.engine.detector import icecube_like_geometry
+    from genesis_cli.engine.simulation.runner import simulate_to_file
+    from genesis_cli.settings.simulation import SimulationConfig
+
+    source = tmp_path / "r.h5"
+    shuffled = icecube_like_geometry().shuffled(3)  # the built-in detector in another DOM order
+    simulate_to_file(source, SimulationConfig(events=30, seed=1, noise=False, kind="cascade"), shuffled)
+    out = tmp_path / "p.h5"
+    result = cli("simulate", str(out), "--labels-from", str(source), "--seed", "12")
+    assert result.exit_code == 0, result.output
+    assert "wrote 30 events" in result.stdout
+    with h5py.File(source) as a, h5py.File(out) as b:
+        assert np.array_equal(a["label"][:], b["label"][:]) and np.array_equal(a["xpmt"][:], b["xpmt"][:])
+        assert not np.array_equal(a["input"][:], b["input"][:])  # a new seed: new photons
+        config = json.loads(b.attrs["simulation_config"])
+        assert config["noise"] is False and config["kind"] == "cascade"  # the source's simulation, carried over
+        assert (b["info"][:, 0] == 0).all() and b.attrs["labels_from"] == str(source)
+        assert "efficiencies of the built-in" in b.attrs["geometry_source"]  # DeepCore's HQE DOMs found again
+    first = cli("simulate", str(tmp_path / "q.h5"), "--labels-from", str(source), "--events", "10", "--kind", "track")
+    assert first.exit_code == 0, first.output
+    with h5py.File(tmp_path / "q.h5") as q:
+        assert q["label"].shape == (10, 6) and (q["info"][:, 0] == 1).all()
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--energy-range", "1", "2"], "--energy-range: the energies come from --labels-from; give one or the other"),
+    (["--events", "99"], "--events 99: SRC holds 30 labels"),
+])
+def test_simulate_labels_from_refuses_what_it_cannot_honour(cli: Cli, tmp_path: Path, args: list[str],
+                                                            message: str) -> None:
+    source = tmp_path / "r.h5"
+    assert cli("simulate", str(source), "--events", "30").exit_code == 0
+    result = cli("simulate", str(tmp_path / "p.h5"), "--labels-from", str(source), *args)
+    assert result.exit_code == 2 and f"Error: {message.replace('SRC', str(source))}" in result.stderr
+    assert not (tmp_path / "p.h5").exists()
+    onto_itself = cli("simulate", str(source), "--labels-from", str(source), "--overwrite")
+    assert onto_itself.exit_code == 2 and "is also the input --labels-from" in onto_itself.stderr
+
+
 def test_simulate_into_missing_directory(cli: Cli, tmp_path: Path) -> None:
     result = cli("simulate", str(tmp_path / "no" / "x.h5"), "--events", "4")
     assert result.exit_code == 2

@@ -10,6 +10,10 @@ from genesis_cli.settings.choices import choice
 
 SIMULATION_KINDS = ("cascade", "track", "mixed")
 COMPRESSIONS = ("gzip", "lzf", "none")
+#: The settings that make up the detector's response (not what is simulated, nor how it is written):
+#: `genesis simulate --labels-from` carries them over from a file `genesis simulate` wrote.
+RESPONSE_FIELDS = ("efficiency", "noise", "noise_rate_hz", "hqe_noise_rate_hz", "trigger_time_ns",
+                   "window_before_ns", "window_after_ns", "time_jitter_ns", "charge_resolution", "saturation_pe")
 
 
 class SimulationConfig(StrictModel):

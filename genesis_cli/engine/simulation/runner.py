@@ -10,6 +10,7 @@ from pathlib import Path
 from genesis_cli.engine.data.writer import EventWriter, WrittenEvents
 from genesis_cli.engine.detector import Geometry
 from genesis_cli.engine.interrupts import deferred_interrupts
+from genesis_cli.engine.simulation.from_labels import LabelledConditions
 from genesis_cli.engine.simulation.simulator import INFO_COLUMNS, EventSimulator
 from genesis_cli.settings.simulation import SimulationConfig
 
@@ -23,17 +24,26 @@ class SimulationSummary(WrittenEvents):
 
 
 def simulate_to_file(path: Path, config: SimulationConfig, geometry: Geometry, *, overwrite: bool = False,
-                     progress: Callable[[int], None] | None = None) -> SimulationSummary:
-    """Write ``config.events`` simulated events to ``path``; all or nothing (Ctrl-C leaves no file)."""
+                     progress: Callable[[int], None] | None = None,
+                     conditions: LabelledConditions | None = None) -> SimulationSummary:
+    """Write ``config.events`` simulated events to ``path``, or one event for each of ``conditions``'
+    labels (then ``config.events`` must equal their number); all or nothing (Ctrl-C leaves no file)."""
     started = time.perf_counter()
     simulator = EventSimulator(geometry, config)
     attrs = {"generator": "genesis simulate", "geometry_source": geometry.source,
              "simulation_config": config.model_dump(mode="json")}
+    if conditions is not None:
+        if conditions.events != config.events:
+            raise ValueError(f"{conditions.events} labels for {config.events} events")
+        attrs["labels_from"] = str(conditions.source)
+        batches = simulator.batches_for(conditions.labels, progress=progress)
+    else:
+        batches = simulator.batches(config.events, progress)
     hits = npe = 0.0
     with deferred_interrupts() as interrupt, EventWriter(
             path, geometry, info_columns=INFO_COLUMNS, chunk_events=config.chunk_events,
             compression=config.compression, attrs=attrs, overwrite=overwrite) as writer:
-        for batch in simulator.batches(config.events, progress):
+        for batch in batches:
             interrupt.check()  # Ctrl-C: the writer deletes the partial file on the way out
             writer.append(batch.signals, batch.labels, batch.info)
             hits += float((batch.signals[:, 0] > 0).sum())

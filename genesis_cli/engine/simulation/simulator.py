@@ -81,11 +81,13 @@ class EventSimulator:
         x = self.centre[0] + radius * np.cos(phi)
         y = self.centre[1] + radius * np.sin(phi)
         z = self.centre[2] + rng.uniform(-c.vertex_half_height_m, c.vertex_half_height_m, n)
-        if c.kind == "mixed":
-            kinds = rng.integers(0, 2, n)
-        else:
-            kinds = np.full(n, KIND_CODES[c.kind])
-        return np.stack([10.0 ** log_e, zenith, azimuth, x, y, z], axis=1), kinds
+        return np.stack([10.0 ** log_e, zenith, azimuth, x, y, z], axis=1), self.draw_kinds(n)
+
+    def draw_kinds(self, n: int) -> np.ndarray:
+        """(n,) kind codes of the configured kind (``mixed``: cascade or track with equal probability)."""
+        if self.config.kind == "mixed":
+            return self.rng.integers(0, 2, n)
+        return np.full(n, KIND_CODES[self.config.kind])
 
     # -- light ----------------------------------------------------------------------------------
     def simulate(self, labels: np.ndarray, kinds: np.ndarray) -> SimulatedEvents:
@@ -212,6 +214,15 @@ class EventSimulator:
             done += size
             if progress is not None:
                 progress(done)
+
+    def batches_for(self, labels: np.ndarray, progress: Callable[[int], None] | None = None) -> Iterator[SimulatedEvents]:
+        """Simulate one event for each row of ``labels`` (N, 6), in order, of kinds drawn by
+        ``config.kind``, in batches of ``config.batch_events``, calling ``progress(done)``."""
+        for start in range(0, len(labels), self.config.batch_events):
+            stop = min(start + self.config.batch_events, len(labels))
+            yield self.simulate(np.asarray(labels[start:stop], dtype=np.float64), self.draw_kinds(stop - start))
+            if progress is not None:
+                progress(stop)
 
 
 def _scattered_acceptance(cos_up: np.ndarray, distance: np.ndarray, scattering: np.ndarray) -> np.ndarray:
