@@ -234,6 +234,7 @@ def test_matching_by_string_and_dom_number(cli: Cli, toy_file: Path, tmp_path: P
     geometry = icecube_like_geometry()
     with EventFile(toy_file) as events:
         positions = events.geometry.positions  # as the file stores them (float32)
+    db.execute("CREATE INDEX position ON SRTInIcePulses (dom_x, dom_y, dom_z)")  # 5,160 updates, each a lookup
     for i, (string, dom) in enumerate(geometry.ids):
         x, y, z = positions[:, i] + 30.0
         db.execute("UPDATE SRTInIcePulses SET string = ?, dom_number = ? WHERE dom_x = ? AND dom_y = ? AND dom_z = ?",
