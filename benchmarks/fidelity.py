@@ -46,6 +46,9 @@ def main() -> None:
                         args.geometry, args.seed, args.device, tuple(args.overrides), args.reuse)
     result = run_fidelity(plan, say=lambda text: print(text, flush=True))
     print(markdown_row(result, header=True))
+    print("physics shifts: " + "; ".join(f"{name} {text}" for name, text in result.shifts.items()))
+    print("copies: " + "; ".join(f"{name} {text}" for name, text in result.copies.items()))
+    print(result.verdict_line)
     if args.json:
         args.json.write_text(json.dumps(result.to_dict(), indent=2, default=float))
 

@@ -105,7 +105,9 @@ def test_sample_writes_a_valid_file_that_round_trips(cli: Cli, trained_run: Path
     assert cli("inspect-data", str(out)).exit_code in (0, 2)  # readable; a rough model may not be "ready"
     evaluated = cli("evaluate", "--real-data", str(toy_file), "--generated-data", str(out), "--json", str(tmp_path / "m.json"))
     assert evaluated.exit_code == 0, evaluated.output
-    assert json.loads((tmp_path / "m.json").read_text())["n_generated"] == 24
+    report = json.loads((tmp_path / "m.json").read_text())
+    assert report["n_generated"] == 24 and report["verdict"] == "TOO FEW EVENTS"
+    assert f"{toy_file}: the model that generated {out} was trained on this file" in evaluated.output  # its provenance
 
 
 def test_sample_from_ranges_is_reproducible(cli: Cli, trained_run: Path, tmp_path: Path) -> None:

@@ -74,3 +74,17 @@ def test_schema_1_checkpoints_load_and_generate_as_before(toy_file: Path, tmp_pa
     loaded = load_checkpoint(old)
     assert loaded.schema_version == SCHEMA_VERSION and loaded.settings().diffusion.hit_channel is False
     assert np.array_equal(generate(old, labels), before)
+
+
+def test_a_checkpoint_from_before_the_sound_judge_is_judged_by_the_current_one(tmp_path: Path) -> None:
+    """Its saved evaluation section names keys the judge retired; they are dropped, not an error."""
+    from genesis_cli.engine.runs.checkpoint import RunCheckpoint
+    from genesis_cli.settings import ExperimentConfig
+    from genesis_cli.settings.evaluation import EvaluationConfig
+
+    config = ExperimentConfig().to_dict()
+    config["evaluation"].update(classifier_epochs=8, reference_splits=8, auc_noise_sigmas=4.0, auc=[1.0, 0.05, 0.25])
+    payload = {"epoch": 1, "global_step": 1, "model_state_dict": {}, "optimizer_state_dict": None, "config": config,
+               "schema_version": SCHEMA_VERSION}
+    evaluation = RunCheckpoint.from_payload(payload, tmp_path / "old.pt").settings().evaluation
+    assert evaluation == EvaluationConfig()  # the current judge's defaults, for the retired and redefined keys

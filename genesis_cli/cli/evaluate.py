@@ -19,7 +19,8 @@ from genesis_cli.settings import resolve_config
 EXAMPLES = (
     "[bold]Examples[/bold]\n\n"
     "  genesis evaluate --real-data data.h5 --generated-data generated.h5\n\n"
-    "  genesis evaluate --real-data test.h5 --generated-data dit_samples.h5 --output dit_evaluation.png --json dit.json"
+    "  genesis evaluate --real-data test.h5 --generated-data dit_samples.h5 --output dit_evaluation.png --json dit.json\n\n"
+    "  genesis evaluate --real-data test.h5 --generated-data generated.h5 --training-data train.h5"
 )
 COLOURS = {"good": "green", "fair": "yellow", "poor": "red", "n/a": "dim"}
 
@@ -44,14 +45,33 @@ PHYSICS_ROWS = (  # PhysicsSummary field, title, digits
 
 
 def render(report: Any) -> list[Table]:
+    pairing = f"; {report.pairs:,} made for real events' labels (paired)" if report.pairs else ""
+    copies = Table("memorisation and diversity", "exact", "near", "share", "verdict", box=box.SIMPLE_HEAD,
+                   title=f"{report.n_generated:,} generated vs {report.n_real:,} real events{pairing}",
+                   title_justify="left")
+    for c in report.copies:
+        near = f"{c.near:,} of {c.searched:,} searched" if c.searched else "-"
+        copies.add_row(c.name, f"{c.exact:,}", near, f"{100 * c.fraction:.1f}%", _verdict(c.verdict))
+    if report.memorisation is not None:
+        m = report.memorisation
+        copies.add_row(f"nearest training event: generated vs held-out (AUC {_fmt(m.auc)} ± {_fmt(m.sigma)})", "",
+                       f"{100 * m.closest_share:.1f}% closer than 99% of held-out", "", _verdict(m.verdict))
+    shifts = Table("physics shift (generated - simulation)", "value", "significance", "verdict", "measured on",
+                   box=box.SIMPLE_HEAD, title="Physics shifts, with bootstrap standard errors", title_justify="left")
+    for shift in report.shifts:
+        measured = shift.quantity + (f"; {shift.detail}" if shift.detail else "")
+        shifts.add_row(shift.name, shift.text(), f"{shift.z:.1f} σ" if math.isfinite(shift.z) else "-",
+                       _verdict(shift.verdict), measured)
     summary = Table("metric (events paired with their labels)", "generated", "real vs real", "verdict",
-                    box=box.SIMPLE_HEAD, title=f"{report.n_generated:,} generated vs {report.n_real:,} real events",
+                    box=box.SIMPLE_HEAD, title="Classifiers (AUC ± its error at this size) and distances",
                     title_justify="left")
     for row in report.summary:
-        summary.add_row(row.metric, _fmt(row.value), _fmt(row.reference), _verdict(row.verdict))
+        value = _fmt(row.value) + (f" ± {_fmt(row.error)}" if math.isfinite(row.error) else "")
+        summary.add_row(row.metric, value, _fmt(row.reference), _verdict(row.verdict))
+    m_a, m_b = report.reference_sizes
     observables = Table("observable", "kind", "W1", "ref", "", "separation", "ref", "", box=box.SIMPLE_HEAD,
-                        title="Observables (W1 of the probability transform, 0-0.5; separation power, 0-1)",
-                        title_justify="left")
+                        title=f"Observables (W1 of the probability transform, 0-0.5; separation power, 0-1); references: "
+                              f"{m_a:,} real events against {m_b:,}, scaled to these sizes", title_justify="left")
     for o in report.observables:
         observables.add_row(o.label, o.kind, _fmt(o.w1), _fmt(o.w1_reference), _verdict(o.w1_verdict),
                             _fmt(o.separation, 4), _fmt(o.separation_reference, 4), _verdict(o.separation_verdict))
@@ -66,14 +86,14 @@ def render(report: Any) -> list[Table]:
                         _fmt(getattr(report.physics_generated, name), digits))
     if report.conditional:
         c = report.conditional
-        physics.add_row("charge correlation, same event", "", _fmt(c["charge_correlation"]))
-        physics.add_row("median |Δ log10 charge|, same event", "", _fmt(c["median_abs_log10_charge_difference"]))
-        physics.add_row("median CoG distance, same event [m]", "", _fmt(c["median_cog_distance_m"], 1))
-    return [summary, observables, binned, physics]
+        physics.add_row("charge correlation, same labels", "", _fmt(c["charge_correlation"]))
+        physics.add_row("median |Δ log10 charge|, same labels", "", _fmt(c["median_abs_log10_charge_difference"]))
+        physics.add_row("median CoG distance, same labels [m]", "", _fmt(c["median_cog_distance_m"], 1))
+    return [copies, shifts, summary, observables, binned, physics]
 
 
 def verdict_line(report: Any) -> str:
-    colour = {"PASS": "green", "MARGINAL": "yellow", "FAIL": "red"}[report.overall.verdict]
+    colour = {"PASS": "green", "MARGINAL": "yellow", "FAIL": "red"}.get(report.overall.verdict, "yellow")
     return f"[bold {colour}]{report.overall.line}[/]"
 
 
@@ -82,7 +102,11 @@ def evaluate_command(
     generated_data: Annotated[Path, typer.Option("--generated-data", metavar="GEN.h5", help="Generated events.")],
     output: Annotated[Optional[Path], typer.Option("--output", "-o", metavar="REPORT.png", help="Multi-panel figure.")] = None,
     json_path: Annotated[Optional[Path], json_option("Metrics as JSON.", "METRICS.json")] = None,
-    seed: Annotated[int, seed_option("Seed of the real-vs-real split and the classifiers.")] = 0,
+    training_data: Annotated[Optional[Path], typer.Option(
+        "--training-data", metavar="TRAIN.h5", help="The model's training file: look for memorised training events "
+                                                    "(copies, and generated events closer to training events than "
+                                                    "simulation is).")] = None,
+    seed: Annotated[int, seed_option("Seed of the real-vs-real draws, the bootstrap and the classifiers.")] = 0,
     overwrite: Annotated[bool, overwrite_option("the figure and JSON if they exist")] = False,
     config: ConfigOption = None,
     overrides: Annotated[Optional[list[str]], set_option(
@@ -90,9 +114,11 @@ def evaluate_command(
 ) -> None:
     """Judge generated events against simulation: the physics verdict, checking they match their labels.
 
-    Classifier AUCs and a Frechet distance on events paired with their labels, observables (label-aware
-    ones too) by W1 and separation power, per energy and zenith bin, and the charge-vs-energy slope,
-    each beside a real-vs-real reference, ending in one verdict line: PASS, MARGINAL or FAIL.
+    Copies of real (and, with --training-data, training) events and repeats; physics shifts with
+    standard errors (energy scale, time offset and spread, direction, CoG); classifier AUCs on events
+    paired with their labels, judged by their significance; a Frechet distance, observables by W1 and
+    separation power, per energy and zenith bin, each beside real-vs-real at the same sample sizes.
+    Ends in one verdict line: PASS, MARGINAL, FAIL, or TOO FEW EVENTS to judge.
     """
     from genesis_cli.engine.evaluation.plots import plot_report
     from genesis_cli.engine.evaluation.report import evaluate_files
@@ -103,9 +129,10 @@ def evaluate_command(
         print_notice(located)
     outputs = [Output(output, "--output", figure=True)] if output is not None else []
     outputs += [Output(json_path, "--json")] if json_path is not None else []
-    check_outputs(outputs, {"--real-data": real_data, "--generated-data": generated_data}, overwrite=overwrite)
+    check_outputs(outputs, {"--real-data": real_data, "--generated-data": generated_data,
+                            "--training-data": training_data}, overwrite=overwrite)
     confirm_replacing([o.path for o in outputs], overwrite)
-    report = evaluate_files(real_data, generated_data, seed=seed, settings=settings)
+    report = evaluate_files(real_data, generated_data, seed=seed, settings=settings, training_path=training_data)
     for note in report.notes:
         print_notice(note)
     out = console(wide=True)

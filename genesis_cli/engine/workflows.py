@@ -81,10 +81,10 @@ def sample_heldout(run: Path, heldout: Path, out: Path, *, seed: int, device: st
 
 
 def evaluate(real: Path, generated: Path, *, seed: int, settings: EvaluationConfig | None = None,
-             report_json: Path | None = None) -> EvaluationReport:
-    """`genesis evaluate` of ``generated`` against ``real`` (by the run's evaluation ``settings``); the
-    report also as JSON when asked."""
-    report = evaluate_files(real, generated, seed=seed, settings=settings)
+             report_json: Path | None = None, training: Path | None = None) -> EvaluationReport:
+    """`genesis evaluate` of ``generated`` against ``real`` (by the run's evaluation ``settings``; with the
+    ``training`` file, memorisation too); the report also as JSON when asked."""
+    report = evaluate_files(real, generated, seed=seed, settings=settings, training_path=training)
     if report_json is not None:
         report.save_json(report_json)
     return report

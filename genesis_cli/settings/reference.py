@@ -61,7 +61,8 @@ def _section(title: str, model: type[BaseModel], prefix: str) -> list[str]:
         annotation = field.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             continue
-        lines.append(f"| `{prefix}{name}` | {_default(field)} | {field.description or ''} |")
+        meaning = (field.description or "").replace("|", "\\|")  # a pipe would end the table cell
+        lines.append(f"| `{prefix}{name}` | {_default(field)} | {meaning} |")
     return lines + [""]
 
 

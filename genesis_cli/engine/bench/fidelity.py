@@ -1,9 +1,10 @@
 """The fidelity benchmark: how physically right are the events a preset learns within a budget?
 
 One run: simulate a training file and a held-out file with different seeds, train a preset for a
-fixed budget, generate events for the held-out labels, judge them with `genesis evaluate`, and
-report one row of physics beside the simulation's own values (hits per event, charges, CoG to
-vertex, LineFit angle, charge-vs-energy slope) with the label-aware judge's AUCs and verdict.
+fixed budget, generate events for the held-out labels, judge them with `genesis evaluate` (with the
+training file, so memorised events fail), and report one row of physics beside the simulation's own
+values (hits per event, charges, CoG to vertex, LineFit angle, charge-vs-energy slope) with the
+judge's AUCs and verdict, then its physics shifts and copy checks.
 
 Two data styles: ``toy`` (the built-in simulator's defaults: mixed cascades and tracks, 1 TeV-1 PeV,
 log-uniform) and ``original`` (the original GENESIS files' style: the detector's DOMs in a shuffled
@@ -23,6 +24,7 @@ from typing import Any
 from genesis_cli.engine import workflows
 from genesis_cli.engine.atomic_files import write_text_atomic
 from genesis_cli.engine.detector import Geometry, icecube_like_geometry, load_geometry_csv
+from genesis_cli.engine.evaluation.copies import MEMORISED
 from genesis_cli.engine.evaluation.physics import PhysicsSummary, summarise
 from genesis_cli.engine.evaluation.report import EvaluationReport
 from genesis_cli.engine.runs.checkpoint import load_checkpoint
@@ -69,6 +71,9 @@ class FidelityResult:
     generated: PhysicsSummary
     aucs: dict[str, float]
     verdict: str
+    verdict_line: str
+    shifts: dict[str, str]  # physics shift name -> "value +- error unit"
+    copies: dict[str, str]  # copy check name -> share of generated events (verdict); the memorisation test
     files: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -120,10 +125,12 @@ def run_fidelity(plan: FidelityPlan, say: Callable[[str], None] = print) -> Fide
         _, sampled = workflows.sample_heldout(run_dir, heldout_file, generated, seed=plan.seed, device=plan.device)
         sampling_rate = sampled.events_per_second
         say(f"generated {sampled.events:,} events in {sampled.seconds:.0f} s")
-    report = workflows.evaluate(heldout_file, generated, seed=plan.seed, report_json=out / "evaluation.json")
+    report = workflows.evaluate(heldout_file, generated, seed=plan.seed, report_json=out / "evaluation.json",
+                                training=train_file)
     result = FidelityResult(
         plan.preset, plan.budget, plan.data_style, steps, seconds, train_rate, sampling_rate,
         summarise(report.real), summarise(report.generated, report.real), _aucs(report), report.overall_verdict,
+        report.overall.line, {s.name: s.text() for s in report.shifts}, _copies(report),
         {"train": str(train_file), "heldout": str(heldout_file), "run": str(run_dir), "generated": str(generated)})
     write_text_atomic(out / "fidelity.json", json.dumps(result.to_dict(), indent=2, default=float))
     return result
@@ -144,6 +151,15 @@ def _train(plan: FidelityPlan, train_file: Path, say: Callable[[str], None]) -> 
     trained = workflows.train(prepared)
     say(f"trained {trained.steps:,} steps in {time.perf_counter() - started:.0f} s")
     return trained.steps, trained.training_seconds, trained.events_per_second
+
+
+def _copies(report: EvaluationReport) -> dict[str, str]:
+    """Each copy check as "share (verdict)", and the nearest-neighbour memorisation test as its AUC."""
+    copies = {c.name: f"{c.fraction:.1%} ({c.verdict})" for c in report.copies}
+    if report.memorisation is not None:
+        m = report.memorisation
+        copies[MEMORISED] = f"nearest-neighbour AUC {m.auc:.3f} ± {m.sigma:.3f} ({m.verdict})"
+    return copies
 
 
 def _aucs(report: EvaluationReport) -> dict[str, float]:

@@ -10,9 +10,10 @@ high-level features include the incident energy for this reason).
   CoG's offset from the vertex per axis, and the residuals of log10 total charge and log10 hit
   count from straight lines in log10 E fitted on the simulation (``EnergyFit``): the same line
   for every sample, so a charge scale of 1.3 is a residual of log10(1.3) = 0.11 in every bin.
-- Per-DOM rows: log1p(npe) of every DOM and each hit's direct-light time residual relative to the
-  labelled vertex, asinh((t - d / c_ice - onset) / 20 ns), so ns-level timing near the prompt light
-  and the ~10 us range of noise and late light both register, then the label features.
+- Per-DOM rows: every DOM's hit, charge and direct-light time residual gathered into the event's
+  own frame (distance to the labelled vertex x angle to the labelled direction; dom_frame.py), then
+  the label features.
+The classifier rank-transforms every column, so no feature needs scaling here.
 """
 
 from __future__ import annotations
@@ -23,8 +24,6 @@ import numpy as np
 
 from genesis_cli.engine.evaluation.observables import HIGH_LEVEL, LABEL_AWARE, Observables
 
-#: Time scale of the per-DOM residual feature: below it linear, above it logarithmic.
-RESIDUAL_SCALE_NS = 20.0
 RESIDUALS = {
     "charge_residual": ("log10 charge minus the simulation's line in log10 E", "log10 PE"),
     "hits_residual": ("log10 hit DOMs minus the simulation's line in log10 E", "log10"),
@@ -80,9 +79,6 @@ def event_rows(obs: Observables, fit: EnergyFit) -> np.ndarray:
     return np.column_stack([*columns.values(), offset, label_features(obs.labels)])
 
 
-def dom_rows(obs: Observables, onset_reference: float) -> np.ndarray:
-    """(M, 2L + 7) rows of the per-DOM classifier (M: the events whose per-DOM arrays were kept)."""
-    hit = obs.dom_npe > 0
-    residual = np.where(hit, np.arcsinh((obs.dom_residual - onset_reference) / RESIDUAL_SCALE_NS), 0.0)
-    labels = label_features(obs.dom_labels)
-    return np.concatenate([np.log1p(obs.dom_npe), residual, labels], axis=1).astype(np.float32)
+def dom_rows(obs: Observables) -> np.ndarray:
+    """(M, F + 7) rows of the per-DOM classifier (M: the events whose per-DOM images were kept)."""
+    return np.concatenate([obs.images, label_features(obs.labels[obs.dom_event])], axis=1).astype(np.float32)

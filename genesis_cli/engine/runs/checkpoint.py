@@ -23,6 +23,7 @@ import torch
 from genesis_cli.engine.atomic_files import write_atomic
 from genesis_cli.errors import GenesisError, UsageError
 from genesis_cli.settings import ExperimentConfig
+from genesis_cli.settings.evaluation import drop_retired
 from genesis_cli.settings.messages import validate
 
 if TYPE_CHECKING:
@@ -168,10 +169,15 @@ def saved_step(path: Path) -> int:
 
 def _upgrade(payload: dict[str, Any]) -> dict[str, Any]:
     """A checkpoint's contents in the current schema: a schema-1 config states the representation and
-    model it was trained with (SCHEMA_1_SETTINGS), so it loads, samples and resumes as it was."""
-    if payload["schema_version"] >= SCHEMA_VERSION or not isinstance(payload["config"], dict):
+    model it was trained with (SCHEMA_1_SETTINGS), so it loads, samples and resumes as it was; the
+    saved evaluation section loses the keys the judge retired (how events are judged is no part of
+    training, so the current judge's defaults apply)."""
+    if not isinstance(payload["config"], dict):
         return payload
     config = {**payload["config"]}
-    for section, values in SCHEMA_1_SETTINGS.items():
-        config[section] = {**values, **config.get(section, {})}
+    if isinstance(config.get("evaluation"), dict):
+        config["evaluation"] = drop_retired(config["evaluation"])
+    if payload["schema_version"] < SCHEMA_VERSION:
+        for section, values in SCHEMA_1_SETTINGS.items():
+            config[section] = {**values, **config.get(section, {})}
     return {**payload, "config": config, "schema_version": SCHEMA_VERSION}
