@@ -9,8 +9,9 @@ Stages (each capped, in this order): environment (device, driver, versions, the 
 matmul ceiling), train (default and cnn presets: eager batch sweep up to the first OOM, then
 compiled at the best batches; events/s, MFU, peak memory), baseline (the original configuration at
 batch 8 and 32, training and sampling), sampling (the default sampler at batch 256 and 2048, bf16,
-guidance off and on), data (the loader in memory and stream mode), fidelity (the fidelity
-benchmark: the default DiT trained for 4 minutes, 2,000 held-out events sampled and judged).
+guidance off and on), data (the loader in memory and stream mode), cli (the commands users run,
+each with its exit code and time: simulate, train, resume, sample, evaluate, demo), fidelity (the
+fidelity benchmark: the default DiT trained for 150 s, 2,000 held-out events sampled and judged).
 The event files are simulated on the CPU while the GPU stages run.
 
 Writes gpu_check.md (one Markdown table), gpu_check.json and logs to --out ($OUT, else
@@ -22,13 +23,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from genesis_cli.engine.bench.check import STAGES, CheckPlan, record_in_docs, run_check
+from genesis_cli.engine.bench.check import STAGES, CheckPlan, genesis_commit, record_in_docs, run_check
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 
@@ -60,26 +60,12 @@ def main() -> None:
         if unknown:
             parser.error(f"--stages {','.join(unknown)}: choose from {','.join(STAGES)}")
         plan = plan.only(chosen)
-    outcome = run_check(plan, args.out, commit=_commit(), mode="tiny (CPU dry run)" if args.tiny else "full",
+    outcome = run_check(plan, args.out, commit=genesis_commit(REPOSITORY, os.environ), mode="tiny (CPU dry run)" if args.tiny else "full",
                         say=lambda text: print(f"gpu_check: {text}", flush=True))
     print(outcome.markdown)
     print(f"gpu_check: wrote {args.out / 'gpu_check.md'} and gpu_check.json; event files and runs in {work}")
     failures = [row for row in outcome.rows if row.what == "failure"]
     sys.exit(1 if failures else 0)
-
-
-def _commit() -> str:
-    """This working tree's commit (git), else $GENESIS_COMMIT (a device copy has no .git), else unknown."""
-    try:
-        done = subprocess.run(["git", "-C", str(REPOSITORY), "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, check=False, timeout=10)
-        if done.returncode == 0 and done.stdout.strip():
-            dirty = subprocess.run(["git", "-C", str(REPOSITORY), "status", "--porcelain", "--untracked-files=no"],
-                                   capture_output=True, text=True, check=False, timeout=10).stdout.strip()
-            return done.stdout.strip() + ("+changes" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return os.environ.get("GENESIS_COMMIT") or "unknown"
 
 
 if __name__ == "__main__":

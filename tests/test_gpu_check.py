@@ -32,6 +32,10 @@ def test_the_cpu_dry_run_runs_every_stage_and_writes_one_table(tmp_path: Path) -
     assert {row.stage for row in rows} >= {*STAGES, "prepare", "summary"}
     assert not [row for row in rows if row.what == "failure"]
     assert {row.variant for row in rows if row.stage == "train"} >= {"eager", "compiled"}
+    commands = [row.item.split()[1] for row in rows if row.stage == "cli"]  # the user's path, each command run
+    assert commands == ["simulate", "simulate", "train", "resume", "sample", "evaluate", "demo"]
+    assert all(row.what == "command" and row.numbers["exit"] == 0 for row in rows if row.stage == "cli")
+    assert [row.variant for row in rows if row.stage == "data"] == ["memory", "stream"]
     assert {row.variant for row in rows if row.what == "speedup"} == {"train", "sample"}
     for row in rows:
         assert f"| {row.stage} | {row.item} |" in table
@@ -140,3 +144,32 @@ def _env() -> dict[str, str]:
     import os
 
     return {**os.environ, "PYTHONPATH": str(REPO), "PYTHON": sys.executable}  # the script runs the tests' Python
+
+
+def test_the_header_names_genesis_commit_never_an_enclosing_repository(tmp_path: Path) -> None:
+    from genesis_cli.engine.bench.check import genesis_commit
+
+    outer = tmp_path / "outer"
+    copy = outer / "genesis"  # a device copy of the working tree: no .git of its own, inside another repository
+    copy.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(outer)], check=True)
+    assert genesis_commit(copy, {}) == "unknown"
+    assert genesis_commit(copy, {"GENESIS_COMMIT": "8ba4e3d"}) == "8ba4e3d"
+    assert genesis_commit(REPO, {"GENESIS_COMMIT": "abc1234"}) == "abc1234"  # the variable wins everywhere
+    own = genesis_commit(REPO, {})
+    assert own.split("+")[0] == subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+                                               capture_output=True, text=True).stdout.strip() or own == "unknown"
+
+
+def test_a_rerun_without_the_environment_stage_still_names_the_device() -> None:
+    rows = [CheckRow("sampling", "default, guidance 2, batch 256", 3000.0, "events/s", what="sample")]
+    table = markdown_table(rows, date="2026-12-04", commit="abc", mode="full", seconds=60, device="NVIDIA H200")
+    assert table.splitlines()[0].startswith("#### 2026-12-04 · NVIDIA H200 · commit abc")
+
+
+def test_the_loader_benchmark_stops_at_its_deadline(toy_file: Path) -> None:
+    from genesis_cli.engine.data.benchmark import benchmark_loader
+
+    started = time.monotonic()
+    result = benchmark_loader(toy_file, batch_size=8, epochs=1000, max_seconds=2.0)
+    assert time.monotonic() - started < 6 and result.events_per_second > 0

@@ -31,11 +31,12 @@ SYNTHETIC_HIT_FRACTION = 0.05  # a few hundred of 5160 DOMs are hit in an event
 def synthetic_batch(batch: int, n_doms: int, device: torch.device, seed: int = 0,
                     channels: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
     """Signals (B, C, L) and labels (B, 6) at the scale of normalised data (a hit channel of +-1 when C = 3)."""
-    generator = torch.Generator().manual_seed(seed)
-    x = torch.randn(batch, channels, n_doms, generator=generator) * 0.3
+    generator = torch.Generator(device="cpu").manual_seed(seed)  # the same batch on every device
+    x = torch.randn(batch, channels, n_doms, generator=generator, device="cpu") * 0.3
     if channels > 2:
-        x[:, 2] = torch.where(torch.rand(batch, n_doms, generator=generator) < SYNTHETIC_HIT_FRACTION, 1.0, -1.0)
-    label = (torch.rand(batch, 6, generator=generator) * 2 - 1).to(device)
+        hit = torch.rand(batch, n_doms, generator=generator, device="cpu") < SYNTHETIC_HIT_FRACTION
+        x[:, 2] = torch.where(hit, 1.0, -1.0)
+    label = (torch.rand(batch, 6, generator=generator, device="cpu") * 2 - 1).to(device)
     return x.to(device), label
 
 

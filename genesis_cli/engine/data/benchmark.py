@@ -20,20 +20,30 @@ class LoaderResult:
 
 
 def benchmark_loader(path: Path, *, batch_size: int = 256, epochs: int = 3, num_workers: int = 0,
-                     stream: bool = False, config: ExperimentConfig | None = None) -> LoaderResult:
-    """Steady-state throughput: one untimed warm-up epoch, then ``epochs`` timed epochs."""
+                     stream: bool = False, config: ExperimentConfig | None = None,
+                     max_seconds: float | None = None) -> LoaderResult:
+    """Steady-state throughput: one untimed warm-up epoch, then ``epochs`` timed epochs; with
+    ``max_seconds``, warm-up and timing stop at that deadline (counted from the start, setup included)
+    and the rate is that of the batches timed so far."""
     config = (config or ExperimentConfig()).model_copy(deep=True)
     if stream:
         config.data.memory_budget_gb = 1e-9  # nothing fits: force stream mode
     started = time.perf_counter()
+    deadline = started + max_seconds if max_seconds is not None else float("inf")
     loader = make_dataloader(path, batch_size, config=config, num_workers=num_workers)
     setup = time.perf_counter() - started
-    for _ in loader:  # warm-up: allocator, page cache, worker start
-        pass
+    warm_until = time.perf_counter() + (deadline - time.perf_counter()) / 2  # half of what is left, at most
+    for warmed, _ in enumerate(loader):  # warm-up: allocator, page cache, worker start
+        if warmed and time.perf_counter() > warm_until:
+            break
     events = 0
-    started = time.perf_counter()
+    timed = time.perf_counter()
     for epoch in range(1, epochs + 1):
         loader.set_epoch(epoch)
         for x_sig, _geom, _label, _idx in loader:
             events += x_sig.shape[0]
-    return LoaderResult(loader.mode, batch_size, num_workers, events / (time.perf_counter() - started), setup)
+            if time.perf_counter() > deadline:
+                break
+        if time.perf_counter() > deadline:
+            break
+    return LoaderResult(loader.mode, batch_size, num_workers, events / max(time.perf_counter() - timed, 1e-9), setup)

@@ -129,7 +129,8 @@ class EventLoader:
         self._signals: torch.Tensor | None = self._load_all() if self.mode == "memory" else None
 
     def _load_all(self) -> torch.Tensor:
-        out = torch.empty((len(self.indices), self.normalizer.channels, self.file.n_doms), dtype=torch.float32)
+        out = torch.empty((len(self.indices), self.normalizer.channels, self.file.n_doms), dtype=torch.float32,
+                          device="cpu")  # host memory: batches are gathered here, then copied to the device
         position = 0
         for rows, raw in read_blocks(self.file, self.indices):
             labels = self.raw_labels[position:position + len(rows)]  # rows come in the order of self.indices
@@ -161,7 +162,7 @@ class EventLoader:
         if self.shuffle:
             order = torch.from_numpy(np.random.default_rng([self.seed, self.epoch]).permutation(n))
         else:
-            order = torch.arange(n)
+            order = torch.arange(n, device="cpu")
         for start in range(self.start_batch * self.batch_size, len(self) * self.batch_size, self.batch_size):
             take = order[start:start + self.batch_size]
             x_sig = self._signals.index_select(0, take)

@@ -1,4 +1,5 @@
-"""Noise schedules: beta_t for t = 0 .. T-1, as float64 tensors.
+"""Noise schedules: beta_t for t = 0 .. T-1, as float64 CPU tensors (the diffusion registers them as a
+buffer, which moves with the module to its device).
 
 - linear: Ho, Jain & Abbeel 2020 (arXiv:2006.11239), betas from beta_start to beta_end.
 - cosine: Nichol & Dhariwal 2021 (arXiv:2102.09672), alpha_bar(t) = cos^2((t/T + s)/(1 + s) pi/2),
@@ -17,11 +18,11 @@ MAX_BETA = 0.999
 
 
 def linear_betas(timesteps: int, beta_start: float, beta_end: float) -> torch.Tensor:
-    return torch.linspace(beta_start, beta_end, timesteps, dtype=torch.float64)
+    return torch.linspace(beta_start, beta_end, timesteps, dtype=torch.float64, device="cpu")
 
 
 def cosine_betas(timesteps: int) -> torch.Tensor:
-    steps = torch.arange(timesteps + 1, dtype=torch.float64) / timesteps
+    steps = torch.arange(timesteps + 1, dtype=torch.float64, device="cpu") / timesteps
     alpha_bar = torch.cos((steps + COSINE_OFFSET) / (1 + COSINE_OFFSET) * math.pi / 2) ** 2
     return torch.clamp(1 - alpha_bar[1:] / alpha_bar[:-1], max=MAX_BETA)
 

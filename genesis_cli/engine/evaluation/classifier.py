@@ -88,8 +88,9 @@ def _fit_and_score(xs: torch.Tensor, ys: torch.Tensor, train: np.ndarray, val: n
     generator = torch.Generator(device=xs.device).manual_seed(seed)
     torch.manual_seed(seed)
     width = settings.classifier_hidden
-    model = nn.Sequential(nn.Linear(xs.shape[1], width), nn.ReLU(), nn.Linear(width, width), nn.ReLU(),
-                          nn.Linear(width, 1)).to(xs.device)
+    device = xs.device
+    model = nn.Sequential(nn.Linear(xs.shape[1], width, device=device), nn.ReLU(),
+                          nn.Linear(width, width, device=device), nn.ReLU(), nn.Linear(width, 1, device=device))
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.classifier_learning_rate)
     loss_fn = nn.BCEWithLogitsLoss()
     train_t, val_t = torch.from_numpy(train).to(xs.device), torch.from_numpy(val).to(xs.device)

@@ -31,9 +31,10 @@ def count_parameters(model: nn.Module) -> int:
 @torch.no_grad()
 def batch_flops(model: nn.Module, geometry: torch.Tensor, batch: int) -> int:
     """FLOPs (matmuls, convolutions, attention) of one forward pass over ``batch`` events."""
-    x = torch.zeros(batch, model.channels, geometry.shape[-1])
-    label = torch.zeros(batch, 6)
-    t = torch.zeros(batch, dtype=torch.long)
+    device = geometry.device
+    x = torch.zeros(batch, model.channels, geometry.shape[-1], device=device)
+    label = torch.zeros(batch, 6, device=device)
+    t = torch.zeros(batch, dtype=torch.long, device=device)
     model.layout_for(geometry)  # derive the layout outside the counted region
     with FlopCounterMode(display=False) as counter:
         model(x, t, label, geometry)

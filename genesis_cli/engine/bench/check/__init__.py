@@ -4,6 +4,7 @@ measures, runner.py runs each stage in its own capped process, summary.py draws 
 and the Markdown table, worker.py is a stage's process."""
 
 from genesis_cli.engine.bench.check.plan import STAGES, CheckPlan, CheckRow
-from genesis_cli.engine.bench.check.runner import DOCS_MARKER, CheckOutcome, record_in_docs, run_check
+from genesis_cli.engine.bench.check.runner import DOCS_MARKER, CheckOutcome, genesis_commit, record_in_docs, run_check
 
-__all__ = ["DOCS_MARKER", "STAGES", "CheckOutcome", "CheckPlan", "CheckRow", "record_in_docs", "run_check"]
+__all__ = ["DOCS_MARKER", "STAGES", "CheckOutcome", "CheckPlan", "CheckRow", "genesis_commit", "record_in_docs",
+           "run_check"]

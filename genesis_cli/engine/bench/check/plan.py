@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 #: Stages in running order. ``prepare`` simulates the event files in the background while the GPU
-#: stages run; ``data`` and ``fidelity`` wait for it.
-STAGES = ("environment", "train", "baseline", "sampling", "data", "fidelity")
+#: stages run; ``data`` and ``fidelity`` wait for it. ``cli`` runs the commands users run.
+STAGES = ("environment", "train", "baseline", "sampling", "data", "cli", "fidelity")
 BACKGROUND_STAGE = "prepare"
 
 
@@ -64,7 +64,7 @@ class CheckPlan:
     work_dir: Path = Path("gpu_check_work")  # event files, runs and samples (large: never under $OUT)
     #: Seconds each stage may take; the stage stops itself before, and is killed 15 s after.
     caps: dict[str, float] = field(default_factory=lambda: {
-        "environment": 20, "train": 160, "baseline": 35, "sampling": 35, "data": 15, "fidelity": 290,
+        "environment": 20, "train": 150, "baseline": 30, "sampling": 30, "data": 20, "cli": 100, "fidelity": 210,
         BACKGROUND_STAGE: 150})
     # environment: the bf16 matmul ceiling (n x n x n, median of repeats)
     matmul_size: int = 8192
@@ -86,10 +86,18 @@ class CheckPlan:
     # data and fidelity: simulated files, the loader in both modes, a budgeted train + sample + evaluate
     train_events: int = 50_000
     heldout_events: int = 2_000
+    loader_events: int = 8_000  # the loader reads the training file's first events (memory mode loads them all)
     loader_batch: int = 1024
     loader_workers: int = 8
+    # cli: the commands users run, as they run them (simulate, train, resume, sample, evaluate, demo)
+    cli_preset: str = "cpu"
+    cli_events: int = 2_000
+    cli_steps: int = 30
+    cli_sample_events: int = 500
+    demo_events: int = 1_000
+    demo_test_events: int = 100
     fidelity_preset: str = "default"
-    fidelity_budget: str = "4m"
+    fidelity_budget: str = "150s"
     fidelity_batch: int = 256
     seed: int = 1
 
@@ -101,12 +109,13 @@ class CheckPlan:
     def tiny(cls, work_dir: Path) -> CheckPlan:
         """Every stage on the CPU in well under two minutes: the debug preset, tiny batches and files."""
         return cls(device="cpu", work_dir=work_dir, caps={
-            "environment": 20, "train": 40, "baseline": 25, "sampling": 20, "data": 15, "fidelity": 60,
+            "environment": 20, "train": 40, "baseline": 25, "sampling": 20, "data": 15, "cli": 90, "fidelity": 60,
             BACKGROUND_STAGE: 30}, matmul_size=512, matmul_dtype="float32", train_presets=("debug",),
             sweep_start=2, sweep_max=4, repeats=2, compile_backend="eager", compile_estimate_s=1,
-            baseline_preset="debug", baseline_batches=(2,), sample_preset="debug", sample_batches=(2,), guidance_scales=(1.0, 2.0),
-            train_events=300, heldout_events=200, loader_batch=64, loader_workers=0, fidelity_preset="debug",
-            fidelity_budget="20", fidelity_batch=16)
+            baseline_preset="debug", baseline_batches=(2,), sample_preset="debug", sample_batches=(2,),
+            guidance_scales=(1.0, 2.0), train_events=300, heldout_events=200, loader_events=200, loader_batch=64,
+            loader_workers=0, cli_preset="debug", cli_events=240, cli_steps=4, cli_sample_events=100,
+            demo_events=120, demo_test_events=20, fidelity_preset="debug", fidelity_budget="20", fidelity_batch=16)
 
     def only(self, stages: tuple[str, ...]) -> CheckPlan:
         """The plan with every stage not in ``stages`` given no time (a rerun of a few stages)."""

@@ -16,20 +16,21 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from genesis_cli.engine.atomic_files import write_text_atomic
 from genesis_cli.engine.bench.check.plan import BACKGROUND_STAGE, STAGES, CheckPlan, CheckRow
+from genesis_cli.engine.bench.check.stages import describe_device
 from genesis_cli.engine.bench.check.summary import markdown_table, summary_rows
 from genesis_cli.errors import UsageError
 
 #: Seconds a stage may run past its cap (it stops itself before) before it is killed.
 GRACE_SECONDS = 15
 #: Stages that read the simulated event files.
-NEEDS_FILES = ("data", "fidelity")
+NEEDS_FILES = ("data", "fidelity")  # the cli stage simulates its own small files
 WORKER = "genesis_cli.engine.bench.check.worker"
 
 
@@ -82,7 +83,7 @@ def run_check(plan: CheckPlan, out_dir: Path, *, commit: str, mode: str,
     rows += summary_rows(rows)
     seconds = time.monotonic() - started
     markdown = markdown_table(rows, date=datetime.now(timezone.utc).date().isoformat(), commit=commit, mode=mode,
-                              seconds=seconds)
+                              seconds=seconds, device=describe_device(plan.device))
     write_text_atomic(out_dir / "gpu_check.md", markdown)
     write_text_atomic(out_dir / "gpu_check.json", json.dumps(
         {"commit": commit, "mode": mode, "seconds": seconds, "plan": asdict(plan),
@@ -130,6 +131,31 @@ def _append(path: Path, row: CheckRow) -> None:
 def _last_line(log: Path) -> str:
     lines = [line.strip() for line in log.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()]
     return lines[-1][:300] if lines else "no output"
+
+
+def genesis_commit(repository: Path, environ: Mapping[str, str]) -> str:
+    """GENESIS's commit for the table's header: ``GENESIS_COMMIT`` when set (a device copy has no .git of
+    its own), else the commit of ``repository`` when it is a git work tree's top (never that of a
+    repository that merely encloses it: the first GPU run printed the device's), with "+changes" for
+    uncommitted edits; else "unknown"."""
+    if environ.get("GENESIS_COMMIT"):
+        return environ["GENESIS_COMMIT"]
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(["git", "-C", str(repository), *args], capture_output=True, text=True,
+                                  check=False, timeout=10)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    top = git("rev-parse", "--show-toplevel")
+    if not top or Path(top).resolve() != repository.resolve():
+        return "unknown"
+    head = git("rev-parse", "--short", "HEAD")
+    if not head:
+        return "unknown"
+    return head + ("+changes" if git("status", "--porcelain", "--untracked-files=no") else "")
 
 
 #: docs/performance.md's "GPU figures" section: each check's table goes right below this line.

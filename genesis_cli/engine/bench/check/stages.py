@@ -8,12 +8,16 @@ bench/workloads.py) and the fidelity benchmark (bench/fidelity.py).
 
 from __future__ import annotations
 
+import os
 import platform
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
+import numpy as np
 import torch
 
 from genesis_cli.engine.bench.baseline import ORIGINAL_FUSED_OPTIMIZER, original_configuration
@@ -23,6 +27,7 @@ from genesis_cli.engine.bench.measure import BenchResult, Workload, median_secon
 from genesis_cli.engine.bench.suite import try_measure
 from genesis_cli.engine.bench.workloads import original_sample_workload, sample_workload, train_workload
 from genesis_cli.engine.data.benchmark import benchmark_loader
+from genesis_cli.engine.data.subset import write_subset
 from genesis_cli.engine.runtime.device import resolve_device
 from genesis_cli.settings import ExperimentConfig, derive_config, resolve_config
 
@@ -190,16 +195,67 @@ def prepare(plan: CheckPlan, record: Record, clock: Clock) -> None:
 
 
 def data(plan: CheckPlan, record: Record, clock: Clock) -> None:
-    """Loader events/s on the simulated training file: in memory, then streamed with workers."""
-    for stream, workers in ((False, 0), (True, plan.loader_workers)):
+    """Loader events/s on the first ``loader_events`` of the simulated training file: in memory, then streamed
+    with workers, each timed within its share of the cap (the first run loaded all 50,000 events into memory
+    before its first row and was killed at its cap with nothing printed)."""
+    events = min(plan.loader_events, plan.train_events)
+    subset = write_subset(plan.train_file, np.arange(events), plan.work_dir / "loader.h5", overwrite=True)
+    modes = ((False, 0), (True, plan.loader_workers))
+    for index, (stream, workers) in enumerate(modes):
+        share = clock.share(len(modes) - index)
         if not clock.fits(0):
             record(_note("data", "", "stopped by the stage's time cap"))
             return
-        result = benchmark_loader(plan.train_file, batch_size=plan.loader_batch, epochs=2, num_workers=workers,
-                                  stream=stream)
+        result = benchmark_loader(subset, batch_size=plan.loader_batch, epochs=2, num_workers=workers,
+                                  stream=stream, max_seconds=max(1.0, share.left() - share.reserve))
         record(CheckRow("data", f"loader, {result.mode} mode, {workers} workers", result.events_per_second,
-                        "events/s", f"batch {result.batch_size}, {plan.train_events:,} events, setup "
+                        "events/s", f"batch {result.batch_size}, {events:,} events, setup "
                         f"{result.setup_seconds:.1f} s", what="data", variant=result.mode))
+
+
+def cli(plan: CheckPlan, record: Record, clock: Clock) -> None:
+    """The commands users run, as they run them, each a row with its exit code and time: simulate, train,
+    resume, sample, evaluate, demo. A failing command fails the check."""
+    work = plan.work_dir / "cli"
+    work.mkdir(parents=True, exist_ok=True)
+    device = ["--device", plan.device]
+    runs = ["--set", "checkpoint_dir=checkpoints", "--set", "log_dir=logs"]
+    commands = [
+        ["simulate", "data.h5", "--events", str(plan.cli_events), "--seed", str(plan.seed)],
+        ["simulate", "test.h5", "--events", str(plan.cli_sample_events), "--seed", str(plan.seed + 1)],
+        ["train", "--config", plan.cli_preset, "--data-path", "data.h5", "--max-steps", str(plan.cli_steps),
+         "--experiment-name", "cli", *device, *runs],
+        ["resume", "checkpoints/cli", "--max-steps", str(2 * plan.cli_steps), *device],
+        ["sample", "--checkpoint", "checkpoints/cli", "--labels-from", "test.h5", "--output", "generated.h5",
+         "--steps", "5", *device],
+        ["evaluate", "--real-data", "test.h5", "--generated-data", "generated.h5", "--json", "evaluation.json"],
+        ["demo", "--directory", "demo", "--events", str(plan.demo_events), "--test-events", str(plan.demo_test_events)],
+    ]
+    for index, arguments in enumerate(commands):
+        if not clock.fits(0):
+            left = " ".join(f"genesis {c[0]}" for c in commands[index:])
+            record(CheckRow("cli", "stopped", None, "", f"the stage's time cap came before: {left}", what="failure"))
+            return
+        _run_command(arguments, work, record, clock)
+
+
+def _run_command(arguments: list[str], work: Path, record: Record, clock: Clock) -> None:
+    """One `genesis` command in ``work``, as a script runs it (no terminal: no questions), timed."""
+    item = "genesis " + " ".join(arguments)
+    started = time.monotonic()
+    try:
+        done = subprocess.run([sys.executable, "-m", "genesis_cli", *arguments], cwd=work, capture_output=True,
+                              text=True, timeout=max(1.0, clock.left()), env={**os.environ, "CI": "1"})
+    except subprocess.TimeoutExpired:
+        record(CheckRow("cli", item, None, "", f"timed out after {time.monotonic() - started:.0f} s",
+                        what="failure"))
+        return
+    seconds = time.monotonic() - started
+    lines = [line.strip() for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+    last = lines[-1][:160] if lines else "no output"
+    ok = done.returncode == 0
+    record(CheckRow("cli", item, seconds if ok else None, "s", f"exit {done.returncode}: {last}",
+                    what="command" if ok else "failure", numbers={"exit": done.returncode, "seconds": seconds}))
 
 
 def fidelity(plan: CheckPlan, record: Record, clock: Clock) -> None:
@@ -254,15 +310,24 @@ def _note(stage: str, preset: str, text: str) -> CheckRow:
     return CheckRow(stage, "note", None, "", text, what="note", preset=preset)
 
 
-def _nvidia_smi(field: str) -> str:
+def describe_device(device: str) -> str:
+    """The device's name without initialising CUDA in the calling process (nvidia-smi), for the table's
+    header when the environment stage did not run (a --stages rerun)."""
+    if not device.startswith("cuda"):
+        return "CPU"
+    index = device.partition(":")[2] or "0"
+    return _nvidia_smi("name", index)
+
+
+def _nvidia_smi(field: str, index: str = "0") -> str:
     if shutil.which("nvidia-smi") is None:
         return "unknown (no nvidia-smi)"
-    done = subprocess.run(["nvidia-smi", f"--query-gpu={field}", "--format=csv,noheader"], capture_output=True,
-                          text=True, check=False, timeout=20)
+    done = subprocess.run(["nvidia-smi", f"--query-gpu={field}", "--format=csv,noheader", f"--id={index}"],
+                          capture_output=True, text=True, check=False, timeout=20)
     return done.stdout.strip().splitlines()[0] if done.returncode == 0 and done.stdout.strip() else "unknown"
 
 
 #: Stage name -> the function that runs it.
 STAGE_FUNCTIONS: dict[str, Callable[[CheckPlan, Record, Clock], None]] = {
     "environment": environment, "train": train, "baseline": baseline, "sampling": sampling, "data": data,
-    "fidelity": fidelity, BACKGROUND_STAGE: prepare}
+    "cli": cli, "fidelity": fidelity, BACKGROUND_STAGE: prepare}

@@ -58,9 +58,11 @@ def summary_rows(rows: list[CheckRow]) -> list[CheckRow]:
     return out
 
 
-def markdown_table(rows: list[CheckRow], *, date: str, commit: str, mode: str, seconds: float) -> str:
-    """One Markdown section: a heading with date, device and commit, and one row per measurement."""
-    device = next((row.variant for row in rows if row.what == "device"), "unknown device")
+def markdown_table(rows: list[CheckRow], *, date: str, commit: str, mode: str, seconds: float,
+                   device: str = "unknown device") -> str:
+    """One Markdown section: a heading with date, device and commit, and one row per measurement. The
+    device is the environment stage's (``device`` when that stage did not run)."""
+    device = next((row.variant for row in rows if row.what == "device"), device)
     lines = [f"#### {date} · {device} · commit {commit} · {mode} · {seconds / 60:.1f} min", "",
              "| stage | measurement | result | detail |", "|---|---|---|---|"]
     for row in rows:
