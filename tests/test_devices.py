@@ -22,7 +22,7 @@ from genesis_cli.engine.diffusion.samplers import SAMPLERS
 from genesis_cli.engine.models import ModelFactory
 from genesis_cli.settings import resolve_config
 
-TINY = ["model.hidden=32", "model.heads=2", "model.depth=1", "diffusion.sampling_steps=3"]
+TINY = ["model.hidden=32", "model.heads=2", "model.depth=1", "diffusion.sampling_steps=3", "diffusion.timesteps=100"]
 
 
 @contextmanager

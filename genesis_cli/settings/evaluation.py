@@ -43,8 +43,9 @@ RETIRED = {
     "reference_splits": "reference_draws (real-vs-real references are drawn at the test's own sample sizes)",
     "auc_noise_sigmas": "auc, a significance rule [good sigmas, poor sigmas, floor, fair limit]",
 }
-#: Keys whose meaning changed: dropped from a checkpoint's saved section, errors nowhere (the new form validates).
-REDEFINED = ("auc",)
+#: Keys whose meaning or default changed with the sound judge: dropped from a checkpoint's saved section so
+#: that the current judge's values apply; errors nowhere (the new form validates).
+REDEFINED = ("auc", "classifier_learning_rate", "w1", "separation", "binned_w1", "slope", "frechet")
 
 
 def drop_retired(section: dict[str, Any]) -> dict[str, Any]:
@@ -62,7 +63,7 @@ class EvaluationConfig(StrictModel):
     classifier_patience: int = Field(6, gt=0, description="A fold stops after this many epochs without a lower "
                                                          "loss on its inner validation fold (its best epoch is kept).")
     classifier_batch_size: int = Field(256, gt=0, description="Events per classifier step.")
-    classifier_learning_rate: float = Field(1e-3, gt=0, description="Adam learning rate of the classifiers.")
+    classifier_learning_rate: float = Field(2e-3, gt=0, description="Adam learning rate of the classifiers.")
     classifier_folds: int = Field(5, ge=3, description="Cross-validation folds, grouped by label vector so that "
                                                        "events paired by their labels never straddle two folds.")
     dom_events: int = Field(5000, gt=0, description="Events per file the per-DOM classifier and the near-copy "

@@ -29,7 +29,7 @@ class LossWindow:
 
     @classmethod
     def open(cls, device: torch.device) -> LossWindow:
-        return cls(torch.zeros((), device=device), torch.zeros(()))
+        return cls(torch.zeros((), device=device), torch.zeros((), device=device))
 
     def add(self, loss: torch.Tensor, grad_norm: torch.Tensor, events: int) -> None:
         self.loss = self.loss + loss.float()

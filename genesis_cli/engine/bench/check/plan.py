@@ -99,6 +99,7 @@ class CheckPlan:
     fidelity_preset: str = "default"
     fidelity_budget: str = "150s"
     fidelity_batch: int = 256
+    fidelity_sampling_steps: int | None = None  # None: the preset's
     seed: int = 1
 
     @classmethod
@@ -113,9 +114,9 @@ class CheckPlan:
             BACKGROUND_STAGE: 30}, matmul_size=512, matmul_dtype="float32", train_presets=("debug",),
             sweep_start=2, sweep_max=4, repeats=2, compile_backend="eager", compile_estimate_s=1,
             baseline_preset="debug", baseline_batches=(2,), sample_preset="debug", sample_batches=(2,),
-            guidance_scales=(1.0, 2.0), train_events=300, heldout_events=200, loader_events=200, loader_batch=64,
+            guidance_scales=(1.0, 2.0), train_events=300, heldout_events=120, loader_events=200, loader_batch=64,
             loader_workers=0, cli_preset="debug", cli_events=240, cli_steps=4, cli_sample_events=100,
-            demo_events=120, demo_test_events=20, fidelity_preset="debug", fidelity_budget="20", fidelity_batch=16)
+            demo_events=120, demo_test_events=20, fidelity_preset="debug", fidelity_budget="20", fidelity_batch=16, fidelity_sampling_steps=4)
 
     def only(self, stages: tuple[str, ...]) -> CheckPlan:
         """The plan with every stage not in ``stages`` given no time (a rerun of a few stages)."""

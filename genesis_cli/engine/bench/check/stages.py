@@ -280,9 +280,10 @@ def fidelity(plan: CheckPlan, record: Record, clock: Clock) -> None:
 
 
 def _fidelity_plan(plan: CheckPlan) -> FidelityPlan:
+    steps = () if plan.fidelity_sampling_steps is None else (f"diffusion.sampling_steps={plan.fidelity_sampling_steps}",)
     return FidelityPlan(plan.fidelity_preset, plan.fidelity_budget, plan.train_events, plan.heldout_events,
                         plan.train_file.parent, seed=plan.seed, device=plan.device,
-                        overrides=(f"training.batch_size={plan.fidelity_batch}",), reuse=True)
+                        overrides=(f"training.batch_size={plan.fidelity_batch}", *steps), reuse=True)
 
 
 def _preset(name: str, plan: CheckPlan) -> ExperimentConfig:
