@@ -77,11 +77,11 @@ def test_several_samplers_and_guidance(cli: Cli, tmp_path: Path) -> None:
                  "--json", str(out), *TINY)
     assert result.exit_code == 0, result.output
     details = [r["detail"] for r in json.loads(out.read_text())["results"]]
-    assert details == ["ddim, 3 steps, guidance 2, fp32", "dpm-solver, 3 steps, guidance 2, fp32"]
+    assert details == ["ddim, 3 steps, guidance 2, fp32, eager", "dpm-solver, 3 steps, guidance 2, fp32, eager"]
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (("--what", "trian"), "--what trian: choose train, sample, data or all"),
+    (("--what", "trian"), "--what trian: choose train, sample, data, loop or all"),
     (("--steps", "0"), "--steps 0: must be > 0"),
     (("--batch-size", "0"), "every batch size must be > 0"),
     (("--what", "sample", "--sampler", "euler"), "diffusion.sampler"),

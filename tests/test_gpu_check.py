@@ -36,6 +36,9 @@ def test_the_cpu_dry_run_runs_every_stage_and_writes_one_table(tmp_path: Path) -
     assert commands == ["simulate", "simulate", "train", "resume", "sample", "evaluate", "demo"]
     assert all(row.what == "command" and row.numbers["exit"] == 0 for row in rows if row.stage == "cli")
     assert [row.variant for row in rows if row.stage == "data"] == ["memory", "stream"]
+    loop = [row for row in rows if row.stage == "loop"]  # the training loop beside the benchmark's step
+    assert [row.variant for row in loop] == ["genesis train loop", "genesis bench step", ""]
+    assert loop[2].unit == "%" and loop[2].value and "forward" in loop[2].detail
     assert {row.variant for row in rows if row.what == "speedup"} == {"train", "sample"}
     for row in rows:
         assert f"| {row.stage} | {row.item} |" in table

@@ -189,10 +189,10 @@ def test_store_keeps_the_last_k_and_cleans_stale_temporaries(tmp_path: Path) -> 
     store = CheckpointStore(tmp_path, keep_last=2)
     (tmp_path / ".model_epoch_9.pt.partial").write_bytes(b"stale")
     for epoch in range(1, 5):
-        store.save_regular(saved(epoch), epoch)
+        store.save("regular", saved(epoch), epoch)
     assert [p.name for p in regular_checkpoints(tmp_path)] == ["model_epoch_3.pt", "model_epoch_4.pt"]
     assert not list(tmp_path.glob(".*.partial"))
-    store.save_final(saved(10))
+    store.save("final", saved(10))
     assert newest_checkpoint(tmp_path)[0].name == FINAL
 
 

@@ -18,7 +18,7 @@ from genesis_cli.engine.outputs import Output, check_outputs
 from genesis_cli.settings import resolve_config
 
 if TYPE_CHECKING:
-    from genesis_cli.engine.bench import BenchReport
+    from genesis_cli.engine.bench import BenchReport, LoopComparison
 
 EXAMPLES = (
     "[bold]Examples[/bold]\n\n"
@@ -31,7 +31,7 @@ FLAGS = {"diffusion.sampling_steps": "--sampling-steps", "diffusion.guidance_sca
 
 def bench_command(
     config: ConfigOption = None,
-    what: Annotated[str, typer.Option(help="train, sample, data or all (or a comma-separated list).")] = "all",
+    what: Annotated[str, typer.Option(help="train, sample, data or all (or a comma-separated list); loop: `genesis train`'s loop on --data-path beside the train step, phase by phase.")] = "all",
     batch_size: Annotated[Optional[list[int]], typer.Option("--batch-size", help="Events per step; repeat to sweep (default: the config's).")] = None,
     steps: Annotated[int, typer.Option(help="Timed repeats (after 3 warm-up repeats).")] = 10,
     device: DeviceOption = None,
@@ -50,7 +50,7 @@ def bench_command(
     Training events/s and step time, sampling events/s, data-loader events/s, peak memory and
     model FLOP/s (MFU on known GPUs): medians after warm-up, device-synchronised.
     """
-    from genesis_cli.engine.bench import BenchPlan, run_bench
+    from genesis_cli.engine.bench import ALL, BenchPlan, run_bench
 
     resolved = resolve_config(config, flags={"diffusion.sampling_steps": sampling_steps, "diffusion.guidance_scale": guidance_scale},
                               flag_names=FLAGS, overrides=overrides or [])
@@ -60,11 +60,16 @@ def bench_command(
     outputs = [Output(path, flag) for path, flag in ((profile, "--profile"), (json_path, "--json")) if path is not None]
     check_outputs(outputs, {"--data-path": data_path}, overwrite=overwrite)
     confirm_replacing([o.path for o in outputs], overwrite)
-    whats = ("train", "sample", "data") if what == "all" else tuple(w.strip() for w in what.split(","))
+    whats = ALL if what == "all" else tuple(w.strip() for w in what.split(","))
     plan = BenchPlan(whats, tuple(batch_size or (settings.training.batch_size,)), steps, tuple(sampler or ()),
                      device, data_path, baseline, profile is not None)
     report = run_bench(settings, plan, print_notice)
-    console(wide=True).print(_table(report, config or "defaults"))
+    if report.results:
+        console(wide=True).print(_table(report, config or "defaults"))
+    for loop in report.loops:
+        console(wide=True).print(_loop_table(loop))
+        print_success(f"the loop ran at {loop.ratio:.0%} of the benchmark's events/s at batch {loop.batch_size:,} "
+                      f"({loop.events_per_second(loop.loop):,.1f} against {loop.events_per_second(loop.bench):,.1f})")
     for failure in report.failures:
         print_notice(failure)
     for name, ratio in report.speedups.items():
@@ -86,4 +91,14 @@ def _table(report: BenchReport, title: str) -> Table:
                       f"{r.peak_memory_bytes / 2**30:.2f}" if r.peak_memory_bytes else "-",
                       f"{r.flops_per_second / 1e12:.3f}" if r.flops_per_second else "-",
                       f"{100 * r.mfu:.1f}%" if r.mfu is not None else "-", r.detail)
+    return table
+
+
+def _loop_table(loop: LoopComparison) -> Table:
+    timing = "device synchronised at each phase" if loop.loop.synchronised else "host wall time"
+    table = Table("phase", "genesis train, ms/step", "genesis bench, ms/step", box=box.SIMPLE_HEAD,
+                  title=f"Where a step's time goes, batch {loop.batch_size:,}, {loop.loop.steps:,} steps ({timing})",
+                  title_justify="left")
+    for phase, in_loop, in_bench in loop.rows():
+        table.add_row(phase, f"{in_loop:,.2f}", f"{in_bench:,.2f}")
     return table

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import deque
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.live import Live
@@ -18,6 +19,9 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 
 from genesis_cli.engine.runs.reports import EpochReport, EvalReport, RunInfo, StepReport, TrainingObserver
+
+if TYPE_CHECKING:
+    from genesis_cli.engine.runtime.phases import PhaseAccount
 
 SPARKS = "▁▂▃▄▅▆▇█"
 MESSAGES_SHOWN = 6
@@ -71,6 +75,9 @@ class PlainReporter(TrainingObserver):
 
     def on_message(self, text: str) -> None:
         self._print(text)
+
+    def on_phases(self, account: PhaseAccount) -> None:
+        self.on_message(account.summary())
 
 
 class LiveDashboard(PlainReporter):

@@ -35,6 +35,7 @@ def sample_command(
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Events generated at once (default: sampling.batch_size, 256).")] = None,
     seed: Annotated[Optional[int], seed_option("Random seed (default: sampling.seed, 0).")] = None,
     device: DeviceOption = None,
+    compile_model: Annotated[Optional[bool], typer.Option("--compile/--no-compile", help="torch.compile the denoiser (default: sampling.compile; null: on for CUDA).")] = None,
     labels_from: Annotated[Optional[Path], typer.Option("--labels-from", metavar="FILE.h5", help="Generate for the labels of this file.")] = None,
     energy: Annotated[RangeOption, typer.Option(metavar="LO:HI", help="Energy in GeV, log-uniform (or one value).")] = None,
     zenith: Annotated[RangeOption, typer.Option(metavar="LO:HI", help="Zenith in rad, isotropic within the range.")] = None,
@@ -68,7 +69,7 @@ def sample_command(
     chosen = sampling_checkpoint(checkpoint, skipped)
     for notice in skipped:
         print_notice(notice)
-    trained = TrainedGenerator.load(chosen, device or "auto")
+    trained = TrainedGenerator.load(chosen, device or "auto", compile=compile_model, on_message=print_notice)
     plan = SamplingPlan.of(derive_config(trained.config, flags, "command line", FLAGS))
     range_texts = {name: text for name, text in
                    zip(("energy", "zenith", "azimuth", "x", "y", "z"), (energy, zenith, azimuth, x, y, z)) if text}

@@ -166,6 +166,13 @@ class SamplingConfig(StrictModel):
 
     batch_size: int = Field(256, gt=0, description="Events generated at once (memory grows with it).")
     seed: Seed = Field(0, description="Seed of the sampling noise (and of labels drawn from ranges).")
+    compile: bool | None = Field(
+        None, description="torch.compile the denoiser for sampling: null = on for CUDA, off on CPU; falls back to "
+                          "eager with a message if compilation fails (the events are the same either way).")
+    compile_mode: choice("default", "reduce-overhead", "max-autotune") = Field(  # type: ignore[valid-type]
+        "reduce-overhead", description="torch.compile mode for sampling; reduce-overhead replays the denoiser as "
+                                       "CUDA graphs at each batch size (sampling is launch-bound).")
+    compile_backend: str = Field("inductor", min_length=1, description="torch.compile backend for sampling.")
 
 
 class DataConfig(StrictModel):

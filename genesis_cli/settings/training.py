@@ -66,6 +66,10 @@ class TrainingConfig(StrictModel):
                           "the LR schedule then follows the time used, so it ends when the budget does.")
     max_eval_batches: int | None = Field(
         None, gt=0, description="Cap on the validation batches of each evaluation (null: the whole split).")
+    profile_phases: bool = Field(
+        False, description="Synchronise the GPU at each phase of the loop (data, forward, backward, optimizer, "
+                           "logging, evaluation, checkpoint) so the time-per-phase table at the end of a run is exact; "
+                           "costs the overlap it removes. Off: the table is the host's wall time.")
     keep_checkpoints: int = Field(3, gt=0, description="Regular checkpoints (model_epoch_<N>.pt) kept; older ones are deleted.")
     save_optimizer_in_best: bool = Field(
         True, description="Keep the optimizer state in model_best.pt and model_final.pt (AdamW's is twice the "

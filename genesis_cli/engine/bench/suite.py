@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from genesis_cli.engine.bench.accounting import LoopComparison, compare_loop
 from genesis_cli.engine.bench.baseline import ORIGINAL_FUSED_OPTIMIZER, original_configuration, speedup
 from genesis_cli.engine.bench.measure import BenchResult, Workload, measure
 from genesis_cli.engine.bench.profiling import Profile, profile_workload
@@ -24,7 +25,9 @@ from genesis_cli.engine.runtime.device import resolve_device
 from genesis_cli.errors import UsageError
 from genesis_cli.settings import ExperimentConfig, derive_config
 
-WHATS = ("train", "sample", "data")
+WHATS = ("train", "sample", "data", "loop")
+#: What ``--what all`` runs (the loop needs an event file and trains a throwaway run: asked for by name).
+ALL = ("train", "sample", "data")
 #: Profiled repeats per workload with --profile (after warm-up).
 PROFILE_REPEATS = 3
 
@@ -55,6 +58,7 @@ class BenchReport:
     results: list[BenchResult] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)  # "train, batch 4096: out of GPU memory"
     profiles: list[Profile] = field(default_factory=list)
+    loops: list[LoopComparison] = field(default_factory=list)
 
     @property
     def speedups(self) -> dict[str, float]:
@@ -64,7 +68,7 @@ class BenchReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"results": [r.to_dict() for r in self.results], "failures": self.failures,
-                "speedup_over_original": self.speedups}
+                "speedup_over_original": self.speedups, "loops": [loop.to_dict() for loop in self.loops]}
 
 
 def run_bench(config: ExperimentConfig, plan: BenchPlan, on_message: Callable[[str], None]) -> BenchReport:
@@ -74,6 +78,9 @@ def run_bench(config: ExperimentConfig, plan: BenchPlan, on_message: Callable[[s
     data_path = plan.data_path or config.data.h5_path
     if plan.whats == ("data",) and data_path is None:
         raise UsageError("no event file for the data benchmark", hint="pass --data-path FILE.h5")
+    if "loop" in plan.whats and data_path is None:
+        raise UsageError("--what loop trains on an event file: none given",
+                         hint="pass --data-path FILE.h5 (e.g. one written by `genesis simulate`)")
     original = original_configuration(config) if plan.baseline else None
     for batch in plan.batch_sizes:
         if "train" in plan.whats:
@@ -87,10 +94,13 @@ def run_bench(config: ExperimentConfig, plan: BenchPlan, on_message: Callable[[s
             for sampler in plan.samplers or (config.diffusion.sampler,):
                 chosen = derive_config(config, {"diffusion.sampler": sampler}, "--sampler")
                 _run(report, plan, f"sample ({sampler}), batch {batch}",
-                     lambda b=batch, c=chosen: sample_workload(c, b, device))
+                     lambda b=batch, c=chosen: sample_workload(c, b, device, on_message))
             if original is not None:
                 _run(report, plan, f"sample (original), batch {batch}",
                      lambda b=batch: original_sample_workload(original, b, device))
+        if "loop" in plan.whats:
+            assert data_path is not None
+            report.loops.append(compare_loop(config, Path(data_path), batch, plan.repeats, device, on_message))
     if "data" in plan.whats:
         if data_path is None:
             on_message("data benchmark skipped: pass --data-path FILE.h5")

@@ -20,7 +20,10 @@ from genesis_cli.engine.data.benchmark import benchmark_loader
 from genesis_cli.engine.diffusion import GaussianDiffusion
 from genesis_cli.engine.ema import EMA
 from genesis_cli.engine.models import ModelCost, ModelFactory, model_cost
+from genesis_cli.engine.runtime.compilation import CompiledDenoiser
+from genesis_cli.engine.runtime.phases import PhaseClock
 from genesis_cli.engine.runtime.precision import autocast, autocast_dtype, precision_name
+from genesis_cli.engine.sampling.generator import for_sampling
 from genesis_cli.engine.training.components import build_optimizer
 from genesis_cli.engine.training.step import TrainStep
 from genesis_cli.settings import ExperimentConfig
@@ -64,13 +67,16 @@ def _prepare(config: ExperimentConfig, batch_size: int, device: torch.device
 
 
 def train_workload(config: ExperimentConfig, batch_size: int, device: torch.device, *, variant: str = "genesis",
-                   fused: bool | None = None, on_message: Callable[[str], None] | None = None) -> Workload:
-    """One optimisation step of ``config``'s model on a synthetic batch."""
+                   fused: bool | None = None, on_message: Callable[[str], None] | None = None,
+                   clock: PhaseClock | None = None) -> Workload:
+    """One optimisation step of ``config``'s model on a synthetic batch (its phases timed by ``clock``)."""
     model, diffusion, geometry, x, label = _prepare(config, batch_size, device)
     optimizer = build_optimizer(config, model, device, fused=fused)
     step = TrainStep(config, diffusion, model, optimizer, EMA(model, config.training.ema_decay), device)
     if on_message is not None:
         step.attach(on_message)
+    if clock is not None:
+        step.clock = clock
     lr = config.training.learning_rate
     flops = _cost(config).training_flops_per_event * batch_size
     fused_text = "fused AdamW" if getattr(optimizer, "defaults", {}).get("fused") else config.training.optimizer
@@ -78,10 +84,12 @@ def train_workload(config: ExperimentConfig, batch_size: int, device: torch.devi
                     f"{config.model.architecture}, {_tokens(config)}, {step.description}, {fused_text}")
 
 
-def sample_workload(config: ExperimentConfig, batch_size: int, device: torch.device) -> Workload:
+def sample_workload(config: ExperimentConfig, batch_size: int, device: torch.device,
+                    on_message: Callable[[str], None] | None = None) -> Workload:
     """One batch of ``batch_size`` events from noise with the configured sampler, steps and guidance."""
     model, diffusion, geometry, _, label = _prepare(config, batch_size, device)
     model.eval()
+    diffusion = for_sampling(diffusion, config, device, on_message=on_message)  # compiled as `genesis sample` runs it
     d = config.diffusion
     steps = diffusion.timesteps if d.sampler == "ddpm" else d.sampling_steps
     amp = autocast_dtype(config, device)
@@ -94,8 +102,9 @@ def sample_workload(config: ExperimentConfig, batch_size: int, device: torch.dev
 
     passes = 1 if d.guidance_scale in (0.0, 1.0) else 2
     flops = _cost(config).forward_flops_per_event * steps * passes * batch_size
+    compiled = "compiled" if isinstance(diffusion.model, CompiledDenoiser) else "eager"
     return Workload("sample", "genesis", device, batch_size, run, flops,
-                    f"{d.sampler}, {steps} steps, guidance {d.guidance_scale:g}, {precision_name(amp) or 'fp32'}")
+                    f"{d.sampler}, {steps} steps, guidance {d.guidance_scale:g}, {precision_name(amp) or 'fp32'}, {compiled}")
 
 
 def original_sample_workload(config: ExperimentConfig, batch_size: int, device: torch.device) -> Workload:

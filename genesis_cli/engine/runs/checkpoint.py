@@ -125,10 +125,13 @@ class RunCheckpoint:
         """The name of the first model or EMA tensor holding NaN or inf, or None when all are finite."""
         tensors = {f"model_state_dict.{k}": v for k, v in (self.model_state_dict or {}).items()}
         tensors.update({f"ema_state_dict.shadow.{k}": v for k, v in (self.ema_state_dict or {}).get("shadow", {}).items()})
-        for name, tensor in tensors.items():
-            if isinstance(tensor, torch.Tensor) and tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-                return name
-        return None
+        floats = {name: t for name, t in tensors.items() if isinstance(t, torch.Tensor) and t.is_floating_point()}
+        if not floats:
+            return None
+        flags = [torch.isfinite(t).all() for t in floats.values()]
+        read = {device: iter(torch.stack([f for f in flags if f.device == device]).tolist())  # one read per device
+                for device in {f.device for f in flags}}
+        return next((name for name, flag in zip(floats, flags) if not next(read[flag.device])), None)
 
 
 def fitting(path: Path, action: Callable[[], object]) -> None:

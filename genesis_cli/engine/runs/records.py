@@ -18,13 +18,16 @@ import os
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from genesis_cli.engine.atomic_files import write_text_atomic
 from genesis_cli.engine.extras import require_extra
 from genesis_cli.engine.runs.checkpoint import RunCheckpoint
 from genesis_cli.engine.runs.reports import EpochReport, EvalReport, RunInfo, StepReport, TrainingObserver
 from genesis_cli.settings import ExperimentConfig
+
+if TYPE_CHECKING:
+    from genesis_cli.engine.runtime.phases import PhaseAccount
 
 TEXT_LOG, METRICS = "train.log", "metrics.jsonl"
 
@@ -94,6 +97,10 @@ class RunLog(TrainingObserver):
 
     def on_message(self, text: str) -> None:
         self._line(text)
+
+    def on_phases(self, account: PhaseAccount) -> None:
+        self._line(account.summary())
+        self._record("phases", account.record())
 
     def on_end(self, reason: str) -> None:
         self._line(f"end: {reason}")
@@ -171,6 +178,10 @@ class Observers(TrainingObserver):
     def on_message(self, text: str) -> None:
         for o in self.observers:
             o.on_message(text)
+
+    def on_phases(self, account: PhaseAccount) -> None:
+        for o in self.observers:
+            o.on_phases(account)
 
     def on_end(self, reason: str) -> None:
         for o in self.observers:

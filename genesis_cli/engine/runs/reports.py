@@ -7,6 +7,10 @@ them. Every hook has an empty default, so an observer implements only what it sh
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from genesis_cli.engine.runtime.phases import PhaseAccount
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,9 @@ class TrainingObserver:
 
     def on_message(self, text: str) -> None:
         """A line for the user (early-stopping messages, checkpoints, notices)."""
+
+    def on_phases(self, account: PhaseAccount) -> None:
+        """Where this process's training time went (phases.py), just before ``on_end``."""
 
     def on_end(self, reason: str) -> None:
         """Training ended: 'completed', 'early_stopped', 'budget' or 'interrupted'."""

@@ -128,14 +128,20 @@ def _readable(path: Path, skipped: list[str]) -> RunCheckpoint | None:
 
 
 class CheckpointStore:
-    """Writes a run's checkpoints and prunes old regular ones."""
+    """Writes a run's checkpoints and prunes old regular ones (writer.py writes them off the training thread)."""
 
     def __init__(self, run_dir: Path, keep_last: int) -> None:
         self.run_dir = run_dir
         self.keep_last = keep_last
         self.on_saved: Callable[[], None] | None = None  # called after every successful save
 
-    def _save(self, checkpoint: RunCheckpoint, name: str) -> Path:
+    @staticmethod
+    def name(kind: str, epoch: int) -> str:
+        """The file a checkpoint of ``kind`` ('regular', 'best' or 'final') is written to."""
+        return {"best": BEST, "final": FINAL}.get(kind) or regular_name(epoch)
+
+    def check_finite(self, checkpoint: RunCheckpoint, name: str) -> None:
+        """Refuse to write weights that are NaN or infinite (the run stops; the last good checkpoint is named)."""
         bad = checkpoint.first_nonfinite()
         if bad is not None:
             kept = self.newest()
@@ -144,26 +150,25 @@ class CheckpointStore:
                 f"and {name} was not written",
                 hint=f"the last good checkpoint is {kept}" if kept else "no good checkpoint was written; lower the "
                      "learning rate or check the data with `genesis inspect-data`")
+
+    def write(self, kind: str, checkpoint: RunCheckpoint, epoch: int) -> Path:
+        """Write a checked checkpoint atomically; a regular one prunes all but the last ``keep_last``."""
         for stale in self.run_dir.glob(partial_path(Path("*.pt")).name):  # left by a killed save
             stale.unlink(missing_ok=True)
-        path = save_checkpoint(checkpoint, self.run_dir / name)
+        path = save_checkpoint(checkpoint, self.run_dir / self.name(kind, epoch))
+        if kind == "regular":
+            for old in regular_checkpoints(self.run_dir)[:-self.keep_last]:
+                old.unlink(missing_ok=True)
         if self.on_saved is not None:
             self.on_saved()
         return path
+
+    def save(self, kind: str, checkpoint: RunCheckpoint, epoch: int = 0) -> Path:
+        """Check and write at once (no background thread)."""
+        self.check_finite(checkpoint, self.name(kind, epoch))
+        return self.write(kind, checkpoint, epoch)
 
     def newest(self) -> Path | None:
         """The run's most recently written checkpoint, or None."""
         files = [p for p in (*regular_checkpoints(self.run_dir), self.run_dir / BEST, self.run_dir / FINAL) if p.exists()]
         return max(files, key=lambda p: p.stat().st_mtime_ns) if files else None
-
-    def save_regular(self, checkpoint: RunCheckpoint, epoch: int) -> Path:
-        path = self._save(checkpoint, regular_name(epoch))
-        for old in regular_checkpoints(self.run_dir)[:-self.keep_last]:
-            old.unlink(missing_ok=True)
-        return path
-
-    def save_best(self, checkpoint: RunCheckpoint) -> Path:
-        return self._save(checkpoint, BEST)
-
-    def save_final(self, checkpoint: RunCheckpoint) -> Path:
-        return self._save(checkpoint, FINAL)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from genesis_cli.engine.diffusion import GaussianDiffusion
 from genesis_cli.engine.ema import EMA
 from genesis_cli.engine.models import ModelFactory
 from genesis_cli.engine.runs.checkpoint import FOR_SAMPLING, fitting, load_checkpoint
+from genesis_cli.engine.runtime.compilation import CompiledDenoiser, compile_wanted
 from genesis_cli.engine.runtime.device import resolve_device
 from genesis_cli.engine.runtime.precision import autocast, autocast_dtype, precision_name
 from genesis_cli.settings import ExperimentConfig
@@ -37,8 +39,12 @@ class TrainedGenerator:
         return precision_name(autocast_dtype(self.config, self.device))
 
     @classmethod
-    def load(cls, path: Path, device: str | None = "auto") -> TrainedGenerator:
-        """Load a checkpoint and put its EMA weights in the model (what sampling should use)."""
+    def load(cls, path: Path, device: str | None = "auto", *, compile: bool | None = None,
+             on_message: Callable[[str], None] | None = None) -> TrainedGenerator:
+        """Load a checkpoint and put its EMA weights in the model (what sampling should use).
+
+        ``compile`` (None: the config's sampling.compile, itself on for CUDA when null) compiles the
+        denoiser (runtime/compilation.py); a compiler failure is told to ``on_message``."""
         target = resolve_device(device)
         saved = load_checkpoint(path, map_location="cpu")
         saved.require(FOR_SAMPLING, path, "generate events")
@@ -51,7 +57,7 @@ class TrainedGenerator:
         fitting(path, lambda: (model.load_state_dict(saved.model_state_dict), ema.load_state_dict(saved.ema_state_dict)))
         ema.copy_to(model)
         model.to(target).eval()
-        diffusion.to(target)
+        diffusion = for_sampling(diffusion, config, target, compile, on_message)
         normalizer = saved.normalization(path)
         tensor = torch.from_numpy(normalizer.geometry(positions)).to(target)
         record = {"global_step": saved.global_step, "config": saved.config, "split": saved.split}
@@ -67,3 +73,14 @@ class TrainedGenerator:
                                            guidance_scale=guidance_scale, generator=generator)
         return self.normalizer.inverse_signals(events.float().cpu().numpy(), labels, self.geometry.positions,
                                                hit_threshold=None)
+
+
+def for_sampling(diffusion: GaussianDiffusion, config: ExperimentConfig, device: torch.device,
+                 compile: bool | None = None, on_message: Callable[[str], None] | None = None) -> GaussianDiffusion:
+    """``diffusion`` on ``device``, its (eval-mode) model compiled for sampling when ``compile`` (None:
+    sampling.compile; null there: on for CUDA) asks for it. `genesis bench` samples through this too."""
+    s = config.sampling
+    if not compile_wanted(s.compile if compile is None else compile, device):
+        return diffusion.to(device)
+    denoiser = CompiledDenoiser(diffusion.model, mode=s.compile_mode, backend=s.compile_backend, on_message=on_message)
+    return type(diffusion)(denoiser, config.diffusion).to(device)

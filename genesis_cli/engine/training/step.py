@@ -16,21 +16,15 @@ import torch
 
 from genesis_cli.engine.diffusion import GaussianDiffusion
 from genesis_cli.engine.ema import EMA
+from genesis_cli.engine.runtime.compilation import compile_failure, compile_wanted
+from genesis_cli.engine.runtime.phases import NoClock, PhaseClock
 from genesis_cli.engine.runtime.precision import autocast, autocast_dtype, precision_name
 from genesis_cli.settings import ExperimentConfig
 
 
-def compile_failure(exc: BaseException) -> str:
-    """The one-line message shown when torch.compile fails (training goes on eagerly)."""
-    first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-    return (f"torch.compile failed ({type(exc).__name__}: {first_line}); continuing without compilation "
-            "(set training.compile: false to skip it)")
-
-
 def compile_enabled(config: ExperimentConfig, device: torch.device) -> bool:
     """training.compile, where null means: on for CUDA, off on CPU."""
-    setting = config.training.compile
-    return setting if setting is not None else device.type == "cuda"
+    return compile_wanted(config.training.compile, device)
 
 
 class TrainStep:
@@ -38,7 +32,8 @@ class TrainStep:
 
     ``diffusion`` computes the loss (it may wrap a DDP model); ``model`` owns the parameters that are
     clipped, optimised and averaged. Messages (a compilation failure) go to ``on_message``; those
-    raised before a listener is attached wait in ``pending``.
+    raised before a listener is attached wait in ``pending``. ``clock`` times the forward pass, the
+    backward pass and the optimizer (with clipping and the EMA) when the caller sets one (phases.py).
     """
 
     def __init__(self, config: ExperimentConfig, diffusion: GaussianDiffusion, model: torch.nn.Module,
@@ -52,6 +47,7 @@ class TrainStep:
         self.diffusion = diffusion
         self.pending: list[str] = []
         self.on_message: Callable[[str], None] = self.pending.append
+        self.clock: PhaseClock = NoClock()
         self.compiling = compile_enabled(config, device)
         if self.compiling:
             try:
@@ -89,15 +85,18 @@ class TrainStep:
                  generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        loss = self.loss(x, geometry, label, generator)
-        self.optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
-        self.scaler.unscale_(self.optimizer)
-        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.clip)
-        self.scaler.step(self.optimizer)
-        self.scaler.update()
-        if self.ema is not None:
-            self.ema.update(self.model)
+        with self.clock.phase("forward"):
+            loss = self.loss(x, geometry, label, generator)
+        with self.clock.phase("backward"):
+            self.optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(loss).backward()
+        with self.clock.phase("optimizer"):
+            self.scaler.unscale_(self.optimizer)
+            grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.clip)
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            if self.ema is not None:
+                self.ema.update(self.model)
         return loss.detach(), grad_norm.detach()
 
     @property

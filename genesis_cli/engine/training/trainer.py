@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +28,10 @@ from genesis_cli.engine.runs.checkpoint import SCHEMA_VERSION, RunCheckpoint, fi
 from genesis_cli.engine.runs.records import Observers, RunLog
 from genesis_cli.engine.runs.reports import EpochReport, EvalReport, RunInfo, StepReport, TrainingObserver
 from genesis_cli.engine.runs.store import BEST, CheckpointStore
+from genesis_cli.engine.runs.writer import CheckpointWriter
 from genesis_cli.engine.runtime.device import training_device
 from genesis_cli.engine.runtime.distributed import Distributed
+from genesis_cli.engine.runtime.phases import PhaseClock
 from genesis_cli.engine.runtime.precision import autocast, precision_name
 from genesis_cli.engine.training.components import build_parts
 from genesis_cli.engine.training.early_stopping import EarlyStopping
@@ -77,6 +80,7 @@ class Trainer:
         self.steps_per_epoch = min(len(self.data.train), cap) if cap else len(self.data.train)
         self.total_steps = config.training.step_horizon(self.steps_per_epoch)
         self.store = CheckpointStore(run_dir, config.training.keep_checkpoints)
+        self.writer = CheckpointWriter(self.store)
         self._start_position()
         self.resume = resume
         self.pending_messages: list[str] = []  # for the observers, once fit() has them
@@ -96,6 +100,8 @@ class Trainer:
         self.seconds_before = 0.0  # training time of the run before this process resumed it
         self.last_eval: tuple[int, float] = (-1, float("nan"))  # (step, validation loss) of the latest evaluation
         self.window = LossWindow.open(self.device)
+        self.clock = PhaseClock(self.device, self.config.training.profile_phases)  # where this process's time goes
+        self.step.clock = self.clock
 
     # -- state ------------------------------------------------------------------------------------
     def checkpoint(self) -> RunCheckpoint:
@@ -142,6 +148,7 @@ class Trainer:
                 self.best_state = {"model": best.model_state_dict, "ema": best.ema_state_dict}
 
     def _snapshot_best(self) -> None:
+        """Keep the weights now (and their EMA) in host memory as the run's best."""
         ema = self.ema.state_dict()
         self.best_state = {"model": {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()},
                            "ema": {**ema, "shadow": {k: v.to("cpu", copy=True) for k, v in ema["shadow"].items()}}}
@@ -154,18 +161,21 @@ class Trainer:
         self.ema.load_state_dict(self.best_state["ema"])
         return True
 
-    def _save(self, kind: str) -> None:
-        if not self.dist.is_main:
-            return
-        checkpoint = self.checkpoint()
-        if kind in ("best", "final") and not self.config.training.save_optimizer_in_best:
-            checkpoint.optimizer_state_dict = None
-        if kind == "best":
-            self.store.save_best(checkpoint)
-        elif kind == "final":
-            self.store.save_final(checkpoint)
-        else:
-            self.store.save_regular(checkpoint, self.epoch + (1 if self.batch_in_epoch else 0))
+    def _save(self, *kinds: str, best: bool = False) -> None:
+        """Write checkpoints of ``kinds`` ('regular', 'best', 'final') of the run as it is now, all from
+        one host snapshot, in the background (runs/writer.py); ``best``: also keep these weights as the
+        run's best. Only rank 0 writes; every rank keeps its best weights."""
+        with self.clock.phase("checkpoint"):
+            if not self.dist.is_main:
+                if best:
+                    self._snapshot_best()
+                return
+            host = self.writer.snapshot(self.checkpoint())
+            if best:
+                self.best_state = {"model": host.model_state_dict, "ema": host.ema_state_dict}
+            slim = host if self.config.training.save_optimizer_in_best else replace(host, optimizer_state_dict=None)
+            epoch = self.epoch + (1 if self.batch_in_epoch else 0)
+            self.writer.save([(kind, host if kind == "regular" else slim, epoch) for kind in kinds])
 
     # -- the loop ---------------------------------------------------------------------------------
     def fit(self) -> str:
@@ -186,18 +196,38 @@ class Trainer:
         reason = "completed"
         try:
             with deferred_interrupts() as interrupt, torch.autograd.set_detect_anomaly(self.debug):
+                self.clock.start()
                 reason = self._epochs(interrupt)
         except KeyboardInterrupt:
             self._flush_window()
             self._save("regular")
+            self._finish_writes()
+            self.clock.stop()
             self.observer.on_message(f"Interrupted at step {self.global_step}; checkpoint saved.")
             self._maybe_restore_best()
+            self.observer.on_phases(self.clock.account())
             self.observer.on_end("interrupted")
             raise
+        except BaseException:
+            self._finish_writes(raising=True)
+            raise
+        self._finish_writes()
+        self.clock.stop()  # the account is the loop's: the final checkpoint comes after it
         self._maybe_restore_best()
         self._save("final")
+        self.writer.wait()
+        self.observer.on_phases(self.clock.account())
         self.observer.on_end(reason)
         return reason
+
+    def _finish_writes(self, raising: bool = False) -> None:
+        """Wait for the checkpoint in flight (its error is raised unless another one is on its way)."""
+        with self.clock.phase("checkpoint"):
+            try:
+                self.writer.wait()
+            except Exception:
+                if not raising:
+                    raise
 
     def _maybe_restore_best(self) -> None:
         if self.early is not None and self.early.restore_best and self.restore_best_weights():
@@ -210,31 +240,38 @@ class Trainer:
         start_step, history, started = self.global_step, LossHistory(), time.perf_counter()
         if self._budget_spent():  # resumed at or past its budget
             return "budget"
+        clock = self.clock
         while self.epoch < t.num_epochs:
             self.data.train.set_epoch(self.epoch, self.batch_in_epoch)
             self.model.train()
-            for x_sig, geom, label, _ in self.data.train:
-                if self.batch_in_epoch >= self.steps_per_epoch:
+            batches = iter(self.data.train)
+            while self.batch_in_epoch < self.steps_per_epoch:
+                with clock.phase("data"):
+                    batch = next(batches, None)
+                    if batch is not None:
+                        x_sig = batch[0].to(self.device, non_blocking=True)
+                        label = batch[2].to(self.device, non_blocking=True)
+                if batch is None:
                     break
                 self._check_interrupt(interrupt)
-                x_sig = x_sig.to(self.device, non_blocking=True)
-                label = label.to(self.device, non_blocking=True)
                 lr = learning_rate(self.global_step, self.total_steps, self.steps_per_epoch, t, self.plateau.scale,
                                    self._time_fraction())
                 loss, grad_norm = self.step(x_sig, self.geometry, label, lr, self.loss_generator)
                 finite = torch.isfinite(loss)
                 bad_step = torch.where(finite | (bad_step >= 0), bad_step, torch.full_like(bad_step, self.global_step + 1))
                 self.window.add(loss, grad_norm, x_sig.shape[0] * self.dist.world)
+                clock.step_done()
                 self.global_step += 1
                 self.batch_in_epoch += 1
                 at_log = self.global_step % t.log_interval == 0
                 at_eval = self.global_step % t.eval_interval == 0
                 at_save = self.global_step % t.save_interval == 0
                 if at_log or at_eval or at_save or self.batch_in_epoch == self.steps_per_epoch:
-                    self._check_finite(bad_step)
-                    if at_log:
-                        self._report_step(lr, history, started, start_step)
-                    self._flush_window()
+                    with clock.phase("logging"):
+                        self._check_finite(bad_step)
+                        if at_log:
+                            self._report_step(lr, history, started, start_step)
+                        self._flush_window()
                 if at_eval and self.data.val is not None and self.batch_in_epoch < self.steps_per_epoch:
                     self.last_eval = (self.global_step, self.validation_loss())
                     self.observer.on_eval(EvalReport(self.epoch + 1, self.global_step, self.last_eval[1]))
@@ -243,6 +280,8 @@ class Trainer:
                 self.training_seconds = time.perf_counter() - started
                 self.training_events += x_sig.shape[0] * self.dist.world
                 if self._budget_spent():
+                    self._finish_writes()
+                    clock.stop()  # closing a budgeted run happens once, after the loop
                     self._close_at_budget()
                     return "budget"
             if self._end_epoch():
@@ -283,8 +322,7 @@ class Trainer:
             monitored = self.epoch_loss_sum / self.epoch_batches
         if _improves(monitored, self.best_loss):
             self.best_loss = monitored
-            self._snapshot_best()
-            self._save("best")
+            self._save("best", best=True)
         self.observer.on_message(f"Training budget reached at step {self.global_step:,} "
                                  f"({self.elapsed_seconds:,.0f} s of training).")
 
@@ -315,6 +353,10 @@ class Trainer:
         interrupt.check()
 
     def _kept(self) -> str:
+        try:
+            self.writer.wait()  # the newest checkpoint may still be on its way to the disk
+        except Exception:  # noqa: BLE001 - a failed write is not the error being reported
+            pass
         kept = self.store.newest()
         return f"the last good checkpoint is {kept}" if kept else "no checkpoint was written"
 
@@ -327,9 +369,13 @@ class Trainer:
             window.events_per_second(), time.perf_counter() - started, peak_memory_bytes(self.device),
             tuple(history.recent), self._budget_left(), start_step))
 
-    @torch.no_grad()
     def validation_loss(self) -> float:
         """Mean diffusion loss over the validation split, with the same noise at every evaluation."""
+        with self.clock.phase("evaluation"):
+            return self._validation_loss()
+
+    @torch.no_grad()
+    def _validation_loss(self) -> float:
         assert self.data.val is not None
         self.model.eval()
         generator = torch.Generator(self.device).manual_seed(self.config.seed + EVAL_SEED_OFFSET)
@@ -370,13 +416,16 @@ class Trainer:
             improved = _improves(monitored, self.best_loss)
         if improved:
             self.best_loss = monitored
-            self._snapshot_best()
-            self._save("best")
+        with self.clock.phase("logging"):
+            self._report_epoch(train_loss, monitored, monitor, improved, messages)
+        self._save(*(("best", "regular") if improved else ("regular",)), best=improved)  # one snapshot for both
+        return bool(self.early is not None and self.early.should_stop)
+
+    def _report_epoch(self, train_loss: float, monitored: float, monitor: str, improved: bool,
+                      messages: list[str]) -> None:
         self.observer.on_epoch(EpochReport(
             self.epoch, self.global_step, train_loss, monitored, monitor, improved,
             self.early.best if self.early else self.best_loss, self.early.best_epoch if self.early else None,
             self.early.wait if self.early else 0, self.early.patience if self.early else None))
         for message in messages:
             self.observer.on_message(message)
-        self._save("regular")
-        return bool(self.early is not None and self.early.should_stop)

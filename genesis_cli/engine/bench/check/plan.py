@@ -16,7 +16,7 @@ from typing import Any
 
 #: Stages in running order. ``prepare`` simulates the event files in the background while the GPU
 #: stages run; ``data`` and ``fidelity`` wait for it. ``cli`` runs the commands users run.
-STAGES = ("environment", "train", "baseline", "sampling", "data", "cli", "fidelity")
+STAGES = ("environment", "train", "baseline", "sampling", "data", "loop", "cli", "fidelity")
 BACKGROUND_STAGE = "prepare"
 
 
@@ -64,7 +64,8 @@ class CheckPlan:
     work_dir: Path = Path("gpu_check_work")  # event files, runs and samples (large: never under $OUT)
     #: Seconds each stage may take; the stage stops itself before, and is killed 15 s after.
     caps: dict[str, float] = field(default_factory=lambda: {
-        "environment": 20, "train": 150, "baseline": 30, "sampling": 30, "data": 20, "cli": 100, "fidelity": 210,
+        "environment": 15, "train": 130, "baseline": 25, "sampling": 30, "data": 20, "loop": 40, "cli": 100,
+        "fidelity": 210,
         BACKGROUND_STAGE: 150})
     # environment: the bf16 matmul ceiling (n x n x n, median of repeats)
     matmul_size: int = 8192
@@ -89,6 +90,8 @@ class CheckPlan:
     loader_events: int = 8_000  # the loader reads the training file's first events (memory mode loads them all)
     loader_batch: int = 1024
     loader_workers: int = 8
+    # loop: `genesis train`'s loop beside the benchmark's step, the fidelity preset and batch, eager both
+    loop_steps: int = 40
     # cli: the commands users run, as they run them (simulate, train, resume, sample, evaluate, demo)
     cli_preset: str = "cpu"
     cli_events: int = 2_000
@@ -110,12 +113,13 @@ class CheckPlan:
     def tiny(cls, work_dir: Path) -> CheckPlan:
         """Every stage on the CPU in well under two minutes: the debug preset, tiny batches and files."""
         return cls(device="cpu", work_dir=work_dir, caps={
-            "environment": 20, "train": 40, "baseline": 25, "sampling": 20, "data": 15, "cli": 90, "fidelity": 60,
+            "environment": 20, "train": 40, "baseline": 25, "sampling": 20, "data": 15, "loop": 30, "cli": 90,
+            "fidelity": 60,
             BACKGROUND_STAGE: 30}, matmul_size=512, matmul_dtype="float32", train_presets=("debug",),
             sweep_start=2, sweep_max=4, repeats=2, compile_backend="eager", compile_estimate_s=1,
             baseline_preset="debug", baseline_batches=(2,), sample_preset="debug", sample_batches=(2,),
             guidance_scales=(1.0, 2.0), train_events=300, heldout_events=120, loader_events=200, loader_batch=64,
-            loader_workers=0, cli_preset="debug", cli_events=240, cli_steps=4, cli_sample_events=100,
+            loader_workers=0, loop_steps=4, cli_preset="debug", cli_events=240, cli_steps=4, cli_sample_events=100,
             demo_events=120, demo_test_events=20, fidelity_preset="debug", fidelity_budget="20", fidelity_batch=16, fidelity_sampling_steps=4)
 
     def only(self, stages: tuple[str, ...]) -> CheckPlan:

@@ -30,7 +30,7 @@ from genesis_cli.errors import UsageError
 #: Seconds a stage may run past its cap (it stops itself before) before it is killed.
 GRACE_SECONDS = 15
 #: Stages that read the simulated event files.
-NEEDS_FILES = ("data", "fidelity")  # the cli stage simulates its own small files
+NEEDS_FILES = ("data", "loop", "fidelity")  # the cli stage simulates its own small files
 WORKER = "genesis_cli.engine.bench.check.worker"
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from genesis_cli.engine.bench.accounting import compare_loop
 from genesis_cli.engine.bench.baseline import ORIGINAL_FUSED_OPTIMIZER, original_configuration
 from genesis_cli.engine.bench.check.plan import BACKGROUND_STAGE, CheckPlan, CheckRow
 from genesis_cli.engine.bench.fidelity import ROW_COLUMNS, FidelityPlan, run_fidelity, short_number, simulate_inputs
@@ -213,6 +214,25 @@ def data(plan: CheckPlan, record: Record, clock: Clock) -> None:
                         f"{result.setup_seconds:.1f} s", what="data", variant=result.mode))
 
 
+def loop(plan: CheckPlan, record: Record, clock: Clock) -> None:
+    """`genesis train`'s loop on the simulated training file beside the benchmark's step, at the fidelity
+    preset and batch, both eager (issue 22: the loop trained at 38-52% of the benchmark's speed)."""
+    config = derive_config(_preset(plan.fidelity_preset, plan), {"training.compile": False}, LABEL)
+    notes: list[str] = []
+    found = compare_loop(config, plan.train_file, plan.fidelity_batch, plan.loop_steps, resolve_device(plan.device),
+                         notes.append)
+    for note in notes:
+        record(_note("loop", plan.fidelity_preset, note))
+    split = ", ".join(f"{phase} {loop_ms:.1f}/{bench_ms:.1f}" for phase, loop_ms, bench_ms in found.rows()[:-1])
+    for name, account in (("genesis train loop", found.loop), ("genesis bench step", found.bench)):
+        record(CheckRow("loop", f"{plan.fidelity_preset}, eager, batch {plan.fidelity_batch}: {name}",
+                        found.events_per_second(account), "events/s", f"{account.steps} steps after warm-up",
+                        what="loop", preset=plan.fidelity_preset, variant=name,
+                        numbers={"batch": float(plan.fidelity_batch)}))
+    record(CheckRow("loop", "loop / bench", 100 * found.ratio, "%", f"ms per step, loop/bench: {split}",
+                    what="loop", preset=plan.fidelity_preset))
+
+
 def cli(plan: CheckPlan, record: Record, clock: Clock) -> None:
     """The commands users run, as they run them, each a row with its exit code and time: simulate, train,
     resume, sample, evaluate, demo. A failing command fails the check."""
@@ -331,4 +351,4 @@ def _nvidia_smi(field: str, index: str = "0") -> str:
 #: Stage name -> the function that runs it.
 STAGE_FUNCTIONS: dict[str, Callable[[CheckPlan, Record, Clock], None]] = {
     "environment": environment, "train": train, "baseline": baseline, "sampling": sampling, "data": data,
-    "cli": cli, "fidelity": fidelity, BACKGROUND_STAGE: prepare}
+    "loop": loop, "cli": cli, "fidelity": fidelity, BACKGROUND_STAGE: prepare}
