@@ -10,6 +10,7 @@ from genesis_cli.engine.models import ModelFactory
 from genesis_cli.engine.runtime.compilation import CompiledDenoiser
 from genesis_cli.engine.sampling.generator import for_sampling
 from genesis_cli.settings import resolve_config
+from genesis_cli.settings.sections import ARCHITECTURES
 
 TINY = ["model.hidden=32", "model.heads=2", "model.depth=1", "diffusion.sampling_steps=3"]
 
@@ -56,3 +57,15 @@ def test_a_compiler_failure_falls_back_to_the_same_events_with_one_message() -> 
 def test_sampling_is_eager_on_a_cpu_unless_asked() -> None:
     config, eager, chosen, _ = _eager_and([])
     assert config.sampling.compile is None and chosen is eager
+
+
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_every_architecture_compiles_to_one_graph(architecture: str) -> None:
+    """No graph breaks in the denoiser: torch.compile sees one graph (issue 22, MFU: no breaks in the step)."""
+    config = resolve_config("debug", overrides=[*TINY, f"model.architecture={architecture}"]).config
+    model, _ = ModelFactory.create_model_and_diffusion(config.model, config.diffusion, device="cpu")
+    geometry = icecube_geometry(torch.device("cpu"))
+    x = torch.randn(2, config.diffusion.event_channels, geometry.shape[-1])
+    t, label = torch.tensor([3, 7]), torch.rand(2, 6)
+    explained = torch._dynamo.explain(model)(x, t, label, geometry, drop_label=torch.tensor([False, True]))
+    assert (explained.graph_count, explained.graph_break_count) == (1, 0), explained.break_reasons
