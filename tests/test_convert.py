@@ -143,7 +143,7 @@ def test_hdf5_to_parquet_to_hdf5_is_exact(cli: Cli, toy_file: Path, tmp_path: Pa
     folder = tmp_path / "parquet"
     exported = cli("convert", str(toy_file), str(folder))
     assert exported.exit_code == 0, exported.output
-    assert (folder / "truth" / "events_0.parquet").exists() and (folder / "SRTInIcePulses" / "events_0.parquet").exists()
+    assert (folder / "truth" / "truth_0.parquet").exists() and (folder / "SRTInIcePulses" / "SRTInIcePulses_0.parquet").exists()
     truth = pd.read_parquet(folder / "truth")
     assert list(truth.columns) == ["energy", "zenith", "azimuth", "position_x", "position_y", "position_z", "event_no"]
     back = tmp_path / "back.h5"
@@ -250,3 +250,110 @@ def test_matching_by_string_and_dom_number(cli: Cli, toy_file: Path, tmp_path: P
     csv.write_text("x,y,z\n" + "".join(f"{x},{y},{z}\n" for x, y, z in geometry.positions.T))
     result = cli("convert", str(database), str(tmp_path / "n.h5"), "--match", "id", "--geometry", str(csv))
     assert result.exit_code == 2 and "has no string and DOM numbers to match pulses by" in result.stderr
+
+
+# -- real GraphNeT files (tests/data, see its README) -------------------------------------------------
+REAL = Path(__file__).parent / "data"
+MERGED = REAL / "graphnet" / "oscNext_genie_level7_v02_merged"
+
+
+def _source_events(folder: Path) -> tuple[list[int], np.ndarray, list[dict[tuple[float, float, float], tuple[float, float]]]]:
+    """Event numbers, labels and per-DOM (charge sum, earliest time) of a GraphNeT Parquet folder, read directly."""
+    import pyarrow.parquet as pq
+
+    numbers, labels, doms = [], [], []
+    for i in range(5):
+        truth = pq.read_table(folder / "truth" / f"truth_{i}.parquet").to_pylist()
+        pulses = pq.read_table(folder / "SRTInIcePulses" / f"SRTInIcePulses_{i}.parquet").to_pylist()
+        for row in truth:
+            numbers.append(row["event_no"])
+            labels.append([row[c] for c in ("energy", "zenith", "azimuth", "position_x", "position_y", "position_z")])
+            per: dict[tuple[float, float, float], tuple[float, float]] = {}
+            for p in (p for p in pulses if p["event_no"] == row["event_no"]):
+                key = (round(p["dom_x"], 2), round(p["dom_y"], 2), round(p["dom_z"], 2))
+                charge, first = per.get(key, (0.0, np.inf))
+                per[key] = (charge + p["charge"], min(first, p["dom_time"]))
+            doms.append(per)
+    return numbers, np.array(labels), doms
+
+
+def _genesis_doms(path: Path) -> list[dict[tuple[float, float, float], tuple[float, float]]]:
+    with EventFile(path) as events:
+        signals, geometry = events.signals(0, events.n_events), events.geometry
+        return [{(round(float(geometry.x[d]), 2), round(float(geometry.y[d]), 2), round(float(geometry.z[d]), 2)):
+                 (float(s[0, d]), float(s[1, d])) for d in np.nonzero(s[0] > 0)[0]} for s in signals]
+
+
+def _same_doms(got: dict, want: dict) -> bool:  # type: ignore[type-arg]
+    """The same DOMs (positions within 1 m), charge sums and earliest times (float32 precision)."""
+    if len(got) != len(want):
+        return False
+    for key, (charge, first) in want.items():
+        near = [k for k in got if max(abs(a - b) for a, b in zip(k, key)) < 1.0]
+        if len(near) != 1 or not np.isclose(got[near[0]][0], charge, rtol=1e-6) or not np.isclose(got[near[0]][1], first, rtol=1e-7):
+            return False
+    return True
+
+
+@pytest.mark.parametrize("layout", ["merged", "per file"])
+def test_graphnets_own_parquet_layouts_convert_exactly(cli: Cli, tmp_path: Path, layout: str) -> None:
+    import shutil
+
+    folder = MERGED
+    if layout == "per file":  # GraphNeT's ParquetWriter before merging: <file>_<table>.parquet per input file
+        folder = tmp_path / "per_file"
+        for table in ("truth", "SRTInIcePulses"):
+            (folder / table).mkdir(parents=True)
+            for i in range(5):
+                shutil.copy(MERGED / table / f"{table}_{i}.parquet", folder / table / f"frames{i}_{table}.parquet")
+    out = tmp_path / "real.h5"
+    result = cli("convert", str(folder), str(out), "--geometry", str(REAL / "icecube86_geometry.csv"))
+    assert result.exit_code == 0, result.output
+    numbers, labels, doms = _source_events(MERGED)
+    with EventFile(out) as converted:
+        assert converted.n_events == 5
+        np.testing.assert_allclose(converted.labels(), labels, rtol=1e-6)  # in the source's order
+    got = _genesis_doms(out)
+    assert all(_same_doms(g, w) for g, w in zip(got, doms))
+
+
+def test_merged_files_are_read_in_number_order_not_name_order(tmp_path: Path) -> None:
+    from genesis_cli.engine.convert.graphnet_parquet import truth_files
+
+    (tmp_path / "truth").mkdir()
+    for i in (0, 1, 2, 10, 11):
+        (tmp_path / "truth" / f"truth_{i}.parquet").touch()
+    assert [p.name for p in truth_files(tmp_path)] == [f"truth_{i}.parquet" for i in (0, 1, 2, 10, 11)]
+
+
+def test_export_writes_the_files_graphnets_parquet_dataset_opens(cli: Cli, toy_file: Path, tmp_path: Path) -> None:
+    """GraphNeT's ParquetDataset lists truth/*.parquet, then opens <table>/<table>_<i>.parquet for i = 0..n-1,
+    sorts each by event_no and pairs the grouped pulses with the truth rows by position."""
+    import pyarrow.parquet as pq
+
+    folder = tmp_path / "export"
+    assert cli("convert", str(toy_file), str(folder)).exit_code == 0
+    n_files = len(list((folder / "truth").glob("*.parquet")))
+    events = []
+    for i in range(n_files):  # exactly GraphNeT's paths (parquet_dataset.py, _calculate_sizes and _load_table)
+        truth = pq.read_table(folder / "truth" / f"truth_{i}.parquet").to_pandas().sort_values("event_no")
+        pulses = pq.read_table(folder / "SRTInIcePulses" / f"SRTInIcePulses_{i}.parquet").to_pandas()
+        grouped = pulses.sort_values("event_no").groupby("event_no")
+        assert list(grouped.groups) == list(truth["event_no"])  # every event has pulses: row pairing holds
+        events += list(truth["event_no"])
+    assert events == list(range(400))
+
+
+def test_graphnets_sqlite_and_parquet_of_the_same_events_convert_alike(cli: Cli, tmp_path: Path) -> None:
+    geometry = str(REAL / "icecube86_geometry.csv")
+    db, pq_out = tmp_path / "db.h5", tmp_path / "pq.h5"
+    result = cli("convert", str(REAL / "graphnet" / "oscNext_genie_level7_v02_first_5_frames.db"), str(db),
+                 "--geometry", geometry)
+    assert result.exit_code == 0, result.output
+    assert cli("convert", str(MERGED), str(pq_out), "--geometry", geometry).exit_code == 0
+    numbers, labels, doms = _source_events(MERGED)
+    with EventFile(db) as from_db:
+        order = np.argsort(numbers)  # the database lists its events by event_no
+        np.testing.assert_allclose(from_db.labels(), labels[order], rtol=1e-6)
+    got = _genesis_doms(db)
+    assert all(_same_doms(got[k], doms[i]) for k, i in enumerate(np.argsort(numbers)))

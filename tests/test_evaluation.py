@@ -157,6 +157,42 @@ def test_too_few_events_is_not_a_verdict(reference: RealReference, inputs: Judge
     report = judge(reference, (inputs.twin[0][:60], inputs.twin[1][:60]))
     assert report.overall.verdict == TOO_FEW
     assert "60 generated events; the judge needs at least 100 (evaluation.min_events)" in report.overall.line
+    judged = [r.verdict for r in (*report.summary, *report.binned, *report.shifts, *report.copies)]
+    judged += [v for o in report.observables for v in (o.w1_verdict, o.separation_verdict)]
+    assert set(judged) == {"n/a"}  # figures, but nothing this small is called good or poor
+
+
+def test_five_real_events_give_strict_json_and_no_verdict(cli, toy_file: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 23: with 5 real events the Frechet distance read 3.8e17 and --json wrote bare NaN tokens."""
+    import json
+
+    from genesis_cli.engine.data.subset import write_subset
+
+    real, generated = (write_subset(toy_file, np.arange(a, a + 5), tmp_path / f"{a}.h5", overwrite=True) for a in (0, 5))
+    result = cli("evaluate", "--real-data", str(real), "--generated-data", str(generated), "--json", str(tmp_path / "r.json"))
+    assert result.exit_code == 0, result.output
+    assert "TOO FEW EVENTS" in result.stdout and " good" not in result.stdout and " poor" not in result.stdout
+
+    def refuse(token: str) -> None:
+        raise ValueError(f"not JSON: {token}")
+
+    report = json.loads((tmp_path / "r.json").read_text(), parse_constant=refuse)
+    assert report["verdict"] == TOO_FEW
+    frechet = next(r for r in report["summary"] if r["metric"].startswith("Frechet"))
+    assert frechet["value"] is None or frechet["value"] < 1e4
+
+
+def test_the_frechet_distance_leaves_out_features_constant_in_the_real_file() -> None:
+    rng = np.random.default_rng(0)
+    real, generated = rng.normal(size=(5, 3)), rng.normal(size=(5, 3))
+    real[:, 1] = 7.0  # constant in the real file (e.g. a label range of one value), varying in the generated one
+    generated[:, 1] = 7.0 + rng.normal(size=5)
+    mean, std = real.mean(axis=0), real.std(axis=0)
+    value = metrics.standardised_frechet(real, generated, mean, std)
+    kept = metrics.frechet_distance((real[:, [0, 2]] - mean[[0, 2]]) / std[[0, 2]],
+                                    (generated[:, [0, 2]] - mean[[0, 2]]) / std[[0, 2]])
+    assert value == pytest.approx(kept) and value < 100
+    assert np.isnan(metrics.standardised_frechet(real[:, [1]], generated[:, [1]], mean[[1]], std[[1]]))
 
 
 def test_near_copies_and_independent_events() -> None:

@@ -1,8 +1,13 @@
 """GENESIS event files <-> GraphNeT Parquet, so generated events go straight into GraphNeT.
 
 Layout (as GraphNeT's ParquetWriter and ParquetDataset use it): a folder with one subfolder per
-table, ``truth/`` and the pulse map's (``SRTInIcePulses/`` by default), holding files of the same
-names, one per block of events (``events_0.parquet``, ...). Export writes one pulse per hit DOM
+table, ``truth/`` and the pulse map's (``SRTInIcePulses/`` by default). GraphNeT names the files two
+ways: merged, ``truth/truth_<i>.parquet`` with ``SRTInIcePulses/SRTInIcePulses_<i>.parquet`` (what
+its ParquetDataset opens, ``<table>/<table>_<i>.parquet`` for i = 0, 1, ...), and per input file,
+``truth/<file>_truth.parquet`` with ``SRTInIcePulses/<file>_SRTInIcePulses.parquet``. Import pairs
+either (and files of one name in both folders), in the order of i (numerically) or of the names.
+Pulses are paired with their event by ``event_no``, never by row; events keep the file's row order.
+Export writes the merged layout, one file pair per block of events. Export writes one pulse per hit DOM
 (charge = npe, dom_time = the first-hit time, with rde and pmt_area as GraphNeT's IceCube-86
 features expect) and the truth columns ``energy, position_x/y/z, azimuth, zenith``; ``event_no``
 is the event's index in the GENESIS file. Import sums pulses per DOM as for SQLite, so
@@ -12,6 +17,7 @@ HDF5 -> Parquet -> HDF5 is exact. pyarrow is an optional extra: ``pip install 'g
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -67,9 +73,8 @@ def export_graphnet_parquet(source: Path, out: Path, *, pulse_table: str = PULSE
                           "rde": efficiency[dom], "pmt_area": np.full(len(dom), PMT_AREA_M2), EVENT_COLUMN: row + start}
                 truth = {GRAPHNET_LABELS[name]: labels[:, i].astype(np.float64) for i, name in enumerate(LABEL_COLUMNS)}
                 truth[EVENT_COLUMN] = np.arange(start, stop)
-                name = f"events_{k}.parquet"
-                parquet.write_table(pa.table(pulses), partial / pulse_table / name)
-                parquet.write_table(pa.table(truth), partial / TRUTH_TABLE / name)
+                parquet.write_table(pa.table(pulses), partial / pulse_table / table_file(pulse_table, k))
+                parquet.write_table(pa.table(truth), partial / TRUTH_TABLE / table_file(TRUTH_TABLE, k))
                 n_pulses += len(dom)
                 if progress is not None:
                     progress(stop)
@@ -83,17 +88,53 @@ def export_graphnet_parquet(source: Path, out: Path, *, pulse_table: str = PULSE
     return ConversionSummary(out, count, time.perf_counter() - started, pulses=n_pulses)
 
 
+def table_file(table: str, index: int) -> str:
+    """The name GraphNeT's ParquetDataset opens for block ``index`` of ``table``: ``<table>_<index>.parquet``."""
+    return f"{table}_{index}.parquet"
+
+
+def _merged_index(path: Path) -> int | None:
+    match = re.fullmatch(rf"{re.escape(TRUTH_TABLE)}_(\d+)\.parquet", path.name)
+    return int(match.group(1)) if match else None
+
+
+def truth_files(folder: Path) -> list[Path]:
+    """The truth files of a GraphNeT Parquet folder in event order: merged ones by their number
+    (truth_2 before truth_10), others by name."""
+    files = list((folder / TRUTH_TABLE).glob("*.parquet"))
+    return sorted(files, key=lambda p: (_merged_index(p) is None, _merged_index(p) or 0, p.name))
+
+
+def pulse_file_for(truth_file: Path, folder: Path, pulse_table: str) -> Path:
+    """The pulse file holding ``truth_file``'s pulses, in either of GraphNeT's namings (or the same name)."""
+    index, name = _merged_index(truth_file), truth_file.name
+    suffix = f"_{TRUTH_TABLE}.parquet"
+    if index is not None:
+        candidate = table_file(pulse_table, index)
+    elif name.endswith(suffix):
+        candidate = name[:-len(suffix)] + f"_{pulse_table}.parquet"
+    else:
+        candidate = name
+    path = folder / pulse_table / candidate
+    if not path.exists() and (folder / pulse_table / name).exists():
+        path = folder / pulse_table / name
+    if not path.exists():
+        held = sorted(p.name for p in (folder / pulse_table).glob("*.parquet")) if (folder / pulse_table).is_dir() else []
+        tables = sorted(d.name for d in folder.iterdir() if d.is_dir() and d.name != TRUTH_TABLE)
+        raise DataError(f"{folder}: {truth_file.name} has no pulse file {path}",
+                        hint=(f"{pulse_table}/ holds {', '.join(held[:4])}{' ...' if len(held) > 4 else ''}" if held else
+                              f"pulse tables here: {', '.join(tables) or 'none'}; name one with --pulse-table"))
+    return path
+
+
 def parquet_blocks(folder: Path, pulse_table: str, label_columns: list[str]) -> Iterator[Block]:
-    """Blocks of a GraphNeT Parquet folder: its truth files and the pulse files of the same names."""
+    """Blocks of a GraphNeT Parquet folder: each truth file with its pulse file, events in row order."""
     parquet = require_pyarrow()
-    truth_files = sorted((folder / TRUTH_TABLE).glob("*.parquet"))
-    if not truth_files:
+    files = truth_files(folder)
+    if not files:
         raise DataError(f"{folder}: no Parquet files in {folder / TRUTH_TABLE}", hint="point to a GraphNeT Parquet folder")
-    for truth_file in truth_files:
-        pulse_file = folder / pulse_table / truth_file.name
-        if not pulse_file.exists():
-            raise DataError(f"{folder}: {truth_file.name} has no pulse file {pulse_file}",
-                            hint="name the pulse table with --pulse-table")
+    for truth_file in files:
+        pulse_file = pulse_file_for(truth_file, folder, pulse_table)
         truth = parquet.read_table(truth_file)
         missing = [c for c in (*label_columns, EVENT_COLUMN) if c not in truth.column_names]
         if missing:
@@ -101,11 +142,10 @@ def parquet_blocks(folder: Path, pulse_table: str, label_columns: list[str]) -> 
                             hint="map labels to other truth columns with --label NAME=COLUMN")
         pulses = parquet.read_table(pulse_file, columns=[EVENT_COLUMN, *PULSE_COLUMNS[:3], "dom_time", "charge"])
         events = np.asarray(truth[EVENT_COLUMN], dtype=np.int64)
-        order = np.argsort(events, kind="stable")
         labels = np.column_stack([np.asarray(truth[c], dtype=np.float64) for c in label_columns])
         table = np.column_stack([np.asarray(pulses[c], dtype=np.float64)
                                  for c in (EVENT_COLUMN, "dom_x", "dom_y", "dom_z", "dom_time", "charge")])
-        yield events[order], labels[order], table
+        yield events, labels, table
 
 
 def import_graphnet_parquet(folder: Path, out: Path, geometry: Geometry, *, pulse_table: str = PULSE_TABLE,

@@ -1,7 +1,8 @@
 """Pulses to GENESIS events: per DOM, the total charge and the earliest time, written block by block.
 
-Shared by every pulse-table route (GraphNeT SQLite and Parquet). A block is (event numbers (B,)
-ascending, labels (B, 6), pulses (P, 6) as event_no, x, y, z, time, charge).
+Shared by every pulse-table route (GraphNeT SQLite and Parquet). A block is (event numbers (B,),
+unique, in the order the events are written; labels (B, 6); pulses (P, 6) as event_no, x, y, z,
+time, charge). Pulses find their event by event number, never by position.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ def per_dom(events: np.ndarray, pulses: np.ndarray, matcher: Matcher, n_doms: in
     """Pulses (P, 6) -> signals (B, 2, L): total charge and earliest time per DOM (no hit: 0, inf)."""
     keep = np.isin(pulses[:, 0].astype(np.int64), events)  # a filter may leave gaps in the event range
     pulses = pulses[keep]
-    row = np.searchsorted(events, pulses[:, 0].astype(np.int64))
+    order = np.argsort(events, kind="stable")  # events in any order: each pulse's row by its event number
+    row = order[np.searchsorted(events[order], pulses[:, 0].astype(np.int64))]
     dom = matcher(pulses[:, 1:4])
     npe = np.zeros((len(events), n_doms))
     time = np.full((len(events), n_doms), np.inf)

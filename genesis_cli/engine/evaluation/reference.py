@@ -101,12 +101,11 @@ class RealReference:
     def of(cls, real: Observables, seed: int = 0, settings: EvaluationConfig | None = None) -> RealReference:
         fit = EnergyFit.fit(real)
         rows = event_rows(real, fit)
-        return cls(real, seed, settings or EvaluationConfig(), fit,
-                   (np.nanmean(rows, axis=0), np.nanstd(rows, axis=0) + 1e-9))
+        return cls(real, seed, settings or EvaluationConfig(), fit, (np.nanmean(rows, axis=0), np.nanstd(rows, axis=0)))
 
     def frechet(self, one: Observables, other: Observables) -> float:
         mean, std = self.scale
-        return metrics.frechet_distance((event_rows(one, self.fit) - mean) / std, (event_rows(other, self.fit) - mean) / std)
+        return metrics.standardised_frechet(event_rows(one, self.fit), event_rows(other, self.fit), mean, std)
 
     def at(self, n_generated: int) -> SizedReference:
         """The references for a generated sample of ``n_generated`` events (computed once per size)."""

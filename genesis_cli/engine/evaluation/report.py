@@ -24,7 +24,7 @@ import json
 import math
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +61,16 @@ from genesis_cli.engine.evaluation.reference import (
     worst_bin,
 )
 from genesis_cli.engine.evaluation.shifts import Shift, physics_shifts
-from genesis_cli.engine.evaluation.verdicts import POOR, Overall, overall, significance_verdict, too_few, verdict
+from genesis_cli.engine.evaluation.verdicts import (
+    POOR,
+    TOO_FEW,
+    UNKNOWN,
+    Overall,
+    overall,
+    significance_verdict,
+    too_few,
+    verdict,
+)
 from genesis_cli.engine.outputs import same_file
 from genesis_cli.errors import UsageError
 from genesis_cli.settings.evaluation import EvaluationConfig
@@ -140,7 +149,25 @@ class EvaluationReport:
 
     def save_json(self, path: Path) -> Path:
         """The report as JSON (`genesis evaluate --json`), written atomically."""
-        return write_text_atomic(path, json.dumps(self.to_dict(), indent=2, default=float))
+        return write_text_atomic(path, json.dumps(strict_json(self.to_dict()), indent=2, allow_nan=False))
+
+
+def strict_json(value: Any) -> Any:
+    """``value`` as strict JSON data: NaN and infinities (undefined figures) become null, numpy scalars
+    plain numbers, tuples lists, so any parser reads it (bare NaN tokens are not JSON)."""
+    if isinstance(value, dict):
+        return {str(key): strict_json(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(item) for item in value]
+    if isinstance(value, np.ndarray):
+        return strict_json(value.tolist())
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    return value
 
 
 def evaluate_files(real_path: Path, generated_path: Path, *, seed: int = 0, settings: EvaluationConfig | None = None,
@@ -267,6 +294,11 @@ def compare_observables(real: Observables | RealReference, generated: Observable
         verdicts[f"{o.name} W1"] = o.w1_verdict
         verdicts[f"{o.name} separation"] = o.separation_verdict
     judged = too_few(len(real.labels), n, settings) or overall(verdicts, _headline(copies, memorised, mirrored, shifts))
+    if judged.verdict == TOO_FEW:  # figures are shown, but nothing this small is judged good or poor
+        summary, binned, shifts, copies = ([replace(item, verdict=UNKNOWN) for item in group]
+                                           for group in (summary, binned, shifts, copies))
+        rows = [replace(o, w1_verdict=UNKNOWN, separation_verdict=UNKNOWN) for o in rows]
+        memorised = replace(memorised, verdict=UNKNOWN) if memorised is not None else None
     rate_diff = float(np.abs(real.dom_hit_rate - generated.dom_hit_rate).mean() / max(real.dom_hit_rate.mean(), 1e-12))
     sized = ref.at(n)
     notes = [f"the real-vs-real {m} is {r.auc:.3f}, {abs(r.auc - 0.5) / r.null_sigma:.1f} sigma from 0.5: "
