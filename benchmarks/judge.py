@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from genesis_cli.engine.data.writer import EventWriter
-from genesis_cli.engine.detector import Geometry, icecube_like_geometry
+from genesis_cli.engine.detector import Geometry, icecube86_geometry
 from genesis_cli.engine.evaluation.distortions import CASES, Events, simulated_inputs
 from genesis_cli.engine.evaluation.observables import Observables, collect
 from genesis_cli.engine.evaluation.reference import FRECHET, RealReference
@@ -86,7 +86,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3, help="with --null: reference files (seeds) to slice against")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    geometry = icecube_like_geometry()
+    geometry = icecube86_geometry()
     if args.null:
         null_ratios(args.null, args.events, args.seeds, args.seed, geometry)
         return

@@ -68,12 +68,12 @@ def write_yaml(tmp_path: Path) -> Callable[[str, str], Path]:
 @pytest.fixture(scope="session")
 def toy_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small simulated event file (400 mixed events, built-in IceCube), made once per session."""
-    from genesis_cli.engine.detector import icecube_like_geometry
+    from genesis_cli.engine.detector import icecube86_geometry
     from genesis_cli.engine.simulation.runner import simulate_to_file
     from genesis_cli.settings.simulation import SimulationConfig
 
     path = tmp_path_factory.mktemp("data") / "toy.h5"
-    simulate_to_file(path, SimulationConfig(events=400, seed=7), icecube_like_geometry())
+    simulate_to_file(path, SimulationConfig(events=400, seed=7), icecube86_geometry())
     return path
 
 

@@ -79,12 +79,12 @@ def test_simulate_with_geometry_csv(cli: Cli, tmp_path: Path) -> None:
 
 def test_simulate_labels_from_another_file(cli: Cli, tmp_path: Path) -> None:
     """The perfect generator: the simulator on another file's labels, detector and detector response."""
-    from genesis_cli.engine.detector import icecube_like_geometry
+    from genesis_cli.engine.detector import icecube86_geometry
     from genesis_cli.engine.simulation.runner import simulate_to_file
     from genesis_cli.settings.simulation import SimulationConfig
 
     source = tmp_path / "r.h5"
-    shuffled = icecube_like_geometry().shuffled(3)  # the built-in detector in another DOM order
+    shuffled = icecube86_geometry().shuffled(3)  # the built-in detector in another DOM order
     simulate_to_file(source, SimulationConfig(events=30, seed=1, noise=False, kind="cascade"), shuffled)
     out = tmp_path / "p.h5"
     result = cli("simulate", str(out), "--labels-from", str(source), "--seed", "12")

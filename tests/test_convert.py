@@ -103,9 +103,9 @@ def test_unmatched_dom_positions_are_named(cli: Cli, toy_file: Path, tmp_path: P
 
 
 def test_kaggle_sensor_geometry_is_a_geometry(cli: Cli, database: Path, tmp_path: Path) -> None:
-    from genesis_cli.engine.detector import icecube_like_geometry
+    from genesis_cli.engine.detector import icecube86_geometry
 
-    geometry = icecube_like_geometry()
+    geometry = icecube86_geometry()
     csv = tmp_path / "sensor_geometry.csv"  # the Kaggle IceCube competition's layout
     csv.write_text("sensor_id,x,y,z\n" + "".join(f"{i},{x},{y},{z}\n" for i, (x, y, z) in
                                                 enumerate(geometry.positions.T)))
@@ -229,9 +229,9 @@ def test_matching_by_string_and_dom_number(cli: Cli, toy_file: Path, tmp_path: P
     db = sqlite3.connect(database)
     db.execute("ALTER TABLE SRTInIcePulses ADD COLUMN string INTEGER")
     db.execute("ALTER TABLE SRTInIcePulses ADD COLUMN dom_number INTEGER")
-    from genesis_cli.engine.detector import icecube_like_geometry
+    from genesis_cli.engine.detector import icecube86_geometry
 
-    geometry = icecube_like_geometry()
+    geometry = icecube86_geometry()
     with EventFile(toy_file) as events:
         positions = events.geometry.positions  # as the file stores them (float32)
     db.execute("CREATE INDEX position ON SRTInIcePulses (dom_x, dom_y, dom_z)")  # 5,160 updates, each a lookup
@@ -307,7 +307,7 @@ def test_graphnets_own_parquet_layouts_convert_exactly(cli: Cli, tmp_path: Path,
             for i in range(5):
                 shutil.copy(MERGED / table / f"{table}_{i}.parquet", folder / table / f"frames{i}_{table}.parquet")
     out = tmp_path / "real.h5"
-    result = cli("convert", str(folder), str(out), "--geometry", str(REAL / "icecube86_geometry.csv"))
+    result = cli("convert", str(folder), str(out))  # the built-in detector: IceCube-86's real positions
     assert result.exit_code == 0, result.output
     numbers, labels, doms = _source_events(MERGED)
     with EventFile(out) as converted:
@@ -344,13 +344,15 @@ def test_export_writes_the_files_graphnets_parquet_dataset_opens(cli: Cli, toy_f
     assert events == list(range(400))
 
 
-def test_graphnets_sqlite_and_parquet_of_the_same_events_convert_alike(cli: Cli, tmp_path: Path) -> None:
-    geometry = str(REAL / "icecube86_geometry.csv")
+@pytest.mark.parametrize("match", ["position", "id"])
+def test_graphnets_sqlite_and_parquet_of_the_same_events_convert_alike(cli: Cli, tmp_path: Path, match: str) -> None:
+    """Issue 23: with the built-in detector, position and id matching put every real oscNext hit on the
+    DOM at its pulses' dom_x/y/z (within 1 m: _same_doms), the same as the Parquet route."""
     db, pq_out = tmp_path / "db.h5", tmp_path / "pq.h5"
     result = cli("convert", str(REAL / "graphnet" / "oscNext_genie_level7_v02_first_5_frames.db"), str(db),
-                 "--geometry", geometry)
+                 "--match", match)
     assert result.exit_code == 0, result.output
-    assert cli("convert", str(MERGED), str(pq_out), "--geometry", geometry).exit_code == 0
+    assert cli("convert", str(MERGED), str(pq_out)).exit_code == 0
     numbers, labels, doms = _source_events(MERGED)
     with EventFile(db) as from_db:
         order = np.argsort(numbers)  # the database lists its events by event_no

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from genesis_cli.engine.detector import icecube_like_geometry
+from genesis_cli.engine.detector import icecube86_geometry
 from genesis_cli.engine.evaluation import metrics
 from genesis_cli.engine.evaluation.classifier import auc_null_sigma, classifier_auc, quantile_transform
 from genesis_cli.engine.evaluation.copies import near_copy
@@ -37,12 +37,12 @@ def observe(events: Events) -> Observables:
     signals, labels = events
     blocks = ((signals[i:i + 256], labels[i:i + 256]) for i in range(0, len(signals), 256))
     with np.errstate(all="ignore"):
-        return collect(blocks, icecube_like_geometry(), dom_limit=EVENTS)
+        return collect(blocks, icecube86_geometry(), dom_limit=EVENTS)
 
 
 @pytest.fixture(scope="module")
 def inputs() -> JudgeInputs:
-    return simulated_inputs(EVENTS, 1, icecube_like_geometry())
+    return simulated_inputs(EVENTS, 1, icecube86_geometry())
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +87,7 @@ def test_the_perfect_generator_is_paired_and_its_classifiers_sit_at_chance(
 
 @pytest.mark.slow
 def test_the_perfect_generator_passes_at_3000_events() -> None:
-    big = simulated_inputs(3000, 7, icecube_like_geometry())
+    big = simulated_inputs(3000, 7, icecube86_geometry())
     report = judge(RealReference.of(observe(big.real)), big.twin)
     assert report.overall.verdict == PASS, report.overall.line
 

@@ -41,9 +41,9 @@ def test_files_are_written_in_hdf5_1_10_formats(toy_file: Path, tmp_path: Path) 
     """libver="latest" under HDF5 2.0 wrote layout messages that HDF5 1.10 and 1.14 cannot read; the
     writer bounds the format to 1.10's (the oldest with SWMR), and files open with that bound."""
     from genesis_cli.engine.data.writer import EventWriter
-    from genesis_cli.engine.detector import icecube_like_geometry
+    from genesis_cli.engine.detector import icecube86_geometry
 
-    with EventWriter(tmp_path / "w.h5", icecube_like_geometry()) as writer:
+    with EventWriter(tmp_path / "w.h5", icecube86_geometry()) as writer:
         assert writer._file.libver == ("v110", "v110")
     with open(toy_file, "rb") as handle:
         assert handle.read(9)[8] == 3  # superblock version 3: HDF5 1.10's

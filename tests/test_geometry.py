@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from genesis_cli.engine.detector import Geometry, icecube_like_geometry, load_geometry_csv
+from genesis_cli.engine.detector import Geometry, icecube86_geometry, load_geometry_csv
 from genesis_cli.errors import UsageError
 from tests.conftest import SHARED
 
@@ -16,7 +16,7 @@ REAL_GEOMETRY = SHARED / "data" / "icecube_geometry.csv"
 
 
 def test_builtin_icecube_has_86_strings_of_60_doms() -> None:
-    geometry = icecube_like_geometry()
+    geometry = icecube86_geometry()
     layout = geometry.strings
     assert geometry.n_doms == 5160
     assert layout is not None and layout.n_strings == 86 and layout.is_regular
@@ -25,27 +25,28 @@ def test_builtin_icecube_has_86_strings_of_60_doms() -> None:
     assert (layout.grid() == np.arange(5160).reshape(86, 60)).all()
 
 
-def test_builtin_icecube_spacings_and_hqe_deepcore() -> None:
-    geometry = icecube_like_geometry()
+def test_builtin_icecube_is_the_real_detector() -> None:
+    """Issue 23: the built-in detector is IceCube-86 at its published positions, with IceCube's numbers."""
+    geometry = icecube86_geometry()
+    assert geometry.ids is not None and (geometry.ids[0] == (1, 1)).all() and (geometry.ids[-1] == (86, 60)).all()
+    assert np.allclose(geometry.positions[:, 0], (-256.14, -521.08, 496.03))  # string 1, DOM 1
+    assert np.allclose(geometry.positions[:, -1], (-10.97, 6.72, -500.73))  # string 86, DOM 60
     spacing = geometry.strings.nearest_string_distances()
-    assert np.allclose(np.sort(spacing[:78])[-70:], 125.0)  # the triangular grid
+    assert abs(np.median(spacing[:78]) - 124.3) < 1.0  # the triangular grid
     assert (spacing[78:] > 40).all() and (spacing[78:] < 61).all()  # DeepCore 41-60 m
+    assert abs(np.median(-np.diff(geometry.z[:60])) - 17.02) < 0.05
     eff = geometry.relative_efficiency
     assert (eff[:78 * 60] == 1.0).all() and (eff[78 * 60:] == 1.35).all()
-    standard_z = geometry.z[:60]
-    assert np.allclose(-np.diff(standard_z), 17.0)
     deepcore_z = geometry.z[78 * 60:79 * 60]
-    assert (deepcore_z[10:] < -150).all() and np.allclose(-np.diff(deepcore_z[10:]), 7.0)
+    assert (deepcore_z[10:] < -150).all() and abs(np.median(-np.diff(deepcore_z[10:])) - 7.0) < 0.1
+    for axis, (low, high) in zip(geometry.positions, ((-571, 577), (-522, 510), (-513, 525))):
+        assert low <= axis.min() and axis.max() <= high
 
 
 @pytest.mark.skipif(not REAL_GEOMETRY.is_file(), reason="shared/data/icecube_geometry.csv not present")
-def test_real_icecube_geometry_detected_as_strings() -> None:
-    geometry = load_geometry_csv(REAL_GEOMETRY)
-    layout = geometry.strings
-    assert layout is not None and layout.n_strings == 86 and layout.is_regular
-    # string 21 is not straight (0.6 m) yet stays one string; dom 1 is the top DOM
-    assert (layout.grid() == np.arange(5160).reshape(86, 60)).all()
-    assert abs(np.median(layout.nearest_string_distances()[:78]) - 124.3) < 1.0
+def test_the_builtin_detector_holds_the_published_table() -> None:
+    published, builtin = load_geometry_csv(REAL_GEOMETRY), icecube86_geometry()
+    assert np.array_equal(published.positions, builtin.positions) and np.array_equal(published.ids, builtin.ids)
 
 
 def test_doms_in_file_order_are_sorted_by_depth_within_strings() -> None:

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from genesis_cli import GaussianDiffusion, ModelFactory
-from genesis_cli.engine.detector import icecube_like_geometry
+from genesis_cli.engine.detector import icecube86_geometry
 from genesis_cli.engine.models import build_model, count_parameters, model_cost
 from genesis_cli.engine.models.attention import AdaLNBlock
 from genesis_cli.engine.models.layout import build_layout, resolve_patch
@@ -129,7 +129,7 @@ def test_label_fusions_and_learned_null_label(fusion: str) -> None:
 
 
 def test_layout_round_trip_and_string_order() -> None:
-    geometry = icecube_like_geometry().positions
+    geometry = icecube86_geometry().positions
     layout = build_layout(geometry, resolve_patch("string", geometry), neighbours=6)
     assert (layout.n_strings, layout.n_positions, layout.patch) == (86, 1, 60)
     x = torch.randn(2, 5, 5160)
@@ -163,7 +163,7 @@ def test_factory_on_real_icecube_shapes() -> None:
     config = resolve_config("debug").config
     model, diffusion = ModelFactory.create_model_and_diffusion(config.model, config.diffusion, device="cpu")
     assert isinstance(diffusion, GaussianDiffusion) and diffusion.model is model
-    geometry = torch.from_numpy(icecube_like_geometry().positions).float() / 541.0
+    geometry = torch.from_numpy(icecube86_geometry().positions).float() / 541.0
     x, t, label = batch(2, 5160)
     assert model(x, t, label, geometry).shape == (2, CHANNELS, 5160)
 
@@ -200,7 +200,7 @@ def test_flops_per_event_leave_out_work_shared_by_the_batch() -> None:
 
     config = resolve_config("debug").config.model
     model = build_model(config).eval()
-    positions = torch.from_numpy(icecube_like_geometry().positions).float()
+    positions = torch.from_numpy(icecube86_geometry().positions).float()
     geometry = positions / positions.abs().max()
     one, per_event = batch_flops(model, geometry, 1), forward_flops(model, geometry)
     assert 0 < per_event < one  # the geometry embedding is paid once per batch

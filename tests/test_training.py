@@ -491,7 +491,7 @@ def test_gradient_checkpointing_gives_the_same_gradients() -> None:
         with torch.no_grad():
             for p in model.parameters():
                 p.add_(torch.sin(torch.arange(p.numel(), dtype=torch.float32).reshape(p.shape)) * 0.05)
-        geometry = torch.from_numpy(__import__("genesis_cli.engine.detector", fromlist=["x"]).icecube_like_geometry().positions).float() / 541
+        geometry = torch.from_numpy(__import__("genesis_cli.engine.detector", fromlist=["x"]).icecube86_geometry().positions).float() / 541
         x, label = torch.randn(2, model.channels, 5160, generator=torch.Generator().manual_seed(1)), torch.zeros(2, 6)
         model(x, torch.tensor([3, 9]), label, geometry).square().mean().backward()
         grads.append(torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).flatten() for p in model.parameters()]))

@@ -85,9 +85,9 @@ def convert_command(
     check_outputs([Output(output, "OUT")], {"IN": source if source.is_file() else None, "--geometry": geometry},
                   overwrite=overwrite)
     confirm_replacing([output], overwrite)
-    from genesis_cli.engine.detector import icecube_like_geometry, load_geometry_csv
+    from genesis_cli.engine.detector import icecube86_geometry, load_geometry_csv
 
-    detector = load_geometry_csv(geometry) if geometry else icecube_like_geometry()
+    detector = load_geometry_csv(geometry) if geometry else icecube86_geometry()
     if kind_in == "graphnet-sqlite":
         from genesis_cli.engine.convert.graphnet_sqlite import GraphnetDatabase, SqliteOptions, convert_graphnet_sqlite
 

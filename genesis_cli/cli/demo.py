@@ -30,7 +30,7 @@ def demo_command(
     from genesis_cli.cli.evaluate import render, verdict_line
     from genesis_cli.cli.train import train_with_dashboard
     from genesis_cli.engine import workflows
-    from genesis_cli.engine.detector import icecube_like_geometry
+    from genesis_cli.engine.detector import icecube86_geometry
     from genesis_cli.engine.evaluation.plots import plot_report
     from genesis_cli.engine.simulation.runner import simulate_to_file
     from genesis_cli.engine.training import session
@@ -54,9 +54,9 @@ def demo_command(
     confirm_replacing(outputs, overwrite)
     out.rule("[bold]1/4 simulate")
     with progress_callback(events, f"simulating {data.name}") as advance:
-        simulate_to_file(data, simulation, icecube_like_geometry(), overwrite=True,
+        simulate_to_file(data, simulation, icecube86_geometry(), overwrite=True,
                          progress=advance)
-    out.print(f"{events:,} IceCube-like events in {data}")
+    out.print(f"{events:,} simulated IceCube events in {data}")
 
     out.rule("[bold]2/4 train (debug preset)")
     train_with_dashboard(prepared, debug=False)

@@ -49,7 +49,7 @@ def simulate_command(
     compression: Annotated[str, typer.Option(help="gzip (portable), lzf (fast) or none.")] = _DEFAULTS["compression"].default,
     overwrite: Annotated[bool, overwrite_option("OUT.h5 if it exists")] = False,
 ) -> None:
-    """Simulate IceCube-like events with the built-in toy simulator and write them as an event file.
+    """Simulate IceCube events with the built-in toy simulator and write them as an event file.
 
     Physics: light yield proportional to energy, scattering and absorption in ice (with the dust
     layer), Poisson photoelectrons, Pandel-delayed first-hit times, dark noise, HQE DeepCore DOMs.
@@ -58,7 +58,7 @@ def simulate_command(
     `genesis simulate` wrote it): simulation for the labels of generated events, or the perfect
     generator that `genesis evaluate` must pass.
     """
-    from genesis_cli.engine.detector import icecube_like_geometry, load_geometry_csv
+    from genesis_cli.engine.detector import icecube86_geometry, load_geometry_csv
     from genesis_cli.engine.simulation.from_labels import read_conditions
     from genesis_cli.engine.simulation.runner import simulate_to_file
 
@@ -83,7 +83,7 @@ def simulate_command(
                           hint=f"{labels_from}: its simulation_config attribute is not valid")
         detector = conditions.geometry
     confirm_replacing([output], overwrite)
-    detector = detector or icecube_like_geometry()
+    detector = detector or icecube86_geometry()
     with progress_callback(config.events, f"simulating {output.name}") as advance:
         summary = simulate_to_file(output, config, detector, overwrite=overwrite, progress=advance,
                                    conditions=conditions)

@@ -74,12 +74,12 @@ def _data_path() -> Path:
     if toy is None or choice > len(found):
         raise UsageError("no training data given", hint="pass --data-path FILE.h5")
     from genesis_cli.cli.output import progress_callback
-    from genesis_cli.engine.detector import icecube_like_geometry
+    from genesis_cli.engine.detector import icecube86_geometry
     from genesis_cli.engine.simulation.runner import simulate_to_file
     from genesis_cli.settings.simulation import SimulationConfig
 
     with progress_callback(TOY_EVENTS, f"simulating {TOY_FILE}") as advance:
-        simulate_to_file(TOY_FILE, SimulationConfig(events=TOY_EVENTS, seed=1), icecube_like_geometry(), progress=advance)
+        simulate_to_file(TOY_FILE, SimulationConfig(events=TOY_EVENTS, seed=1), icecube86_geometry(), progress=advance)
     return TOY_FILE
 
 

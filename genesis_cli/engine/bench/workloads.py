@@ -50,9 +50,9 @@ def _cost(config: ExperimentConfig) -> ModelCost:
 
 def icecube_geometry(device: torch.device) -> torch.Tensor:
     """The built-in 86-string geometry (3, 5160), scaled like normalised geometry."""
-    from genesis_cli.engine.detector import icecube_like_geometry
+    from genesis_cli.engine.detector import icecube86_geometry
 
-    positions = torch.from_numpy(icecube_like_geometry().positions).float()
+    positions = torch.from_numpy(icecube86_geometry().positions).float()
     return (positions / positions.abs().max()).to(device)
 
 

@@ -1,64 +1,45 @@
-"""A built-in IceCube-like detector, so GENESIS runs with no downloaded geometry.
+"""The built-in detector: IceCube-86 at its published DOM positions, so GENESIS runs with nothing to download.
 
-Layout (IceCube Collaboration, JINST 12 P03012 (2017); figures in shared/notes/physics.md):
-- 78 standard strings on a triangular grid with 125 m spacing, the 78 grid points nearest the
-  centre; 60 DOMs each, 17 m apart, from z = +500 m down to -503 m.
-- 8 DeepCore strings on a ring of radius 55 m around the central string (~42 m between
-  neighbours): 10 veto-cap DOMs at 10 m spacing from z = +190 m, then 50 DOMs at 7 m spacing
-  from z = -157 m down to -500 m; high-quantum-efficiency DOMs (relative efficiency 1.35).
-DOMs are stored string-major, top to bottom, like the real table (dom_id = 60 * string + dom).
+86 strings x 60 DOMs = 5,160 DOMs (IceCube Collaboration, JINST 12 P03012 (2017); figures in
+shared/notes/physics.md), from package data ``data/icecube86.csv`` (its README names the source):
+78 standard strings on a ~125 m triangular grid with DOMs 17 m apart, and the 8 DeepCore strings
+79-86 near the centre, whose DOMs are high-quantum-efficiency (relative efficiency 1.35). DOMs are
+stored string-major, DOM 1 at the top, and carry IceCube's (string, DOM) numbers, so ``genesis
+convert --match id`` and position matching place real pulses on their real DOMs.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
 import numpy as np
 
-from genesis_cli.engine.detector.geometry import Geometry
+from genesis_cli.engine.detector.geometry import Geometry, load_geometry_csv
 
-N_STANDARD_STRINGS = 78
-N_DEEPCORE_STRINGS = 8
+N_STRINGS = 86
 DOMS_PER_STRING = 60
-STRING_SPACING_M = 125.0
-DOM_SPACING_M = 17.0
-TOP_DOM_Z_M = 500.0
-DEEPCORE_RING_RADIUS_M = 55.0
-DEEPCORE_CAP = (10, 190.0, 10.0)  # DOMs, top z, spacing
-DEEPCORE_DENSE = (50, -157.0, 7.0)
+DEEPCORE_STRINGS = range(79, 87)
 HQE_EFFICIENCY = 1.35
+SOURCE = "built-in IceCube-86 (86 strings x 60 DOMs, published positions)"
 
 
-def _triangular_grid_points(count: int, spacing: float) -> np.ndarray:
-    """The ``count`` points of a triangular lattice nearest the origin (ties broken by angle)."""
-    span = int(np.ceil(np.sqrt(count))) + 2
-    i, j = np.meshgrid(np.arange(-span, span + 1), np.arange(-span, span + 1), indexing="ij")
-    x = spacing * (i + 0.5 * j)
-    y = spacing * (np.sqrt(3) / 2) * j
-    points = np.stack([x.ravel(), y.ravel()], axis=1)
-    radius = np.round(np.hypot(points[:, 0], points[:, 1]), 6)
-    angle = np.round(np.arctan2(points[:, 1], points[:, 0]), 6)
-    order = np.lexsort((angle, radius))
-    return points[order[:count]]
+def geometry_table() -> Path:
+    """The shipped IceCube-86 position table (dom_id, string, dom, x, y, z)."""
+    return Path(str(resources.files("genesis_cli.engine.detector") / "data" / "icecube86.csv"))
 
 
-def icecube_like_geometry() -> Geometry:
-    """The built-in 86-string, 5160-DOM detector."""
-    standard_xy = _triangular_grid_points(N_STANDARD_STRINGS, STRING_SPACING_M)
-    angles = 2 * np.pi * (np.arange(N_DEEPCORE_STRINGS) + 0.5) / N_DEEPCORE_STRINGS
-    deepcore_xy = DEEPCORE_RING_RADIUS_M * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+@lru_cache(maxsize=1)
+def _icecube86() -> Geometry:
+    table = load_geometry_csv(geometry_table())
+    assert table.ids is not None and table.n_doms == N_STRINGS * DOMS_PER_STRING
+    efficiency = np.where(np.isin(table.ids[:, 0], DEEPCORE_STRINGS), HQE_EFFICIENCY, 1.0)
+    return Geometry(table.x, table.y, table.z, efficiency, source=SOURCE, ids=table.ids)
 
-    standard_z = TOP_DOM_Z_M - DOM_SPACING_M * np.arange(DOMS_PER_STRING)
-    (n_cap, cap_top, cap_step), (n_dense, dense_top, dense_step) = DEEPCORE_CAP, DEEPCORE_DENSE
-    deepcore_z = np.concatenate([cap_top - cap_step * np.arange(n_cap),
-                                 dense_top - dense_step * np.arange(n_dense)])
 
-    xs, ys, zs, eff = [], [], [], []
-    for xy, z, e in [*((p, standard_z, 1.0) for p in standard_xy),
-                     *((p, deepcore_z, HQE_EFFICIENCY) for p in deepcore_xy)]:
-        xs.append(np.full(DOMS_PER_STRING, xy[0]))
-        ys.append(np.full(DOMS_PER_STRING, xy[1]))
-        zs.append(z)
-        eff.append(np.full(DOMS_PER_STRING, e))
-    index = np.arange(len(standard_xy) + len(deepcore_xy)).repeat(DOMS_PER_STRING)
-    ids = np.stack([index + 1, np.tile(np.arange(1, DOMS_PER_STRING + 1), len(standard_xy) + len(deepcore_xy))], axis=1)
-    return Geometry(np.concatenate(xs), np.concatenate(ys), np.concatenate(zs),
-                    np.concatenate(eff), source="built-in IceCube-like (86 strings x 60 DOMs)", ids=ids)
+def icecube86_geometry() -> Geometry:
+    """The built-in detector (a fresh copy: callers may keep or change it freely)."""
+    g = _icecube86()
+    assert g.efficiency is not None and g.ids is not None
+    return Geometry(g.x.copy(), g.y.copy(), g.z.copy(), g.efficiency.copy(), source=g.source, ids=g.ids.copy())

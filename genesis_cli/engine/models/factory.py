@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from genesis_cli.engine.detector import Geometry, icecube_like_geometry
+from genesis_cli.engine.detector import Geometry, icecube86_geometry
 from genesis_cli.engine.diffusion.gaussian import GaussianDiffusion
 from genesis_cli.engine.models.base import GenesisModel
 from genesis_cli.engine.models.cnn import cnn_trunk
@@ -28,9 +28,9 @@ GeometryLike = Geometry | np.ndarray | torch.Tensor
 
 
 def geometry_array(geometry: GeometryLike | None) -> np.ndarray:
-    """(3, L) positions of a geometry (default: the built-in IceCube-like detector)."""
+    """(3, L) positions of a geometry (default: the built-in IceCube-86 detector)."""
     if geometry is None:
-        return icecube_like_geometry().positions
+        return icecube86_geometry().positions
     if isinstance(geometry, Geometry):
         return geometry.positions
     array = geometry.detach().cpu().numpy() if isinstance(geometry, torch.Tensor) else np.asarray(geometry)

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from genesis_cli.engine.data.eventfile import EventFile, check_labels
-from genesis_cli.engine.detector import Geometry, icecube_like_geometry
+from genesis_cli.engine.detector import Geometry, icecube86_geometry
 from genesis_cli.settings.simulation import RESPONSE_FIELDS
 
 #: Positions are the same DOM when they agree to this many metres.
@@ -71,7 +71,7 @@ def read_conditions(path: Path, *, limit: int | None = None, geometry: Geometry 
     with EventFile(path) as events:
         stop = events.n_events if limit is None else min(limit, events.n_events)
         labels = events.labels(0, stop)
-        detector = geometry or with_known_efficiencies(events.geometry, icecube_like_geometry())
+        detector = geometry or with_known_efficiencies(events.geometry, icecube86_geometry())
         settings = _recorded_settings(events.attributes())
     check_labels(path, labels)
     return LabelledConditions(path, labels, detector, settings)
