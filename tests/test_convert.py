@@ -171,9 +171,11 @@ def test_unknown_routes_are_named(cli: Cli, toy_file: Path, tmp_path: Path) -> N
 
 
 # -- Prometheus ----------------------------------------------------------------------------------------
+PROMETHEUS_DEPTH = 1948.07  # Prometheus' IceCube frame: origin at the ice surface
 def prometheus_file(source: Path, out: Path) -> Path:
     """A Prometheus-style Parquet file (mc_truth and photons structs, one row per event) made from a
-    GENESIS file: round(npe) photons (at least one) per hit DOM, the first at its first-hit time."""
+    GENESIS file: round(npe) photons (at least one) per hit DOM, the first at its first-hit time; in
+    Prometheus' conventions, 1948.07 m lower in z and with the direction of travel."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -189,11 +191,12 @@ def prometheus_file(source: Path, out: Path) -> Path:
         t = event[1, owner].astype(np.float64) + rng.uniform(1, 300, len(owner))
         t[first] = event[1, dom]
         photons.append({"sensor_pos_x": positions[0, owner].tolist(), "sensor_pos_y": positions[1, owner].tolist(),
-                        "sensor_pos_z": positions[2, owner].tolist(), "t": t.tolist(),
+                        "sensor_pos_z": (positions[2, owner] - PROMETHEUS_DEPTH).tolist(), "t": t.tolist(),
                         "string_id": (owner // 60).tolist(), "sensor_id": (owner % 60).tolist()})
-        truth.append({"initial_state_energy": float(label[0]), "initial_state_zenith": float(label[1]),
-                      "initial_state_azimuth": float(label[2]), "initial_state_x": float(label[3]),
-                      "initial_state_y": float(label[4]), "initial_state_z": float(label[5]),
+        travel_azimuth = float(np.arctan2(np.sin(label[2] + np.pi), np.cos(label[2] + np.pi)))  # in (-pi, pi], as Prometheus
+        truth.append({"initial_state_energy": float(label[0]), "initial_state_zenith": float(np.pi - label[1]),
+                      "initial_state_azimuth": travel_azimuth, "initial_state_x": float(label[3]),
+                      "initial_state_y": float(label[4]), "initial_state_z": float(label[5]) - PROMETHEUS_DEPTH,
                       "initial_state_type": 14})
     pq.write_table(pa.table({"mc_truth": truth, "photons": photons}), out)
     return out
@@ -209,8 +212,74 @@ def test_prometheus_photons_become_npe_and_first_times(cli: Cli, toy_file: Path,
         hit = a[:, 0] > 0
         assert np.array_equal(b[:, 0][hit], np.maximum(np.rint(a[:, 0][hit]), 1)) and (b[:, 0][~hit] == 0).all()
         assert np.array_equal(a[:, 1][hit], b[:, 1][hit])
-        assert np.allclose(original.labels(), converted.labels())
+        assert np.allclose(original.labels(), converted.labels(), atol=1e-4)  # frame and direction converted back
     assert h5py.File(out).attrs["source_format"] == "prometheus-parquet"
+    assert "z shifted by +1948.07 m" in result.stderr
+
+
+def test_a_prometheus_track_keeps_its_direction(cli: Cli, tmp_path: Path) -> None:
+    """A muon travelling down-going towards +x (zenith of travel 150 deg, azimuth of travel 0): GENESIS's
+    labels say where it comes from (zenith 30 deg, azimuth 180 deg), and its light arrives along its travel."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from genesis_cli.engine.detector import icecube86_geometry
+
+    geometry = icecube86_geometry()
+    zenith_travel, azimuth_travel = np.radians(150.0), 0.0
+    travel = np.array([np.sin(zenith_travel) * np.cos(azimuth_travel), np.sin(zenith_travel) * np.sin(azimuth_travel),
+                       np.cos(zenith_travel)])
+    vertex = np.array([-300.0, 0.0, 300.0])
+    offset = geometry.positions.T - vertex
+    along = offset @ travel
+    across = np.linalg.norm(offset - along[:, None] * travel, axis=1)
+    lit = np.flatnonzero((across < 60) & (along > 0))
+    t = along[lit] / 0.2998 + across[lit] / 0.22  # muon at c, light slower
+    photons = {"sensor_pos_x": geometry.x[lit].tolist(), "sensor_pos_y": geometry.y[lit].tolist(),
+               "sensor_pos_z": (geometry.z[lit] - PROMETHEUS_DEPTH).tolist(), "t": t.tolist()}
+    truth = {"initial_state_energy": 1e3, "initial_state_zenith": zenith_travel, "initial_state_azimuth": azimuth_travel,
+             "initial_state_x": vertex[0], "initial_state_y": vertex[1], "initial_state_z": vertex[2] - PROMETHEUS_DEPTH}
+    pq.write_table(pa.table({"mc_truth": [truth], "photons": [photons]}), tmp_path / "track.parquet")
+    out = tmp_path / "track.h5"
+    assert cli("convert", str(tmp_path / "track.parquet"), str(out)).exit_code == 0
+    with EventFile(out) as events:
+        (label,), (signal,) = events.labels(), events.signals(0, 1)
+    assert np.degrees(label[1]) == pytest.approx(30.0, abs=1e-3) and np.degrees(label[2]) == pytest.approx(180.0, abs=1e-3)
+    assert np.allclose(label[3:], vertex, atol=1e-3)
+    source = np.array([np.sin(label[1]) * np.cos(label[2]), np.sin(label[1]) * np.sin(label[2]), np.cos(label[1])])
+    hit = signal[0] > 0
+    assert hit.sum() == len(lit)
+    first_along_travel = np.corrcoef(signal[1, hit], -(geometry.positions.T[hit] @ source))[0, 1]
+    assert first_along_travel > 0.9  # light arrives in the order the muon passes: away from where it comes from
+
+
+def test_prometheus_own_example_converts_with_the_documented_command(cli: Cli, tmp_path: Path) -> None:
+    """Prometheus' examples/output/example_photons.parquet (4 of its 10 events, tests/data/prometheus)."""
+    import pyarrow.parquet as pq
+
+    source = REAL / "prometheus" / "example_photons_4_events.parquet"
+    out = tmp_path / "example.h5"
+    result = cli("convert", str(source), str(out))
+    assert result.exit_code == 0, result.output
+    truth = pq.read_table(source).column("mc_truth").combine_chunks()
+    with EventFile(out) as events:
+        labels, signals = events.labels(), events.signals(0, events.n_events)
+    assert ((labels[:, 2] >= 0) & (labels[:, 2] < 2 * np.pi)).all()
+    np.testing.assert_allclose(labels[:, 1], np.pi - np.asarray(truth.field("initial_state_zenith")), rtol=1e-6)
+    np.testing.assert_allclose(labels[:, 5], np.asarray(truth.field("initial_state_z")) + PROMETHEUS_DEPTH, rtol=1e-5)
+    photons = pq.read_table(source).column("photons").combine_chunks()
+    counts = [len(t) for t in photons.field("t").to_pylist()]
+    assert signals[:, 0].sum(axis=1).tolist() == counts  # every photon on a DOM, one PE each
+
+
+def test_a_given_z_offset_is_used_and_checked(cli: Cli, tmp_path: Path) -> None:
+    source = REAL / "prometheus" / "example_photons_4_events.parquet"
+    wrong = cli("convert", str(source), str(tmp_path / "a.h5"), "--z-offset", "0")
+    assert wrong.exit_code == 2 and "matches no DOM" in wrong.stderr and "--z-offset" in wrong.stderr
+    assert "would put hits on wrong DOMs" in wrong.stderr  # never the advice to widen the tolerance by 1,948 m
+    assert cli("convert", str(source), str(tmp_path / "b.h5"), "--z-offset", "1948.07").exit_code == 0
+    assert "--z-offset applies to Prometheus files only" in cli(
+        "convert", str(MERGED), str(tmp_path / "c.h5"), "--z-offset", "1").stderr
 
 
 def test_a_parquet_file_without_prometheus_columns_is_named(cli: Cli, tmp_path: Path) -> None:

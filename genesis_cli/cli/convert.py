@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from genesis_cli.cli.options import overwrite_option
-from genesis_cli.cli.output import print_success, progress_callback
+from genesis_cli.cli.output import print_notice, print_success, progress_callback
 from genesis_cli.cli.prompts import confirm_replacing
 from genesis_cli.engine.outputs import Output, check_outputs
 from genesis_cli.errors import UsageError
@@ -46,6 +47,7 @@ def convert_command(
     where: Annotated[Optional[str], typer.Option(metavar="'COLUMN OP NUMBER'", help="Keep events whose truth passes, e.g. 'pid == 14' (SQLite).")] = None,
     tolerance: Annotated[float, typer.Option(help="Metres within which a pulse's DOM position matches a geometry DOM.")] = 1.0,
     match: Annotated[str, typer.Option(help="position (dom_x/y/z) or id (string and dom_number; SQLite) to find a pulse's DOM.")] = "position",
+    z_offset: Annotated[Optional[float], typer.Option("--z-offset", metavar="METRES", help="Prometheus: shift sensor and vertex z by this into the geometry's frame (default: found from the photons: 0, or 1948.07 for Prometheus' surface-origin frame).")] = None,
     overwrite: Annotated[bool, overwrite_option("OUT if it exists")] = False,
 ) -> None:
     """Convert events between GENESIS files and GraphNeT's SQLite and Parquet formats.
@@ -77,6 +79,10 @@ def convert_command(
         raise UsageError(f"--match {match!r}: use position or id")
     if match == "id" and kind_in != "graphnet-sqlite":
         raise UsageError("--match id reads SQLite databases only", hint="match by position")
+    if z_offset is not None and kind_in != "prometheus-parquet":
+        raise UsageError("--z-offset applies to Prometheus files only", hint="drop --z-offset")
+    if z_offset is not None and not math.isfinite(z_offset):
+        raise UsageError(f"--z-offset {z_offset}: must be a finite number of metres")
     if where is not None and kind_in != "graphnet-sqlite":
         raise UsageError("--where selects events of SQLite databases only", hint="drop --where")
     if kind_out == "graphnet-parquet":
@@ -99,7 +105,7 @@ def convert_command(
         from genesis_cli.engine.convert.prometheus import convert_prometheus
 
         summary = convert_prometheus(source, output, detector, labels=overrides, tolerance_m=tolerance,
-                                     overwrite=overwrite)
+                                     z_offset=z_offset, overwrite=overwrite, on_message=print_notice)
     else:
         from genesis_cli.engine.convert.graphnet_parquet import PULSE_TABLE, import_graphnet_parquet
 

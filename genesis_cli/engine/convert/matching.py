@@ -13,6 +13,9 @@ from genesis_cli.engine.detector import Geometry
 from genesis_cli.errors import DataError, UsageError
 
 #: Distinct positions matched per block (a block x L x 3 difference array: 32 MiB for IceCube).
+#: Misses up to this far (metres) are rounding, and a larger --tolerance is the fix; beyond, DOMs are
+#: 7-17 m apart on a string and a larger tolerance would match the wrong one.
+NEAR_MISS_M = 3.0
 MATCH_BLOCK = 256
 ID_STRIDE = 1000  # string * 1000 + DOM: one integer key per IceCube DOM
 
@@ -74,9 +77,12 @@ class DomMatcher:
             if (off > self.tolerance).any():
                 bad = int(np.argmax(off > self.tolerance))
                 x, y, z = unique[rows[bad]]
+                near_miss = off[bad] <= NEAR_MISS_M  # a rounding of positions, not another detector or frame
                 raise DataError(f"{self.source}: a pulse at DOM position ({x:.2f}, {y:.2f}, {z:.2f}) m matches no DOM "
                                 f"of {self.geometry_source} (nearest {off[bad]:.2f} m away)",
-                                hint="pass the detector's geometry with --geometry FILE.csv, or a larger --tolerance")
+                                hint="a slightly larger --tolerance" if near_miss else
+                                "the file's detector or frame differs: pass its geometry with --geometry FILE.csv (for "
+                                "Prometheus, --z-offset METRES); a larger --tolerance would put hits on wrong DOMs")
             index[rows] = nearest
             self.known.update({tuple(unique[r]): int(n) for r, n in zip(rows, nearest)})
         return index[inverse.ravel()]

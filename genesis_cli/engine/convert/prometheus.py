@@ -6,6 +6,15 @@ GraphNeT's PrometheusExtractor reads them: ``mc_truth`` (``initial_state_energy`
 (lists per event: ``sensor_pos_x/y/z``, ``t``, ``string_id``, ``sensor_id``, ...). Each photon that
 reaches a sensor counts one photoelectron: npe = photons per sensor, the time is the earliest
 photon's. Events are read in row batches, so memory stays bounded.
+
+Two conventions differ from GENESIS's, and are converted:
+- **Frame.** Prometheus' IceCube geometry puts the ice surface at z = 0, so its detector sits
+  1948.07 m lower than IceCube's frame (depth = 1948.07 m - z, shared/notes/physics.md). The shift
+  that puts the file's sensors on the geometry's DOMs (0 or +1948.07 m) is found from the first
+  photons, or given (``z_offset``); sensor and vertex z are shifted by it.
+- **Direction.** ``initial_state_zenith/azimuth`` give the direction the neutrino travels;
+  GENESIS's labels give where it comes from: zenith -> pi - zenith, azimuth -> azimuth + pi,
+  wrapped to [0, 2 pi).
 """
 
 from __future__ import annotations
@@ -28,6 +37,47 @@ PROMETHEUS_LABELS = {"energy": "initial_state_energy", "zenith": "initial_state_
                      "z": "initial_state_z"}
 PHOTON_FIELDS = ("sensor_pos_x", "sensor_pos_y", "sensor_pos_z", "t")
 BLOCK_EVENTS = 64  # photon tables are ~100x denser than pulse maps: about 1 M photons per block
+#: Prometheus' IceCube frame has its origin at the ice surface: IceCube's origin is 1948.07 m deep.
+PROMETHEUS_Z_OFFSET_M = 1948.07
+FRAME_SAMPLE = 2000  # photons looked at to find the frame
+
+
+def source_direction(zenith: np.ndarray, azimuth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where a particle comes from, given the direction it travels (radians): (pi - zenith, azimuth + pi)
+    with the azimuth wrapped to [0, 2 pi)."""
+    return np.pi - zenith, np.mod(azimuth + np.pi, 2 * np.pi)
+
+
+def find_z_offset(path: Path, geometry: Geometry, tolerance_m: float) -> float:
+    """The z shift (0 or +1948.07 m) under which the file's first photons sit on the geometry's DOMs."""
+    parquet = require_pyarrow()
+    import pyarrow.compute as pc
+
+    positions: list[np.ndarray] = []
+    for batch in parquet.ParquetFile(path).iter_batches(batch_size=BLOCK_EVENTS, columns=["photons"]):
+        photons = batch.column("photons")
+        positions.append(np.column_stack([np.asarray(pc.list_flatten(photons.field(name)), dtype=np.float64)
+                                          for name in PHOTON_FIELDS[:3]]))
+        if sum(len(p) for p in positions) >= FRAME_SAMPLE:
+            break
+    sample = np.concatenate(positions)[:FRAME_SAMPLE] if positions else np.empty((0, 3))
+    if len(sample) == 0:
+        return 0.0
+    doms = geometry.positions.T  # (L, 3)
+
+    def on_doms(shift: float) -> float:
+        moved = sample + (0.0, 0.0, shift)
+        nearest = np.min(((moved[:, None, :] - doms[None]) ** 2).sum(-1), axis=1)
+        return float((nearest <= tolerance_m ** 2).mean())
+
+    shares = {shift: on_doms(shift) for shift in (0.0, PROMETHEUS_Z_OFFSET_M)}
+    best = max(shares, key=shares.__getitem__)
+    if shares[best] < 0.5:
+        raise DataError(f"{path}: its sensors sit on no DOM of {geometry.source} (in IceCube's frame: "
+                        f"{shares[0.0]:.0%} of the first photons; {PROMETHEUS_Z_OFFSET_M} m higher, as Prometheus "
+                        f"places IceCube: {shares[PROMETHEUS_Z_OFFSET_M]:.0%})",
+                        hint="pass the detector with --geometry FILE.csv, or the shift into its frame with --z-offset METRES")
+    return best
 
 
 def _fields(column: object, wanted: tuple[str, ...] | list[str], what: str, path: Path) -> None:
@@ -38,18 +88,14 @@ def _fields(column: object, wanted: tuple[str, ...] | list[str], what: str, path
                         hint="map labels to other mc_truth fields with --label NAME=FIELD")
 
 
-def prometheus_blocks(path: Path, label_fields: list[str]) -> Iterator[Block]:
-    """Blocks of a Prometheus file: event numbers, labels, and one pulse of charge 1 per photon."""
+def prometheus_blocks(path: Path, label_fields: list[str], z_offset: float = 0.0) -> Iterator[Block]:
+    """Blocks of a Prometheus file: event numbers, labels (in GENESIS's frame and direction convention,
+    label_fields in LABEL_COLUMNS order), and one pulse of charge 1 per photon (z shifted by ``z_offset``)."""
     parquet = require_pyarrow()
     import pyarrow.compute as pc
 
-    try:
-        handle = parquet.ParquetFile(path)
-    except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for non-Parquet files
-        raise DataError(f"{path}: not a readable Parquet file ({type(exc).__name__})") from exc
-    columns = handle.schema_arrow.names
-    if "mc_truth" not in columns or "photons" not in columns:
-        raise DataError(f"{path}: not a Prometheus file (columns: {', '.join(columns)}; expected mc_truth and photons)")
+    _check_columns(path)
+    handle = parquet.ParquetFile(path)
     first = 0
     for batch in handle.iter_batches(batch_size=BLOCK_EVENTS, columns=["mc_truth", "photons"]):
         truth, photons = batch.column("mc_truth"), batch.column("photons")
@@ -57,23 +103,45 @@ def prometheus_blocks(path: Path, label_fields: list[str]) -> Iterator[Block]:
         _fields(photons, PHOTON_FIELDS, "photons", path)
         labels = np.column_stack([np.asarray(truth.field(name).to_numpy(zero_copy_only=False), dtype=np.float64)
                                   for name in label_fields])
+        labels[:, 1], labels[:, 2] = source_direction(labels[:, 1], labels[:, 2])
+        labels[:, 5] += z_offset
         events = np.arange(first, first + len(batch))
         lengths = np.asarray(pc.list_value_length(photons.field("t")).fill_null(0), dtype=np.int64)
         owner = np.repeat(events, lengths)
         values = [np.asarray(pc.list_flatten(photons.field(name)), dtype=np.float64) for name in PHOTON_FIELDS]
+        values[2] = values[2] + z_offset
         pulses = np.column_stack([owner, *values, np.ones(len(owner))])  # event_no, x, y, z, t, charge 1
         first += len(batch)
         yield events, labels, pulses
 
 
 def convert_prometheus(path: Path, out: Path, geometry: Geometry, *, labels: dict[str, str] | None = None,
-                       tolerance_m: float = 1.0, overwrite: bool = False,
-                       progress: Callable[[int], None] | None = None) -> ConversionSummary:
-    """Convert a Prometheus Parquet file into a GENESIS event file (all or nothing)."""
+                       tolerance_m: float = 1.0, z_offset: float | None = None, overwrite: bool = False,
+                       progress: Callable[[int], None] | None = None,
+                       on_message: Callable[[str], None] | None = None) -> ConversionSummary:
+    """Convert a Prometheus Parquet file into a GENESIS event file (all or nothing). ``z_offset`` (None:
+    found from the photons, find_z_offset) shifts sensor and vertex z into the geometry's frame."""
     mapping = {**PROMETHEUS_LABELS, **(labels or {})}
     fields = [mapping[name] for name in LABEL_COLUMNS]
+    if z_offset is None:
+        _check_columns(path)
+        z_offset = find_z_offset(path, geometry, tolerance_m)
+        if z_offset and on_message is not None:
+            on_message(f"{path.name}: sensors sit {z_offset} m below {geometry.source} (Prometheus' frame, origin at "
+                       f"the ice surface); z shifted by +{z_offset} m (--z-offset to set it)")
     attrs = {"generator": "genesis convert", "source": str(path), "source_format": "prometheus-parquet",
-             "geometry_source": geometry.source, "label_columns_source": dict(zip(LABEL_COLUMNS, fields))}
+             "geometry_source": geometry.source, "label_columns_source": dict(zip(LABEL_COLUMNS, fields)),
+             "z_offset_m": z_offset, "direction": "converted from Prometheus' direction of travel"}
     matcher = DomMatcher(geometry, tolerance_m, str(path))
-    return pulses_to_file(prometheus_blocks(path, fields), out, geometry, matcher, attrs, overwrite=overwrite,
+    return pulses_to_file(prometheus_blocks(path, fields, z_offset), out, geometry, matcher, attrs, overwrite=overwrite,
                           progress=progress)
+
+
+def _check_columns(path: Path) -> None:
+    parquet = require_pyarrow()
+    try:
+        columns = parquet.ParquetFile(path).schema_arrow.names
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for non-Parquet files
+        raise DataError(f"{path}: not a readable Parquet file ({type(exc).__name__})") from exc
+    if "mc_truth" not in columns or "photons" not in columns:
+        raise DataError(f"{path}: not a Prometheus file (columns: {', '.join(columns)}; expected mc_truth and photons)")
