@@ -48,6 +48,7 @@ def test_wheel_ships_the_presets_and_the_installed_copy_finds_them(tmp_path: Pat
     names = set(zipfile.ZipFile(wheel).namelist())
     for preset in ["default", "cnn", "hybrid", "small_model", "debug", "cpu", "mlp", "resnet"]:
         assert f"genesis_cli/presets/{preset}.yaml" in names
+    assert "genesis_cli/engine/detector/data/icecube86.csv" in names  # the built-in detector
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "genesis = genesis_cli.cli.app:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
@@ -55,11 +56,12 @@ def test_wheel_ships_the_presets_and_the_installed_copy_finds_them(tmp_path: Pat
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site),
                     str(wheel)], check=True, capture_output=True)
     code = ("from genesis_cli.settings.presets import preset_dir, preset_names; "
-            "print(preset_dir()); print(len(preset_names()))")
+            "from genesis_cli.engine.detector import icecube86_geometry; "
+            "print(preset_dir()); print(len(preset_names())); print(icecube86_geometry().n_doms)")
     shown = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
                            env={**os.environ, "PYTHONPATH": str(site)}, check=True).stdout.split()
     assert Path(shown[0]) == (site / "genesis_cli" / "presets").resolve()
-    assert shown[1] == "8"
+    assert shown[1] == "8" and shown[2] == "5160"
 
 
 def test_configuration_reference_is_up_to_date() -> None:
