@@ -428,3 +428,24 @@ def test_graphnets_sqlite_and_parquet_of_the_same_events_convert_alike(cli: Cli,
         np.testing.assert_allclose(from_db.labels(), labels[order], rtol=1e-6)
     got = _genesis_doms(db)
     assert all(_same_doms(got[k], doms[i]) for k, i in enumerate(np.argsort(numbers)))
+
+
+def test_a_converted_real_file_exports_the_rde_and_pmt_area_of_real_pulses(cli: Cli, tmp_path: Path) -> None:
+    """Issue 23: rde (1.35 on high-QE DOMs) and pmt_area (0.0444 m^2) come from the detector, as in real pulses."""
+    import pyarrow.parquet as pq
+
+    converted, exported = tmp_path / "real.h5", tmp_path / "export"
+    assert cli("convert", str(MERGED), str(converted)).exit_code == 0
+    assert cli("convert", str(converted), str(exported)).exit_code == 0
+    want: dict[tuple[float, float, float], tuple[float, float]] = {}
+    hits = set()
+    for i in range(5):
+        source = pq.read_table(MERGED / "SRTInIcePulses" / f"SRTInIcePulses_{i}.parquet").to_pylist()
+        want.update({(round(p["dom_x"]), round(p["dom_y"]), round(p["dom_z"])): (p["rde"], p["pmt_area"]) for p in source})
+        hits |= {(p["event_no"], round(p["dom_x"]), round(p["dom_y"]), round(p["dom_z"])) for p in source}
+    got = [p for i in range(len(list((exported / "truth").glob("*.parquet"))))
+           for p in pq.read_table(exported / "SRTInIcePulses" / f"SRTInIcePulses_{i}.parquet").to_pylist()]
+    assert len(got) == len(hits)  # one pulse per hit DOM of each event
+    for pulse in got:
+        rde, area = want[(round(pulse["dom_x"]), round(pulse["dom_y"]), round(pulse["dom_z"]))]
+        assert pulse["rde"] == pytest.approx(rde, abs=1e-6) and pulse["pmt_area"] == pytest.approx(area, abs=1e-6)

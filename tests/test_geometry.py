@@ -35,8 +35,11 @@ def test_builtin_icecube_is_the_real_detector() -> None:
     assert abs(np.median(spacing[:78]) - 124.3) < 1.0  # the triangular grid
     assert (spacing[78:] > 40).all() and (spacing[78:] < 61).all()  # DeepCore 41-60 m
     assert abs(np.median(-np.diff(geometry.z[:60])) - 17.02) < 0.05
-    eff = geometry.relative_efficiency
-    assert (eff[:78 * 60] == 1.0).all() and (eff[78 * 60:] == 1.35).all()
+    eff = geometry.relative_efficiency  # real rde: DeepCore's HQE DOMs and a few on strings 36 and 43
+    assert set(eff) == {1.0, 1.35} and (eff == 1.35).sum() == 401
+    string, dom = geometry.ids.T
+    assert (eff[(string == 36) & (dom == 55)] == 1.35).all() and (eff[(string == 80) & (dom == 45)] == 1.0).all()
+    assert (eff[(string >= 81)] == 1.35).mean() > 0.8 and (eff[string < 79] == 1.35).sum() < 20
     deepcore_z = geometry.z[78 * 60:79 * 60]
     assert (deepcore_z[10:] < -150).all() and abs(np.median(-np.diff(deepcore_z[10:])) - 7.0) < 0.1
     for axis, (low, high) in zip(geometry.positions, ((-571, 577), (-522, 510), (-513, 525))):

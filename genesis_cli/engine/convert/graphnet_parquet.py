@@ -8,8 +8,8 @@ its ParquetDataset opens, ``<table>/<table>_<i>.parquet`` for i = 0, 1, ...), an
 either (and files of one name in both folders), in the order of i (numerically) or of the names.
 Pulses are paired with their event by ``event_no``, never by row; events keep the file's row order.
 Export writes the merged layout, one file pair per block of events. Export writes one pulse per hit DOM
-(charge = npe, dom_time = the first-hit time, with rde and pmt_area as GraphNeT's IceCube-86
-features expect) and the truth columns ``energy, position_x/y/z, azimuth, zenith``; ``event_no``
+(charge = npe, dom_time = the first-hit time, rde = the DOM's relative efficiency, 1.35 on
+DeepCore's high-QE DOMs, and pmt_area = 0.0444 m^2, as real IceCube pulses carry them) and the truth columns ``energy, position_x/y/z, azimuth, zenith``; ``event_no``
 is the event's index in the GENESIS file. Import sums pulses per DOM as for SQLite, so
 HDF5 -> Parquet -> HDF5 is exact. pyarrow is an optional extra: ``pip install 'genesis-icecube[convert]'``.
 """
@@ -29,14 +29,11 @@ from genesis_cli.engine.convert.graphnet_sqlite import EVENT_COLUMN, GRAPHNET_LA
 from genesis_cli.engine.convert.matching import DomMatcher
 from genesis_cli.engine.convert.pulses import Block, ConversionSummary, pulses_to_file
 from genesis_cli.engine.data.eventfile import LABEL_COLUMNS, EventFile
-from genesis_cli.engine.detector import Geometry
+from genesis_cli.engine.detector import ICECUBE_PMT_AREA_M2, Geometry, icecube86_geometry, with_known_efficiencies
 from genesis_cli.engine.extras import require_extra
 from genesis_cli.errors import DataError
 
 TRUTH_TABLE, PULSE_TABLE = "truth", "SRTInIcePulses"
-#: IceCube-86 feature values a GENESIS file does not hold: relative DOM efficiency (1 unless the
-#: geometry says) and the PMT's effective area in m^2 (GraphNeT's IceCube86 detector default).
-PMT_AREA_M2 = 0.0765
 EXPORT_BLOCK = 4096
 
 
@@ -60,7 +57,8 @@ def export_graphnet_parquet(source: Path, out: Path, *, pulse_table: str = PULSE
     n_pulses = 0
     try:
         with EventFile(source) as events:
-            geometry = events.geometry
+            # rde: the file's efficiencies, else IceCube-86's where its DOMs are IceCube's (1.35 on DeepCore), else 1
+            geometry = with_known_efficiencies(events.geometry, icecube86_geometry())
             efficiency = geometry.efficiency if geometry.efficiency is not None else np.ones(geometry.n_doms)
             for folder in (TRUTH_TABLE, pulse_table):
                 (partial / folder).mkdir(parents=True)
@@ -70,7 +68,7 @@ def export_graphnet_parquet(source: Path, out: Path, *, pulse_table: str = PULSE
                 row, dom = np.nonzero(signals[:, 0] > 0)
                 pulses = {"dom_x": geometry.x[dom], "dom_y": geometry.y[dom], "dom_z": geometry.z[dom],
                           "dom_time": signals[row, 1, dom].astype(np.float64), "charge": signals[row, 0, dom].astype(np.float64),
-                          "rde": efficiency[dom], "pmt_area": np.full(len(dom), PMT_AREA_M2), EVENT_COLUMN: row + start}
+                          "rde": efficiency[dom], "pmt_area": np.full(len(dom), ICECUBE_PMT_AREA_M2), EVENT_COLUMN: row + start}
                 truth = {GRAPHNET_LABELS[name]: labels[:, i].astype(np.float64) for i, name in enumerate(LABEL_COLUMNS)}
                 truth[EVENT_COLUMN] = np.arange(start, stop)
                 parquet.write_table(pa.table(pulses), partial / pulse_table / table_file(pulse_table, k))

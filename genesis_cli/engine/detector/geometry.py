@@ -211,3 +211,24 @@ def load_geometry_csv(path: Path) -> Geometry:
         except (TypeError, ValueError) as exc:
             raise UsageError(f"{path}: geometry CSV holds a non-numeric string or DOM number ({exc})") from exc
     return Geometry(values["x"], values["y"], values["z"], values.get("efficiency"), source=str(path), ids=ids)
+
+
+#: Positions are the same DOM when they agree to this many metres.
+POSITION_MATCH_M = 0.01
+
+
+def with_known_efficiencies(geometry: Geometry, known: Geometry) -> Geometry:
+    """``geometry`` with the relative efficiencies of ``known`` where every DOM position is one of
+    ``known``'s (any order); ``geometry`` unchanged otherwise."""
+    if geometry.efficiency is not None or known.efficiency is None or geometry.n_doms != known.n_doms:
+        return geometry
+
+    def keys(g: Geometry) -> list[tuple[int, int, int]]:
+        return [tuple(v) for v in np.round(g.positions.T / POSITION_MATCH_M).astype(np.int64)]
+
+    index = {key: i for i, key in enumerate(keys(known))}
+    order = [index.get(key) for key in keys(geometry)]
+    if any(i is None for i in order) or len(set(order)) != geometry.n_doms:
+        return geometry
+    return Geometry(geometry.x, geometry.y, geometry.z, known.efficiency[np.array(order)],
+                    source=f"{geometry.source} (efficiencies of the {known.source})", ids=geometry.ids)

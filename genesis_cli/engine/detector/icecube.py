@@ -1,11 +1,12 @@
 """The built-in detector: IceCube-86 at its published DOM positions, so GENESIS runs with nothing to download.
 
 86 strings x 60 DOMs = 5,160 DOMs (IceCube Collaboration, JINST 12 P03012 (2017); figures in
-shared/notes/physics.md), from package data ``data/icecube86.csv`` (its README names the source):
+shared/notes/physics.md), from package data ``data/icecube86.csv`` (its README names the sources):
 78 standard strings on a ~125 m triangular grid with DOMs 17 m apart, and the 8 DeepCore strings
-79-86 near the centre, whose DOMs are high-quantum-efficiency (relative efficiency 1.35). DOMs are
-stored string-major, DOM 1 at the top, and carry IceCube's (string, DOM) numbers, so ``genesis
-convert --match id`` and position matching place real pulses on their real DOMs.
+79-86 near the centre. Each DOM carries its real relative efficiency (rde): 1.35 for the 401
+high-quantum-efficiency DOMs (most of DeepCore's, and the bottom of strings 36 and 43), 1 elsewhere.
+DOMs are stored string-major, DOM 1 at the top, and carry IceCube's (string, DOM) numbers, so
+``genesis convert --match id`` and position matching place real pulses on their real DOMs.
 """
 
 from __future__ import annotations
@@ -14,14 +15,13 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-import numpy as np
-
 from genesis_cli.engine.detector.geometry import Geometry, load_geometry_csv
 
 N_STRINGS = 86
 DOMS_PER_STRING = 60
-DEEPCORE_STRINGS = range(79, 87)
 HQE_EFFICIENCY = 1.35
+#: Effective photocathode area of an IceCube DOM's 10-inch PMT, m^2 (GraphNeT's pmt_area feature of real IceCube pulses).
+ICECUBE_PMT_AREA_M2 = 0.0444
 SOURCE = "built-in IceCube-86 (86 strings x 60 DOMs, published positions)"
 
 
@@ -33,9 +33,8 @@ def geometry_table() -> Path:
 @lru_cache(maxsize=1)
 def _icecube86() -> Geometry:
     table = load_geometry_csv(geometry_table())
-    assert table.ids is not None and table.n_doms == N_STRINGS * DOMS_PER_STRING
-    efficiency = np.where(np.isin(table.ids[:, 0], DEEPCORE_STRINGS), HQE_EFFICIENCY, 1.0)
-    return Geometry(table.x, table.y, table.z, efficiency, source=SOURCE, ids=table.ids)
+    assert table.ids is not None and table.efficiency is not None and table.n_doms == N_STRINGS * DOMS_PER_STRING
+    return Geometry(table.x, table.y, table.z, table.efficiency, source=SOURCE, ids=table.ids)
 
 
 def icecube86_geometry() -> Geometry:

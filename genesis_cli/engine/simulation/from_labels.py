@@ -27,11 +27,9 @@ from typing import Any
 import numpy as np
 
 from genesis_cli.engine.data.eventfile import EventFile, check_labels
-from genesis_cli.engine.detector import Geometry, icecube86_geometry
+from genesis_cli.engine.detector import Geometry, icecube86_geometry, with_known_efficiencies
 from genesis_cli.settings.simulation import RESPONSE_FIELDS
 
-#: Positions are the same DOM when they agree to this many metres.
-POSITION_MATCH_M = 0.01
 
 
 @dataclass(frozen=True)
@@ -47,23 +45,6 @@ class LabelledConditions:
     @property
     def events(self) -> int:
         return len(self.labels)
-
-
-def with_known_efficiencies(geometry: Geometry, known: Geometry) -> Geometry:
-    """``geometry`` with the relative efficiencies of ``known`` where every DOM position is one of
-    ``known``'s (any order); ``geometry`` unchanged otherwise."""
-    if geometry.efficiency is not None or known.efficiency is None or geometry.n_doms != known.n_doms:
-        return geometry
-
-    def keys(g: Geometry) -> list[tuple[int, int, int]]:
-        return [tuple(v) for v in np.round(g.positions.T / POSITION_MATCH_M).astype(np.int64)]
-
-    index = {key: i for i, key in enumerate(keys(known))}
-    order = [index.get(key) for key in keys(geometry)]
-    if any(i is None for i in order) or len(set(order)) != geometry.n_doms:
-        return geometry
-    return Geometry(geometry.x, geometry.y, geometry.z, known.efficiency[np.array(order)],
-                    source=f"{geometry.source} (efficiencies of the {known.source})", ids=geometry.ids)
 
 
 def read_conditions(path: Path, *, limit: int | None = None, geometry: Geometry | None = None) -> LabelledConditions:
