@@ -31,7 +31,6 @@ from genesis_cli.engine.detector import Geometry, icecube86_geometry, with_known
 from genesis_cli.settings.simulation import RESPONSE_FIELDS
 
 
-
 @dataclass(frozen=True)
 class LabelledConditions:
     """What to simulate: labels (N, 6), the detector, and the source's simulation settings (its kind
