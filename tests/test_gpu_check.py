@@ -23,7 +23,8 @@ REPO = Path(__file__).resolve().parent.parent
 def test_the_cpu_dry_run_runs_every_stage_and_writes_one_table(tmp_path: Path) -> None:
     out, work = tmp_path / "out", tmp_path / "work"
     done = subprocess.run(["bash", str(REPO / "benchmarks" / "gpu_check.sh"), "--tiny", "--work", str(work)],
-                          capture_output=True, text=True, env={**_env(), "OUT": str(out)}, timeout=300)
+                          capture_output=True, text=True, env={**_env(), "OUT": str(out)},
+                          timeout=sum(CheckPlan.tiny(work).caps.values()) + 300)  # a hang guard: stages stop at their caps
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     table = (out / "gpu_check.md").read_text()
     assert table.startswith("#### ") and "tiny (CPU dry run)" in table
