@@ -449,3 +449,32 @@ def test_a_converted_real_file_exports_the_rde_and_pmt_area_of_real_pulses(cli: 
     for pulse in got:
         rde, area = want[(round(pulse["dom_x"]), round(pulse["dom_y"]), round(pulse["dom_z"]))]
         assert pulse["rde"] == pytest.approx(rde, abs=1e-6) and pulse["pmt_area"] == pytest.approx(area, abs=1e-6)
+
+
+def test_a_pulse_column_of_another_name_is_named_and_mapped(cli: Cli, tmp_path: Path) -> None:
+    """Issue 23 item 8: the hint names the pulse columns and --pulse-column, not --label."""
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    db = tmp_path / "renamed.db"
+    shutil.copy(REAL / "graphnet" / "oscNext_genie_level7_v02_first_5_frames.db", db)
+    with sqlite3.connect(db) as connection:
+        connection.execute('ALTER TABLE "SRTInIcePulses" RENAME COLUMN dom_time TO t')
+    refused = cli("convert", str(db), str(tmp_path / "a.h5"), "--pulse-table", "SRTInIcePulses")
+    assert refused.exit_code == 2 and "lacks column 'dom_time'" in refused.stderr
+    assert "--pulse-column NAME=COLUMN" in refused.stderr and "--label" not in refused.stderr
+    assert cli("convert", str(db), str(tmp_path / "a.h5"), "--pulse-table", "SRTInIcePulses",
+               "--pulse-column", "dom_time=t").exit_code == 0
+
+    folder = tmp_path / "renamed_parquet"
+    shutil.copytree(MERGED, folder)
+    for path in (folder / "SRTInIcePulses").glob("*.parquet"):
+        table = pq.read_table(path)
+        pq.write_table(table.rename_columns(["q" if c == "charge" else c for c in table.column_names]), path)
+    refused = cli("convert", str(folder), str(tmp_path / "b.h5"))
+    assert refused.exit_code == 2 and "lacks column 'charge'" in refused.stderr and "--pulse-column" in refused.stderr
+    assert cli("convert", str(folder), str(tmp_path / "b.h5"), "--pulse-column", "charge=q").exit_code == 0
+    with EventFile(tmp_path / "a.h5") as a, EventFile(tmp_path / "b.h5") as b:
+        assert a.n_events == b.n_events == 5
+    assert "not a pulse field" in cli("convert", str(folder), str(tmp_path / "c.h5"), "--pulse-column", "foo=q").stderr

@@ -44,6 +44,7 @@ def convert_command(
     pulse_table: Annotated[Optional[str], typer.Option("--pulse-table", help="Pulse map table (default: SQLite: the one table with pulse columns; Parquet: SRTInIcePulses).")] = None,
     truth_table: Annotated[str, typer.Option("--truth-table", help="Truth table (SQLite).")] = "truth",
     labels: Annotated[Optional[list[str]], typer.Option("--label", metavar="NAME=COLUMN", help="Truth column (Prometheus: mc_truth field) of a label (repeatable), e.g. energy=energy_track.")] = None,
+    pulse_columns: Annotated[Optional[list[str]], typer.Option("--pulse-column", metavar="NAME=COLUMN", help="The pulse table's column for a pulse field (repeatable; NAME: dom_x, dom_y, dom_z, dom_time, charge, string, dom_number, event_no), e.g. dom_time=t.")] = None,
     where: Annotated[Optional[str], typer.Option(metavar="'COLUMN OP NUMBER'", help="Keep events whose truth passes, e.g. 'pid == 14' (SQLite).")] = None,
     tolerance: Annotated[float, typer.Option(help="Metres within which a pulse's DOM position matches a geometry DOM.")] = 1.0,
     match: Annotated[str, typer.Option(help="position (dom_x/y/z) or id (string and dom_number; SQLite) to find a pulse's DOM.")] = "position",
@@ -57,7 +58,7 @@ def convert_command(
     blocks, so inputs larger than memory convert with bounded memory. Out of GENESIS: GraphNeT
     Parquet, one pulse per hit DOM, so generated events go straight into GraphNeT.
     """
-    from genesis_cli.engine.convert.graphnet_sqlite import GRAPHNET_LABELS
+    from genesis_cli.engine.convert.graphnet_sqlite import GRAPHNET_LABELS, PULSE_NAMES
     from genesis_cli.engine.data.eventfile import LABEL_COLUMNS
 
     kind_in = source_format or _format_of(source)
@@ -67,14 +68,10 @@ def convert_command(
         raise UsageError(what, hint="routes: " + ", ".join(f"{a} -> {b}" for a, b in ROUTES) + " (--from, --to)")
     if tolerance <= 0:
         raise UsageError(f"--tolerance {tolerance}: must be > 0")
-    overrides: dict[str, str] = {}
-    for item in labels or []:
-        name, _, column = item.partition("=")
-        if not column:
-            raise UsageError(f"--label {item!r}: expected NAME=COLUMN, e.g. energy=energy_track")
-        if name.strip() not in LABEL_COLUMNS:
-            raise UsageError(f"--label {name.strip()}: not a GENESIS label; use {', '.join(LABEL_COLUMNS)}")
-        overrides[name.strip()] = column.strip()
+    overrides = _mapping("--label", labels or [], LABEL_COLUMNS, "energy=energy_track", "a GENESIS label")
+    renamed = _mapping("--pulse-column", pulse_columns or [], PULSE_NAMES, "dom_time=t", "a pulse field GENESIS reads")
+    if renamed and kind_in not in ("graphnet-sqlite", "graphnet-parquet"):
+        raise UsageError("--pulse-column applies to GraphNeT SQLite and Parquet pulse tables", hint="drop --pulse-column")
     if match not in ("position", "id"):
         raise UsageError(f"--match {match!r}: use position or id")
     if match == "id" and kind_in != "graphnet-sqlite":
@@ -98,7 +95,7 @@ def convert_command(
         from genesis_cli.engine.convert.graphnet_sqlite import GraphnetDatabase, SqliteOptions, convert_graphnet_sqlite
 
         database = GraphnetDatabase(source, SqliteOptions(pulse_table, truth_table, {**GRAPHNET_LABELS, **overrides},
-                                                          where, tolerance, match=match))
+                                                          where, renamed, tolerance, match=match))
         with progress_callback(database.count(), f"converting {source.name}") as advance:
             summary = convert_graphnet_sqlite(database, output, detector, overwrite=overwrite, progress=advance)
     elif kind_in == "prometheus-parquet":
@@ -110,7 +107,8 @@ def convert_command(
         from genesis_cli.engine.convert.graphnet_parquet import PULSE_TABLE, import_graphnet_parquet
 
         summary = import_graphnet_parquet(source, output, detector, pulse_table=pulse_table or PULSE_TABLE,
-                                          labels=overrides, tolerance_m=tolerance, overwrite=overwrite)
+                                          labels=overrides, pulse_columns=renamed, tolerance_m=tolerance,
+                                          overwrite=overwrite)
     print_success(f"wrote {summary.events:,} events ({summary.pulses:,} pulses) to {summary.path} in "
                   f"{summary.seconds:.1f} s, {summary.events_per_second:,.0f} events/s")
 
@@ -132,3 +130,16 @@ def _export(source: Path, output: Path, pulse_table: str | None, overwrite: bool
                                           progress=advance)
     print_success(f"wrote {summary.events:,} events ({summary.pulses:,} pulses) as GraphNeT Parquet to "
                   f"{summary.path} in {summary.seconds:.1f} s, {summary.events_per_second:,.0f} events/s")
+
+
+def _mapping(flag: str, items: list[str], names: tuple[str, ...], example: str, what: str) -> dict[str, str]:
+    """``NAME=COLUMN`` items as a dict, each NAME one of ``names`` (one-line errors naming the flag)."""
+    mapping: dict[str, str] = {}
+    for item in items:
+        name, _, column = item.partition("=")
+        if not column.strip():
+            raise UsageError(f"{flag} {item!r}: expected NAME=COLUMN, e.g. {example}")
+        if name.strip() not in names:
+            raise UsageError(f"{flag} {name.strip()}: not {what}; use {', '.join(names)}")
+        mapping[name.strip()] = column.strip()
+    return mapping

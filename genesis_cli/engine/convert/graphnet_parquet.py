@@ -25,7 +25,7 @@ from types import ModuleType
 
 import numpy as np
 
-from genesis_cli.engine.convert.graphnet_sqlite import EVENT_COLUMN, GRAPHNET_LABELS, PULSE_COLUMNS
+from genesis_cli.engine.convert.graphnet_sqlite import EVENT_COLUMN, GRAPHNET_LABELS, PULSE_COLUMNS, pulse_column_hint
 from genesis_cli.engine.convert.matching import DomMatcher
 from genesis_cli.engine.convert.pulses import Block, ConversionSummary, pulses_to_file
 from genesis_cli.engine.data.eventfile import LABEL_COLUMNS, EventFile
@@ -125,7 +125,8 @@ def pulse_file_for(truth_file: Path, folder: Path, pulse_table: str) -> Path:
     return path
 
 
-def parquet_blocks(folder: Path, pulse_table: str, label_columns: list[str]) -> Iterator[Block]:
+def parquet_blocks(folder: Path, pulse_table: str, label_columns: list[str],
+                   pulse_columns: dict[str, str] | None = None) -> Iterator[Block]:
     """Blocks of a GraphNeT Parquet folder: each truth file with its pulse file, events in row order."""
     parquet = require_pyarrow()
     files = truth_files(folder)
@@ -138,16 +139,22 @@ def parquet_blocks(folder: Path, pulse_table: str, label_columns: list[str]) -> 
         if missing:
             raise DataError(f"{truth_file}: lacks column {missing[0]!r} (columns: {', '.join(truth.column_names)})",
                             hint="map labels to other truth columns with --label NAME=COLUMN")
-        pulses = parquet.read_table(pulse_file, columns=[EVENT_COLUMN, *PULSE_COLUMNS[:3], "dom_time", "charge"])
+        names = {**{c: c for c in (EVENT_COLUMN, *PULSE_COLUMNS)}, **(pulse_columns or {})}
+        wanted = [names[c] for c in (EVENT_COLUMN, "dom_x", "dom_y", "dom_z", "dom_time", "charge")]
+        held = parquet.read_schema(pulse_file).names
+        missing = [c for c in wanted if c not in held]
+        if missing:
+            raise DataError(f"{pulse_file}: lacks column {missing[0]!r}", hint=pulse_column_hint(held))
+        pulses = parquet.read_table(pulse_file, columns=wanted)
         events = np.asarray(truth[EVENT_COLUMN], dtype=np.int64)
         labels = np.column_stack([np.asarray(truth[c], dtype=np.float64) for c in label_columns])
-        table = np.column_stack([np.asarray(pulses[c], dtype=np.float64)
-                                 for c in (EVENT_COLUMN, "dom_x", "dom_y", "dom_z", "dom_time", "charge")])
+        table = np.column_stack([np.asarray(pulses[c], dtype=np.float64) for c in wanted])
         yield events, labels, table
 
 
 def import_graphnet_parquet(folder: Path, out: Path, geometry: Geometry, *, pulse_table: str = PULSE_TABLE,
-                            labels: dict[str, str] | None = None, tolerance_m: float = 1.0, overwrite: bool = False,
+                            labels: dict[str, str] | None = None, pulse_columns: dict[str, str] | None = None,
+                            tolerance_m: float = 1.0, overwrite: bool = False,
                             progress: Callable[[int], None] | None = None) -> ConversionSummary:
     """Convert a GraphNeT Parquet folder into a GENESIS event file."""
     mapping = {**GRAPHNET_LABELS, **(labels or {})}
@@ -156,5 +163,5 @@ def import_graphnet_parquet(folder: Path, out: Path, geometry: Geometry, *, puls
              "pulse_table": pulse_table, "truth_table": TRUTH_TABLE, "geometry_source": geometry.source,
              "label_columns_source": dict(zip(LABEL_COLUMNS, columns))}
     matcher = DomMatcher(geometry, tolerance_m, str(folder))
-    return pulses_to_file(parquet_blocks(folder, pulse_table, columns), out, geometry, matcher, attrs,
+    return pulses_to_file(parquet_blocks(folder, pulse_table, columns, pulse_columns), out, geometry, matcher, attrs,
                           overwrite=overwrite, progress=progress)

@@ -32,6 +32,14 @@ PULSE_COLUMNS = ("dom_x", "dom_y", "dom_z", "dom_time", "charge")
 ID_COLUMNS = ("string", "dom_number")
 MATCHES = ("position", "id")
 EVENT_COLUMN = "event_no"
+#: Pulse columns a source may name differently (``--pulse-column NAME=COLUMN``).
+PULSE_NAMES = (*PULSE_COLUMNS, *ID_COLUMNS, EVENT_COLUMN)
+
+
+def pulse_column_hint(columns: list[str]) -> str:
+    """The hint for a pulse table that lacks a column GENESIS reads: its columns, and the flag that maps one."""
+    return (f"the pulse table's columns: {', '.join(columns)}; map one with --pulse-column NAME=COLUMN "
+            f"(NAME: {', '.join(PULSE_NAMES)})")
 _FILTER = re.compile(r"^\s*([A-Za-z_]\w*)\s*(==|!=|<=|>=|<|>)\s*([-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?)\s*$")
 
 
@@ -44,6 +52,7 @@ class SqliteOptions:
     truth_table: str = "truth"
     labels: dict[str, str] = field(default_factory=lambda: dict(GRAPHNET_LABELS))
     where: str | None = None
+    pulse_columns: dict[str, str] = field(default_factory=dict)  # GENESIS pulse name -> the table's column
     tolerance_m: float = 1.0
     block_events: int = 512
     match: str = "position"  # or "id": by (string, dom_number)
@@ -51,7 +60,18 @@ class SqliteOptions:
     @property
     def location_columns(self) -> tuple[str, ...]:
         """The pulse columns that locate a pulse's DOM (three; the id match pads with dom_number)."""
-        return ("dom_x", "dom_y", "dom_z") if self.match == "position" else (*ID_COLUMNS, ID_COLUMNS[1])
+        names = ("dom_x", "dom_y", "dom_z") if self.match == "position" else (*ID_COLUMNS, ID_COLUMNS[1])
+        return tuple(self.pulse_column(name) for name in names)
+
+    def pulse_column(self, name: str) -> str:
+        """The source's column for GENESIS pulse column ``name`` (as named unless --pulse-column maps it)."""
+        return self.pulse_columns.get(name, name)
+
+    @property
+    def pulse_read(self) -> tuple[str, ...]:
+        """The pulse columns read, in the order blocks hold them: event, location (3), time, charge."""
+        return (self.pulse_column(EVENT_COLUMN), *self.location_columns, self.pulse_column("dom_time"),
+                self.pulse_column("charge"))
 
 
 class GraphnetDatabase:
@@ -75,20 +95,21 @@ class GraphnetDatabase:
         if self.pulses not in tables:
             raise DataError(f"{path}: no pulse table {self.pulses!r} (tables: {', '.join(sorted(tables))})",
                             hint="name it with --pulse-table")
-        self._require(self.pulses, tables[self.pulses],
-                      (*options.location_columns, "dom_time", "charge", EVENT_COLUMN))
+        self._require(self.pulses, tables[self.pulses], options.pulse_read,
+                      hint=pulse_column_hint(tables[self.pulses]))
         unknown = [label for label in options.labels if label not in LABEL_COLUMNS]
         if unknown:
             raise UsageError(f"--label {unknown[0]}: not a GENESIS label; use {', '.join(LABEL_COLUMNS)}")
         self.label_columns = [options.labels.get(label, GRAPHNET_LABELS[label]) for label in LABEL_COLUMNS]
-        self._require(truth, tables[truth], (*self.label_columns, EVENT_COLUMN))
+        self._require(truth, tables[truth], (*self.label_columns, EVENT_COLUMN),
+                      hint="map labels to other truth columns with --label NAME=COLUMN")
         self.where, self.where_value = self._filter(options.where, tables[truth])
 
     def _columns(self, table: str) -> list[str]:
         return [row[1] for row in self.db.execute(f'PRAGMA table_info("{table}")')]
 
     def _pulse_table(self, tables: dict[str, list[str]]) -> str:
-        wanted = {*self.options.location_columns, "dom_time", "charge"}
+        wanted = set(self.options.pulse_read[1:])
         found = [name for name, columns in tables.items() if wanted <= set(columns)]
         if len(found) != 1:
             raise DataError(f"{self.path}: {'no table' if not found else 'several tables'} with pulse columns "
@@ -96,11 +117,11 @@ class GraphnetDatabase:
                             hint="name the pulse table with --pulse-table")
         return found[0]
 
-    def _require(self, table: str, columns: list[str], wanted: tuple[str, ...] | list[str]) -> None:
+    def _require(self, table: str, columns: list[str], wanted: tuple[str, ...] | list[str], *, hint: str) -> None:
         missing = [c for c in wanted if c not in columns]
         if missing:
             raise DataError(f"{self.path}: table {table!r} lacks column {missing[0]!r} (columns: {', '.join(columns)})",
-                            hint="map labels to other truth columns with --label NAME=COLUMN")
+                            hint=hint)
 
     def _filter(self, text: str | None, columns: list[str]) -> tuple[str, tuple[float, ...]]:
         """A safe SQL condition from "column op number" (column checked, value bound as a parameter)."""
@@ -124,12 +145,13 @@ class GraphnetDatabase:
         columns = ", ".join(f'"{c}"' for c in (EVENT_COLUMN, *self.label_columns))
         truth = self.db.execute(f'SELECT {columns} FROM "{self.options.truth_table}"{self.where} '
                                 f'ORDER BY "{EVENT_COLUMN}"', self.where_value)
-        pulse_columns = ", ".join(f'"{c}"' for c in (EVENT_COLUMN, *self.options.location_columns, "dom_time", "charge"))
+        pulse_columns = ", ".join(f'"{c}"' for c in self.options.pulse_read)
         reader = self.db.cursor()
         while rows := truth.fetchmany(self.options.block_events):
             table = np.asarray(rows, dtype=np.float64)
             events = table[:, 0].astype(np.int64)
-            pulses = reader.execute(f'SELECT {pulse_columns} FROM "{self.pulses}" WHERE "{EVENT_COLUMN}" BETWEEN ? AND ?',
+            pulses = reader.execute(f'SELECT {pulse_columns} FROM "{self.pulses}" '
+                                    f'WHERE "{self.options.pulse_column(EVENT_COLUMN)}" BETWEEN ? AND ?',
                                     (int(events[0]), int(events[-1]))).fetchall()
             yield events, table[:, 1:], np.asarray(pulses, dtype=np.float64).reshape(-1, 1 + len(PULSE_COLUMNS))
 
