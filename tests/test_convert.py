@@ -478,3 +478,20 @@ def test_a_pulse_column_of_another_name_is_named_and_mapped(cli: Cli, tmp_path: 
     with EventFile(tmp_path / "a.h5") as a, EventFile(tmp_path / "b.h5") as b:
         assert a.n_events == b.n_events == 5
     assert "not a pulse field" in cli("convert", str(folder), str(tmp_path / "c.h5"), "--pulse-column", "foo=q").stderr
+
+
+def test_export_leaves_out_events_without_hits_so_graphnet_pairs_the_rest(cli: Cli, tmp_path: Path) -> None:
+    """GraphNeT pairs truth rows and grouped pulses by position: an event without pulses would shift the rest."""
+    import pyarrow.parquet as pq
+
+    from tests.conftest import write_event_file
+
+    signals = np.stack([np.ones((6, 12), np.float32), np.full((6, 12), 1000.0, np.float32)], axis=1)
+    signals[[1, 4], 0], signals[[1, 4], 1] = 0.0, np.inf  # two events light no DOM
+    source = write_event_file(tmp_path / "gaps.h5", n=6, input=signals)
+    result = cli("convert", str(source), str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    assert "2 events without any hit DOM left out" in result.stderr and "wrote 4 events" in result.stdout
+    truth = pq.read_table(tmp_path / "out" / "truth" / "truth_0.parquet").to_pandas()
+    pulses = pq.read_table(tmp_path / "out" / "SRTInIcePulses" / "SRTInIcePulses_0.parquet").to_pandas()
+    assert list(truth["event_no"]) == [0, 2, 3, 5] == sorted(pulses["event_no"].unique())

@@ -128,6 +128,9 @@ def _export(source: Path, output: Path, pulse_table: str | None, overwrite: bool
     with progress_callback(total, f"exporting {source.name}") as advance:
         summary = export_graphnet_parquet(source, output, pulse_table=pulse_table or PULSE_TABLE, overwrite=overwrite,
                                           progress=advance)
+    if summary.left_out:
+        print_notice(f"{summary.left_out:,} events without any hit DOM left out: GraphNeT pairs truth rows with "
+                     "their pulses by position, and an event without pulses would shift the events after it")
     print_success(f"wrote {summary.events:,} events ({summary.pulses:,} pulses) as GraphNeT Parquet to "
                   f"{summary.path} in {summary.seconds:.1f} s, {summary.events_per_second:,.0f} events/s")
 

@@ -7,7 +7,10 @@ its ParquetDataset opens, ``<table>/<table>_<i>.parquet`` for i = 0, 1, ...), an
 ``truth/<file>_truth.parquet`` with ``SRTInIcePulses/<file>_SRTInIcePulses.parquet``. Import pairs
 either (and files of one name in both folders), in the order of i (numerically) or of the names.
 Pulses are paired with their event by ``event_no``, never by row; events keep the file's row order.
-Export writes the merged layout, one file pair per block of events. Export writes one pulse per hit DOM
+Export writes the merged layout, one file pair per block of events. GraphNeT's ParquetDataset pairs
+each truth row with the event's pulses by position after grouping the pulses by ``event_no``, so an
+event without any hit DOM (no pulse row) would shift every later event of its file onto the wrong
+truth: export leaves such events out, and says how many. Export writes one pulse per hit DOM
 (charge = npe, dom_time = the first-hit time, rde = the DOM's relative efficiency, 1.35 on
 DeepCore's high-QE DOMs, and pmt_area = 0.0444 m^2, as real IceCube pulses carry them) and the truth columns ``energy, position_x/y/z, azimuth, zenith``; ``event_no``
 is the event's index in the GENESIS file. Import sums pulses per DOM as for SQLite, so
@@ -54,7 +57,7 @@ def export_graphnet_parquet(source: Path, out: Path, *, pulse_table: str = PULSE
     started = time.perf_counter()
     partial = out.with_name(f".{out.name}.partial")
     shutil.rmtree(partial, ignore_errors=True)
-    n_pulses = 0
+    n_pulses = left_out = 0
     try:
         with EventFile(source) as events:
             # rde: the file's efficiencies, else IceCube-86's where its DOMs are IceCube's (1.35 on DeepCore), else 1
@@ -65,12 +68,15 @@ def export_graphnet_parquet(source: Path, out: Path, *, pulse_table: str = PULSE
             for k, start in enumerate(range(0, events.n_events, EXPORT_BLOCK)):
                 stop = min(start + EXPORT_BLOCK, events.n_events)
                 signals, labels = events.signals(start, stop), events.labels()[start:stop]
+                lit = (signals[:, 0] > 0).any(axis=1)  # events with at least one hit DOM
+                left_out += int((~lit).sum())
+                signals, labels, numbers = signals[lit], labels[lit], np.arange(start, stop)[lit]
                 row, dom = np.nonzero(signals[:, 0] > 0)
                 pulses = {"dom_x": geometry.x[dom], "dom_y": geometry.y[dom], "dom_z": geometry.z[dom],
                           "dom_time": signals[row, 1, dom].astype(np.float64), "charge": signals[row, 0, dom].astype(np.float64),
-                          "rde": efficiency[dom], "pmt_area": np.full(len(dom), ICECUBE_PMT_AREA_M2), EVENT_COLUMN: row + start}
+                          "rde": efficiency[dom], "pmt_area": np.full(len(dom), ICECUBE_PMT_AREA_M2), EVENT_COLUMN: numbers[row]}
                 truth = {GRAPHNET_LABELS[name]: labels[:, i].astype(np.float64) for i, name in enumerate(LABEL_COLUMNS)}
-                truth[EVENT_COLUMN] = np.arange(start, stop)
+                truth[EVENT_COLUMN] = numbers
                 parquet.write_table(pa.table(pulses), partial / pulse_table / table_file(pulse_table, k))
                 parquet.write_table(pa.table(truth), partial / TRUTH_TABLE / table_file(TRUTH_TABLE, k))
                 n_pulses += len(dom)
@@ -83,7 +89,7 @@ def export_graphnet_parquet(source: Path, out: Path, *, pulse_table: str = PULSE
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
-    return ConversionSummary(out, count, time.perf_counter() - started, pulses=n_pulses)
+    return ConversionSummary(out, count - left_out, time.perf_counter() - started, pulses=n_pulses, left_out=left_out)
 
 
 def table_file(table: str, index: int) -> str:

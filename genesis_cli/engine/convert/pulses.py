@@ -25,6 +25,7 @@ Matcher = Callable[[np.ndarray], np.ndarray]  # (P, 3) pulse locations -> (P,) D
 @dataclass(frozen=True)
 class ConversionSummary(WrittenEvents):
     pulses: int
+    left_out: int = 0  # events not written (an export leaves out events without any hit DOM)
 
 
 def per_dom(events: np.ndarray, pulses: np.ndarray, matcher: Matcher, n_doms: int) -> tuple[np.ndarray, int]:
