@@ -103,6 +103,10 @@ class CheckPlan:
     fidelity_budget: str = "150s"
     fidelity_batch: int = 256
     fidelity_sampling_steps: int | None = None  # None: the preset's
+    #: torch (and OpenMP) threads of each stage, None: torch's choice. The CPU dry run uses 1: the event
+    #: files are simulated beside the stages, and two OpenMP threads spinning against a busy core made a
+    #: debug step 10x slower.
+    cpu_threads: int | None = None
     seed: int = 1
 
     @classmethod
@@ -113,14 +117,15 @@ class CheckPlan:
     def tiny(cls, work_dir: Path) -> CheckPlan:
         """Every stage on the CPU in well under two minutes: the debug preset, tiny batches and files."""
         return cls(device="cpu", work_dir=work_dir, caps={
-            "environment": 20, "train": 40, "baseline": 25, "sampling": 20, "data": 15, "loop": 30, "cli": 90,
+            "environment": 20, "train": 40, "baseline": 45, "sampling": 20, "data": 15, "loop": 30, "cli": 90,
             "fidelity": 60,
             BACKGROUND_STAGE: 30}, matmul_size=512, matmul_dtype="float32", train_presets=("debug",),
             sweep_start=2, sweep_max=4, repeats=2, compile_backend="eager", compile_estimate_s=1,
-            baseline_preset="debug", baseline_batches=(2,), sample_preset="debug", sample_batches=(2,),
+            baseline_preset="debug", baseline_batches=(1,), sample_preset="debug", sample_batches=(2,),
             guidance_scales=(1.0, 2.0), train_events=300, heldout_events=120, loader_events=200, loader_batch=64,
             loader_workers=0, loop_steps=4, cli_preset="debug", cli_events=240, cli_steps=4, cli_sample_events=100,
-            demo_events=120, demo_test_events=20, fidelity_preset="debug", fidelity_budget="20", fidelity_batch=16, fidelity_sampling_steps=4)
+            demo_events=120, demo_test_events=20, fidelity_preset="debug", fidelity_budget="20", fidelity_batch=16, fidelity_sampling_steps=4,
+            cpu_threads=1)
 
     def only(self, stages: tuple[str, ...]) -> CheckPlan:
         """The plan with every stage not in ``stages`` given no time (a rerun of a few stages)."""

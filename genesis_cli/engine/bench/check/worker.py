@@ -8,6 +8,7 @@ write, so the background stage's rows and a stage's rows never tear each other).
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from genesis_cli.engine.bench.check.plan import CheckPlan, CheckRow
@@ -21,6 +22,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", type=Path, required=True)
     args = parser.parse_args(argv)
     plan = CheckPlan.load(args.plan)
+    if plan.cpu_threads is not None:
+        import torch
+
+        os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(plan.cpu_threads)  # the commands it runs
+        torch.set_num_threads(plan.cpu_threads)
 
     def record(row: CheckRow) -> None:
         with args.rows.open("a", encoding="utf-8") as handle:
