@@ -63,6 +63,7 @@ def find_z_offset(path: Path, geometry: Geometry, tolerance_m: float) -> float:
     sample = np.concatenate(positions)[:FRAME_SAMPLE] if positions else np.empty((0, 3))
     if len(sample) == 0:
         return 0.0
+    sample = np.unique(sample, axis=0)  # photons sit on sensors: a few hundred positions, not thousands
     doms = geometry.positions.T  # (L, 3)
 
     def on_doms(shift: float) -> float:

@@ -129,8 +129,8 @@ class EventLoader:
         self._signals: torch.Tensor | None = self._load_all() if self.mode == "memory" else None
 
     def _load_all(self) -> torch.Tensor:
-        out = torch.empty((len(self.indices), self.normalizer.channels, self.file.n_doms), dtype=torch.float32,
-                          device="cpu")  # host memory: batches are gathered here, then copied to the device
+        shape = (len(self.indices), self.normalizer.channels, self.file.n_doms)
+        out = torch.empty(shape, device="cpu", dtype=torch.float32)  # host memory: batches are gathered here, then copied
         position = 0
         for rows, raw in read_blocks(self.file, self.indices):
             labels = self.raw_labels[position:position + len(rows)]  # rows come in the order of self.indices

@@ -42,10 +42,10 @@ def on_host(value: Any) -> Any:
 
 
 class CheckpointWriter:
-    """Writes a run's checkpoints through ``store`` on a background thread (``background=False``: at once)."""
+    """Writes a run's checkpoints through ``store`` on a background thread."""
 
-    def __init__(self, store: CheckpointStore, *, background: bool = True) -> None:
-        self.store, self.background = store, background
+    def __init__(self, store: CheckpointStore) -> None:
+        self.store = store
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
 
@@ -62,11 +62,8 @@ class CheckpointWriter:
         """Write each ``(kind, host checkpoint, epoch)``: kind 'regular' (as model_epoch_<epoch>.pt), 'best'
         or 'final'. The checkpoints must be snapshots (``snapshot``); their weights are checked here."""
         self.wait()
-        for kind, checkpoint, _ in jobs:
-            self.store.check_finite(checkpoint, self.store.name(kind, _))
-        if not self.background:
-            self._write(jobs)
-            return
+        for kind, checkpoint, epoch in jobs:
+            self.store.check_finite(checkpoint, self.store.name(kind, epoch))
         self._thread = threading.Thread(target=self._run, args=(jobs,), name="genesis-checkpoint-writer")
         self._thread.start()
 
@@ -81,10 +78,7 @@ class CheckpointWriter:
 
     def _run(self, jobs: list[tuple[str, RunCheckpoint, int]]) -> None:
         try:
-            self._write(jobs)
+            for kind, checkpoint, epoch in jobs:
+                self.store.write(kind, checkpoint, epoch)
         except BaseException as exc:  # noqa: BLE001 - re-raised on the training thread by wait()
             self._error = exc
-
-    def _write(self, jobs: list[tuple[str, RunCheckpoint, int]]) -> None:
-        for kind, checkpoint, epoch in jobs:
-            self.store.write(kind, checkpoint, epoch)

@@ -3,8 +3,8 @@
 `genesis train` and `genesis bench` run the same :class:`~genesis_cli.engine.training.step.TrainStep`,
 so a gap between the loop's events/s and the benchmark's is the time the loop spends outside the
 step. A :class:`PhaseClock` times each part of the loop; the run reports the table at its end
-(train.log, metrics.jsonl, the dashboard) and ``benchmarks/train_accounting.py`` sets it beside the
-benchmark's.
+(train.log, metrics.jsonl, the dashboard) and ``genesis bench --what loop`` (bench/accounting.py)
+sets it beside the benchmark's.
 
 On a GPU, kernels run asynchronously: without synchronising, a phase's wall time is the time the
 host spent in it, and the device's work lands in whichever phase next waits for it (a log point's

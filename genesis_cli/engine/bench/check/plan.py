@@ -105,7 +105,7 @@ class CheckPlan:
     fidelity_sampling_steps: int | None = None  # None: the preset's
     #: torch (and OpenMP) threads of each stage, None: torch's choice. The CPU dry run uses 1: the event
     #: files are simulated beside the stages, and two OpenMP threads spinning against a busy core made a
-    #: debug step 10x slower.
+    #: debug step 80x slower.
     cpu_threads: int | None = None
     seed: int = 1
 
