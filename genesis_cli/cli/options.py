@@ -1,7 +1,7 @@
 """Option types shared by the commands, so that one flag means one thing everywhere.
 
 Each common flag is declared here once: ``--config``, ``--set``, ``--device``, ``--seed``,
-``--overwrite``, ``--json``, ``--arch`` and ``--sampler``. Names that have a fixed set of values
+``--overwrite``, ``--json``, ``--geometry``, ``--arch`` and ``--sampler``. Names that have a fixed set of values
 complete on the shell (``genesis --install-completion``): presets, architectures and samplers come
 from the settings, where those lists are decided.
 """
@@ -77,6 +77,13 @@ def seed_option(help: str) -> Any:
 def json_option(help: str, metavar: str = "FILE") -> Any:
     """``--json FILE``: the command's results as JSON, written atomically."""
     return typer.Option("--json", metavar=metavar, help=help)
+
+
+def geometry_option() -> Any:
+    """``--geometry FILE``: a geometry table (CSV, or GraphNeT's and Prometheus' Parquet tables) instead of the built-in detector."""
+    return typer.Option("--geometry", metavar="FILE", help="Detector geometry instead of the built-in IceCube-86: a CSV "
+                        "with x, y, z (the Kaggle sensor_geometry.csv works) or a GraphNeT / Prometheus geometry "
+                        "table (.parquet; PMTs merged into modules, surface modules left out).")
 
 
 JsonOption = Annotated[Optional[Path], json_option("Write the results as JSON.")]

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from genesis_cli.cli.options import overwrite_option
+from genesis_cli.cli.options import geometry_option, overwrite_option
 from genesis_cli.cli.output import print_success, progress_callback
 from genesis_cli.cli.prompts import confirm_replacing
 from genesis_cli.engine.outputs import Output, check_outputs
@@ -44,8 +44,7 @@ def simulate_command(
     labels_from: Annotated[Optional[Path], typer.Option(
         "--labels-from", metavar="FILE.h5", help="Simulate one event for each label of this event file, in order, "
                                                 "with its detector: the perfect generator for `genesis evaluate`.")] = None,
-    geometry: Annotated[Optional[Path], typer.Option(
-        metavar="FILE.csv", help="DOM positions (CSV with x, y, z columns) instead of the built-in IceCube.")] = None,
+    geometry: Annotated[Optional[Path], geometry_option()] = None,
     compression: Annotated[str, typer.Option(help="gzip (portable), lzf (fast) or none.")] = _DEFAULTS["compression"].default,
     overwrite: Annotated[bool, overwrite_option("OUT.h5 if it exists")] = False,
 ) -> None:
@@ -58,7 +57,7 @@ def simulate_command(
     `genesis simulate` wrote it): simulation for the labels of generated events, or the perfect
     generator that `genesis evaluate` must pass.
     """
-    from genesis_cli.engine.detector import icecube86_geometry, load_geometry_csv
+    from genesis_cli.engine.detector import icecube86_geometry, load_geometry
     from genesis_cli.engine.simulation.from_labels import read_conditions
     from genesis_cli.engine.simulation.runner import simulate_to_file
 
@@ -71,7 +70,7 @@ def simulate_command(
     config = validate(SimulationConfig, values, origins=FLAGS, hint="see genesis simulate --help")
     inputs = {"--geometry": geometry, "--labels-from": labels_from}
     check_outputs([Output(output, "OUT.h5")], inputs, overwrite=overwrite)
-    detector = load_geometry_csv(geometry) if geometry else None
+    detector = load_geometry(geometry) if geometry else None
     conditions = None
     if labels_from is not None:
         conditions = read_conditions(labels_from, limit=events, geometry=detector)

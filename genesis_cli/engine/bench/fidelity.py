@@ -23,7 +23,7 @@ from typing import Any
 
 from genesis_cli.engine import workflows
 from genesis_cli.engine.atomic_files import write_text_atomic
-from genesis_cli.engine.detector import Geometry, icecube86_geometry, load_geometry_csv
+from genesis_cli.engine.detector import Geometry, icecube86_geometry, load_geometry
 from genesis_cli.engine.evaluation.copies import MEMORISED
 from genesis_cli.engine.evaluation.physics import PhysicsSummary, summarise
 from genesis_cli.engine.evaluation.report import EvaluationReport
@@ -81,7 +81,7 @@ class FidelityResult:
 
 
 def detector_for(plan: FidelityPlan) -> Geometry:
-    geometry = load_geometry_csv(plan.geometry) if plan.geometry else icecube86_geometry()
+    geometry = load_geometry(plan.geometry) if plan.geometry else icecube86_geometry()
     return geometry.shuffled(GEOMETRY_SHUFFLE_SEED) if plan.data_style == "original" else geometry
 
 

@@ -26,7 +26,7 @@ class IdMatcher:
     def __init__(self, geometry: Geometry, source: str) -> None:
         if geometry.ids is None:
             raise UsageError(f"{geometry.source}: has no string and DOM numbers to match pulses by",
-                             hint="pass --geometry FILE.csv with string and dom columns, or match by position")
+                             hint="pass --geometry FILE with string and dom columns, or match by position")
         self.source, self.geometry_source = source, geometry.source
         self.keys = geometry.ids[:, 0] * ID_STRIDE + geometry.ids[:, 1]
         self.order = np.argsort(self.keys)
@@ -44,7 +44,7 @@ class IdMatcher:
         if unknown.any():
             string, dom = ids[int(np.argmax(unknown)), :2]
             raise DataError(f"{self.source}: a pulse of string {int(string)}, DOM {int(dom)} matches no DOM of "
-                            f"{self.geometry_source}", hint="pass the detector's geometry with --geometry FILE.csv")
+                            f"{self.geometry_source}", hint="pass the detector's geometry with --geometry FILE")
         return index
 
 
@@ -81,7 +81,7 @@ class DomMatcher:
                 raise DataError(f"{self.source}: a pulse at DOM position ({x:.2f}, {y:.2f}, {z:.2f}) m matches no DOM "
                                 f"of {self.geometry_source} (nearest {off[bad]:.2f} m away)",
                                 hint="a slightly larger --tolerance" if near_miss else
-                                "the file's detector or frame differs: pass its geometry with --geometry FILE.csv (for "
+                                "the file's detector or frame differs: pass its geometry with --geometry FILE (for "
                                 "Prometheus, --z-offset METRES); a larger --tolerance would put hits on wrong DOMs")
             index[rows] = nearest
             self.known.update({tuple(unique[r]): int(n) for r, n in zip(rows, nearest)})

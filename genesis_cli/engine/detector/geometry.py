@@ -9,14 +9,10 @@ its own (x, y)) keeps the file's order.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 
 import numpy as np
-
-from genesis_cli.errors import UsageError
 
 #: DOMs whose (x, y) lie within this fraction of the detector's horizontal span belong to one
 #: string: 5.7 m for IceCube (span 1147 m), whose string 21 bends by 0.6 m and whose closest
@@ -70,14 +66,21 @@ class StringLayout:
 
 @dataclass(frozen=True)
 class Geometry:
-    """DOM positions in metres, shape (L,) each, plus optional relative efficiencies."""
+    """DOM positions in metres, shape (L,) each, plus what is known of each DOM's response.
+
+    ``efficiency`` (L,) is the relative quantum efficiency (IceCube's rde: 1.35 on high-QE DOMs; NaN
+    where a table leaves it unknown), ``pmt_area`` (L,) the photocathode area in m^2 (0.0444 for an
+    IceCube DOM, the sum over its PMTs for a multi-PMT module), ``ids`` (L, 2) IceCube's (string, DOM)
+    numbers.
+    """
 
     x: np.ndarray
     y: np.ndarray
     z: np.ndarray
     efficiency: np.ndarray | None = field(default=None, compare=False)
     source: str = field(default="", compare=False)
-    ids: np.ndarray | None = field(default=None, compare=False)  # (L, 2) IceCube (string, DOM) numbers, when known
+    ids: np.ndarray | None = field(default=None, compare=False)
+    pmt_area: np.ndarray | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         for name in ("x", "y", "z"):
@@ -85,8 +88,13 @@ class Geometry:
         if not (self.x.shape == self.y.shape == self.z.shape) or self.x.ndim != 1:
             raise ValueError(f"x, y, z must be 1-D of equal length, got {self.x.shape}, "
                              f"{self.y.shape}, {self.z.shape}")
-        if self.efficiency is not None:
-            object.__setattr__(self, "efficiency", np.asarray(self.efficiency, dtype=np.float64))
+        for name in ("efficiency", "pmt_area"):
+            values = getattr(self, name)
+            if values is not None:
+                values = np.asarray(values, dtype=np.float64)
+                if values.shape != self.x.shape:
+                    raise ValueError(f"{name} must have one value per DOM ({self.x.shape}), got {values.shape}")
+                object.__setattr__(self, name, values)
         if self.ids is not None:
             object.__setattr__(self, "ids", np.asarray(self.ids, dtype=np.int64).reshape(-1, 2))
 
@@ -102,7 +110,9 @@ class Geometry:
     @property
     def relative_efficiency(self) -> np.ndarray:
         """(L,) relative quantum efficiency (1 where unknown)."""
-        return self.efficiency if self.efficiency is not None else np.ones(self.n_doms)
+        if self.efficiency is None:
+            return np.ones(self.n_doms)
+        return np.where(np.isfinite(self.efficiency), self.efficiency, 1.0)
 
     @property
     def extent(self) -> dict[str, tuple[float, float]]:
@@ -120,10 +130,16 @@ class Geometry:
     def shuffled(self, seed: int) -> Geometry:
         """The same detector with its DOMs in a seeded random file order (files from other tools
         rarely list DOMs string by string; nothing in GENESIS may depend on the order)."""
-        order = np.random.default_rng(seed).permutation(self.n_doms)
-        efficiency = self.efficiency[order] if self.efficiency is not None else None
-        return Geometry(self.x[order], self.y[order], self.z[order], efficiency,
-                        source=f"{self.source} (DOM order shuffled, seed {seed})")
+        return self.select(np.random.default_rng(seed).permutation(self.n_doms),
+                           f"{self.source} (DOM order shuffled, seed {seed})")
+
+    def select(self, doms: np.ndarray, source: str | None = None) -> Geometry:
+        """The DOMs ``doms`` (indices, in that order) with everything known about them."""
+        def pick(values: np.ndarray | None) -> np.ndarray | None:
+            return None if values is None else values[doms]
+
+        return Geometry(self.x[doms], self.y[doms], self.z[doms], pick(self.efficiency),
+                        source=self.source if source is None else source, ids=pick(self.ids), pmt_area=pick(self.pmt_area))
 
     @cached_property
     def strings(self) -> StringLayout | None:
@@ -174,53 +190,16 @@ def detect_strings(x: np.ndarray, y: np.ndarray, z: np.ndarray,
     return StringLayout(string_of_dom=string_of_dom, doms=doms, xy=mean_xy)
 
 
-def load_geometry_csv(path: Path) -> Geometry:
-    """DOM positions from a CSV with a header naming x, y, z columns (metres).
-
-    Other columns are ignored, except an optional ``efficiency`` (relative quantum efficiency) and
-    ``string`` with ``dom`` (or ``dom_number``), the IceCube numbers ``convert --match id`` uses.
-    The IceCube table ``dom_id,string,dom,x,y,z`` and Kaggle's ``sensor_id,x,y,z`` read as they are.
-    """
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            columns = {c.strip().lower(): c for c in (reader.fieldnames or [])}
-            missing = [c for c in ("x", "y", "z") if c not in columns]
-            if missing:
-                raise UsageError(f"{path}: geometry CSV lacks column(s) {', '.join(missing)}",
-                                 hint="the header must name x, y and z (metres)")
-            rows = list(reader)
-    except FileNotFoundError as exc:
-        raise UsageError(f"{path}: geometry file not found") from exc
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"{path}: not a text CSV file") from exc
-    if not rows:
-        raise UsageError(f"{path}: geometry CSV has no rows")
-    try:
-        values = {c: np.array([float(r[columns[c]]) for r in rows])
-                  for c in ("x", "y", "z") + (("efficiency",) if "efficiency" in columns else ())}
-    except (TypeError, ValueError) as exc:
-        raise UsageError(f"{path}: geometry CSV holds a non-numeric position ({exc})") from exc
-    if not all(np.isfinite(v).all() for v in values.values()):
-        raise UsageError(f"{path}: geometry CSV holds non-finite positions")
-    dom_column = columns.get("dom") or columns.get("dom_number")
-    ids = None
-    if "string" in columns and dom_column:
-        try:
-            ids = np.array([[int(float(r[columns["string"]])), int(float(r[dom_column]))] for r in rows])
-        except (TypeError, ValueError) as exc:
-            raise UsageError(f"{path}: geometry CSV holds a non-numeric string or DOM number ({exc})") from exc
-    return Geometry(values["x"], values["y"], values["z"], values.get("efficiency"), source=str(path), ids=ids)
-
-
 #: Positions are the same DOM when they agree to this many metres.
 POSITION_MATCH_M = 0.01
 
 
-def with_known_efficiencies(geometry: Geometry, known: Geometry) -> Geometry:
-    """``geometry`` with the relative efficiencies of ``known`` where every DOM position is one of
-    ``known``'s (any order); ``geometry`` unchanged otherwise."""
-    if geometry.efficiency is not None or known.efficiency is None or geometry.n_doms != known.n_doms:
+def with_known_response(geometry: Geometry, known: Geometry) -> Geometry:
+    """``geometry`` with the efficiencies and PMT areas of ``known`` where ``geometry`` lacks them and
+    every DOM position is one of ``known``'s (any order); ``geometry`` unchanged otherwise."""
+    lacks = [name for name in ("efficiency", "pmt_area")
+             if getattr(geometry, name) is None and getattr(known, name) is not None]
+    if not lacks or geometry.n_doms != known.n_doms:
         return geometry
 
     def keys(g: Geometry) -> list[tuple[int, int, int]]:
@@ -230,5 +209,9 @@ def with_known_efficiencies(geometry: Geometry, known: Geometry) -> Geometry:
     order = [index.get(key) for key in keys(geometry)]
     if any(i is None for i in order) or len(set(order)) != geometry.n_doms:
         return geometry
-    return Geometry(geometry.x, geometry.y, geometry.z, known.efficiency[np.array(order)],
-                    source=f"{geometry.source} (efficiencies of the {known.source})", ids=geometry.ids)
+    taken = known.select(np.array(order))
+    return Geometry(geometry.x, geometry.y, geometry.z,
+                    geometry.efficiency if geometry.efficiency is not None else taken.efficiency,
+                    source=f"{geometry.source} ({' and '.join(lacks)} of the {known.source})",
+                    ids=geometry.ids if geometry.ids is not None else taken.ids,
+                    pmt_area=geometry.pmt_area if geometry.pmt_area is not None else taken.pmt_area)
