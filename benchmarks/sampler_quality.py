@@ -43,7 +43,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     generator = TrainedGenerator.load(args.checkpoint, args.device)
     d = generator.config.diffusion
-    labels = labels_from_file(args.heldout, args.events)
+    labels = labels_from_file(args.heldout, args.events).labels
     runs = [("ddpm", d.timesteps)] + [(s.split(":")[0], int(s.split(":")[1])) for s in args.sampler]
     if not args.sampler:
         runs.append((d.sampler, d.sampling_steps))

@@ -96,7 +96,7 @@ def test_simulate_labels_from_another_file(cli: Cli, tmp_path: Path) -> None:
         config = json.loads(b.attrs["simulation_config"])
         assert config["noise"] is False and config["kind"] == "cascade"  # the source's simulation, carried over
         assert (b["info"][:, 0] == 0).all() and b.attrs["labels_from"] == str(source)
-        assert "efficiencies of the built-in" in b.attrs["geometry_source"]  # DeepCore's HQE DOMs found again
+        assert np.array_equal(a["rde"][:], b["rde"][:]) and (b["rde"][:] == 1.35).sum() == 401  # HQE DOMs kept
     first = cli("simulate", str(tmp_path / "q.h5"), "--labels-from", str(source), "--events", "10", "--kind", "track")
     assert first.exit_code == 0, first.output
     with h5py.File(tmp_path / "q.h5") as q:

@@ -98,7 +98,7 @@ def test_unmatched_dom_positions_are_named(cli: Cli, toy_file: Path, tmp_path: P
     shifted = graphnet_database(toy_file, tmp_path / "shifted.db", shift_m=30.0)
     result = cli("convert", str(shifted), str(tmp_path / "x.h5"))
     assert result.exit_code == 2
-    assert "matches no DOM of" in result.stderr and "--geometry FILE.csv" in result.stderr
+    assert "matches no DOM of" in result.stderr and "--geometry FILE " in result.stderr
     assert cli("convert", str(shifted), str(tmp_path / "y.h5"), "--tolerance", "60").exit_code == 0
 
 
@@ -134,6 +134,12 @@ def test_a_graphnet_database_of_2000_events_trains(cli: Cli, tmp_path: Path, mon
     pulses = pd.read_parquet(tmp_path / "generated_parquet" / "SRTInIcePulses")
     assert len(truth) == 50 and set(pulses["event_no"]) <= set(truth["event_no"])
     assert {"dom_x", "dom_y", "dom_z", "dom_time", "charge", "rde", "pmt_area"} <= set(pulses.columns)
+    # Issue 23 item 7: each generated event carries the source event_no of the label it answers, back into GraphNeT
+    with EventFile(tmp_path / "events.h5") as source, EventFile(tmp_path / "generated.h5") as generated:
+        want, got = source.ids(0, 50), generated.ids()
+        assert got is not None and want is not None and got.columns == ("event_no",)
+        assert list(got.column("event_no")) == [1000 + 3 * n for n in range(50)] == list(want.column("event_no"))
+    assert sorted(truth["event_no"]) == [1000 + 3 * n for n in range(50)]
 
 
 # -- GraphNeT Parquet ----------------------------------------------------------------------------------

@@ -78,7 +78,7 @@ def test_training_sampling_and_evaluation_name_their_devices(toy_file: Path, tmp
     generator = TrainedGenerator.load(run / "model_best.pt", "cpu")
     plan = SamplingPlan("dpm-solver-sde", 3, 2.0, 16, 0)
     with strict_devices():
-        written = sample_to_file(generator, labels_from_file(toy_file)[:120], tmp_path / "gen.h5", plan)
+        written = sample_to_file(generator, labels_from_file(toy_file).labels[:120], tmp_path / "gen.h5", plan)
         report = evaluate_files(toy_file, written.path)
         x, label = synthetic_batch(2, 5160, torch.device("cpu"), channels=3)
     assert written.events == 120 and np.isfinite(report.summary[0].value)

@@ -114,7 +114,7 @@ def test_non_numeric_dataset(tmp_path: Path) -> None:
 
 def test_info_must_have_one_row_per_event(tmp_path: Path) -> None:
     path = write_event_file(tmp_path / "f.h5", info=np.zeros((5, 9)))
-    assert error_of(path).message == f"{path}: dataset 'info' has shape (5, 9); expected (8, K)"
+    assert error_of(path).message == f"{path}: dataset 'info' has shape (5, 9); expected (8, K), one row per event"
 
 
 def test_negative_npe_and_bad_labels_name_the_event() -> None:

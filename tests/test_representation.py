@@ -45,7 +45,7 @@ def test_the_hit_channel_writes_exact_no_hit_values(toy_file: Path, tmp_path: Pa
     path = train(toy_file, tmp_path, "hits")
     generator = TrainedGenerator.load(path, "cpu")
     assert generator.normalizer.hit_channel and generator.normalizer.time_origin == "vertex"
-    events = generate(path, labels_from_file(toy_file)[:6])
+    events = generate(path, labels_from_file(toy_file).labels[:6])
     hit = events[:, 0] > 0
     assert np.isinf(events[:, 1][~hit]).all()  # the file's no-hit convention, exactly
     assert (events[:, 0][hit] >= np.float32(generator.normalizer.min_npe)).all()  # no hit dimmer than a real one
@@ -55,7 +55,7 @@ def test_the_hit_channel_writes_exact_no_hit_values(toy_file: Path, tmp_path: Pa
 @pytest.mark.slow
 def test_schema_1_checkpoints_load_and_generate_as_before(toy_file: Path, tmp_path: Path) -> None:
     path = train(toy_file, tmp_path, "original", *ORIGINAL)
-    labels = labels_from_file(toy_file)[:4]
+    labels = labels_from_file(toy_file).labels[:4]
     state = torch.load(path, weights_only=True)
     state["normalizer"]["time_min_ns"], state["normalizer"]["time_max_ns"] = -np.inf, np.inf  # schema 1 had no window
     unclipped = tmp_path / "unclipped.pt"

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from genesis_cli.cli.options import overwrite_option
+from genesis_cli.cli.options import geometry_option, overwrite_option
 from genesis_cli.cli.output import print_notice, print_success, progress_callback
 from genesis_cli.cli.prompts import confirm_replacing
 from genesis_cli.engine.outputs import Output, check_outputs
@@ -40,7 +40,7 @@ def convert_command(
     output: Annotated[Path, typer.Argument(metavar="OUT", help="GENESIS event file (.h5), or a GraphNeT Parquet folder for a .h5 input.")],
     source_format: Annotated[Optional[str], typer.Option("--from", help="graphnet-sqlite, graphnet-parquet, prometheus-parquet or genesis-hdf5 (default: from IN).")] = None,
     target_format: Annotated[Optional[str], typer.Option("--to", help="genesis-hdf5 or graphnet-parquet (default: the other side of IN's format).")] = None,
-    geometry: Annotated[Optional[Path], typer.Option(metavar="FILE.csv", help="DOM positions (CSV with x, y, z; the Kaggle sensor_geometry.csv works) instead of the built-in IceCube.")] = None,
+    geometry: Annotated[Optional[Path], geometry_option()] = None,
     pulse_table: Annotated[Optional[str], typer.Option("--pulse-table", help="Pulse map table (default: SQLite: the one table with pulse columns; Parquet: SRTInIcePulses).")] = None,
     truth_table: Annotated[str, typer.Option("--truth-table", help="Truth table (SQLite).")] = "truth",
     labels: Annotated[Optional[list[str]], typer.Option("--label", metavar="NAME=COLUMN", help="Truth column (Prometheus: mc_truth field) of a label (repeatable), e.g. energy=energy_track.")] = None,
@@ -88,9 +88,9 @@ def convert_command(
     check_outputs([Output(output, "OUT")], {"IN": source if source.is_file() else None, "--geometry": geometry},
                   overwrite=overwrite)
     confirm_replacing([output], overwrite)
-    from genesis_cli.engine.detector import icecube86_geometry, load_geometry_csv
+    from genesis_cli.engine.detector import icecube86_geometry, load_geometry
 
-    detector = load_geometry_csv(geometry) if geometry else icecube86_geometry()
+    detector = load_geometry(geometry) if geometry else icecube86_geometry()
     if kind_in == "graphnet-sqlite":
         from genesis_cli.engine.convert.graphnet_sqlite import GraphnetDatabase, SqliteOptions, convert_graphnet_sqlite
 

@@ -91,6 +91,15 @@ def _render(d: dict[str, Any]) -> Group:
     detector.add_row("strings", strings)
     for axis, (lo, hi) in det["extent_m"].items():
         detector.add_row(f"{axis} extent", f"{lo:,.1f} .. {hi:,.1f} m")
+    for name, key, unit in (("rde", "rde_range", ""), ("PMT area", "pmt_area_range_m2", " m^2")):
+        if det.get(key):
+            lo, hi = det[key]
+            detector.add_row(name, f"{_fmt(lo)}{unit}" if _fmt(lo) == _fmt(hi) else f"{_fmt(lo)} .. {_fmt(hi)}{unit}")
+    ids = d.get("event_ids")
+    if ids:
+        span = ids["event_no_range"]
+        detector.add_row("event ids", f"{', '.join(ids['columns'])}" +
+                         (f"; event_no {span[0]:,} .. {span[1]:,}" if span else ""))
 
     signals = Table("", "min", "5%", "median", "95%", "max", box=box.SIMPLE_HEAD, title="Signals",
                     title_justify="left")

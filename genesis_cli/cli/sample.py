@@ -77,7 +77,8 @@ def sample_command(
     if labels_from is not None:
         if ranges:
             raise UsageError("--labels-from and label ranges exclude each other", hint="pass one or the other")
-        labels = labels_from_file(labels_from, num_events)
+        rows = labels_from_file(labels_from, num_events)
+        labels, ids = rows.labels, rows.ids
     else:
         if num_events is None:
             raise UsageError("--num-events is required without --labels-from")
@@ -85,11 +86,12 @@ def sample_command(
             raise UsageError(f"--num-events {num_events}: must be > 0")
         if not ranges:
             print_notice("no labels given: sampling the training distribution (see genesis sample --help)")
+        ids = None
         labels = labels_from_ranges(num_events, ranges, trained.normalizer, trained.geometry,
                                     np.random.default_rng(plan.seed))
     with progress_callback(len(labels), f"sampling {output.name}") as advance:
         summary = sample_to_file(trained, labels, output, plan, overwrite=overwrite, progress=advance,
-                                 label_source=LabelSource(labels_from, range_texts))
+                                 label_source=LabelSource(labels_from, range_texts), ids=ids)
     if summary.interrupted:
         kept = f"{output} is kept unchanged; " if summary.path != output else ""
         print_notice(f"interrupted: {kept}{summary.path} holds the {summary.events:,} events generated so far")

@@ -77,7 +77,8 @@ def sample_heldout(run: Path, heldout: Path, out: Path, *, seed: int, device: st
     into ``out``, with the run's sampling settings and ``seed``."""
     generator = TrainedGenerator.load(sampling_checkpoint(run), device)
     plan = replace(SamplingPlan.of(generator.config), seed=seed)
-    return generator, sample_to_file(generator, labels_from_file(heldout), out, plan, overwrite=True, progress=progress)
+    rows = labels_from_file(heldout)
+    return generator, sample_to_file(generator, rows.labels, out, plan, overwrite=True, progress=progress, ids=rows.ids)
 
 
 def evaluate(real: Path, generated: Path, *, seed: int, settings: EvaluationConfig | None = None,

@@ -11,9 +11,13 @@ Export writes the merged layout, one file pair per block of events. GraphNeT's P
 each truth row with the event's pulses by position after grouping the pulses by ``event_no``, so an
 event without any hit DOM (no pulse row) would shift every later event of its file onto the wrong
 truth: export leaves such events out, and says how many. Export writes one pulse per hit DOM
-(charge = npe, dom_time = the first-hit time, rde = the DOM's relative efficiency, 1.35 on
-DeepCore's high-QE DOMs, and pmt_area = 0.0444 m^2, as real IceCube pulses carry them) and the truth columns ``energy, position_x/y/z, azimuth, zenith``; ``event_no``
-is the event's index in the GENESIS file. Import sums pulses per DOM as for SQLite, so
+(charge = npe, dom_time = the first-hit time, and the DOM's rde and pmt_area from the file, else
+from the built-in IceCube-86 where the DOMs are IceCube's: 1.35 on DeepCore's high-QE DOMs and
+0.0444 m^2, as real IceCube pulses carry them; elsewhere 1 and 0.0444) and the truth columns
+``energy, position_x/y/z, azimuth, zenith``. ``event_no`` is the file's own (its ``event_ids``, from
+the source a conversion or ``sample --labels-from`` read) when those are unique, else the event's
+index in the file; RunID, SubrunID, EventID and SubEventID are written where the file has them.
+Import sums pulses per DOM as for SQLite and keeps ids, rde and pmt_area, so
 HDF5 -> Parquet -> HDF5 is exact. pyarrow is an optional extra: ``pip install 'genesis-icecube[convert]'``.
 """
 
@@ -28,11 +32,18 @@ from types import ModuleType
 
 import numpy as np
 
-from genesis_cli.engine.convert.graphnet_sqlite import EVENT_COLUMN, GRAPHNET_LABELS, PULSE_COLUMNS, pulse_column_hint
+from genesis_cli.engine.convert.graphnet_sqlite import (
+    EVENT_COLUMN,
+    GRAPHNET_LABELS,
+    PULSE_COLUMNS,
+    RESPONSE_COLUMNS,
+    SOURCE_ID_COLUMNS,
+    pulse_column_hint,
+)
 from genesis_cli.engine.convert.matching import DomMatcher
-from genesis_cli.engine.convert.pulses import Block, ConversionSummary, pulses_to_file
-from genesis_cli.engine.data.eventfile import LABEL_COLUMNS, EventFile
-from genesis_cli.engine.detector import ICECUBE_PMT_AREA_M2, Geometry, icecube86_geometry, with_known_efficiencies
+from genesis_cli.engine.convert.pulses import ConversionSummary, PulseBlock, pulses_to_file
+from genesis_cli.engine.data.eventfile import LABEL_COLUMNS, EventFile, EventIds
+from genesis_cli.engine.detector import ICECUBE_PMT_AREA_M2, Geometry, icecube86_geometry, with_known_response
 from genesis_cli.engine.extras import require_extra
 from genesis_cli.errors import DataError
 
@@ -61,8 +72,10 @@ def export_graphnet_parquet(source: Path, out: Path, *, pulse_table: str = PULSE
     try:
         with EventFile(source) as events:
             # rde: the file's efficiencies, else IceCube-86's where its DOMs are IceCube's (1.35 on DeepCore), else 1
-            geometry = with_known_efficiencies(events.geometry, icecube86_geometry())
+            geometry = with_known_response(events.geometry, icecube86_geometry())
             efficiency = geometry.efficiency if geometry.efficiency is not None else np.ones(geometry.n_doms)
+            area = geometry.pmt_area if geometry.pmt_area is not None else np.full(geometry.n_doms, ICECUBE_PMT_AREA_M2)
+            numbers, source_ids = export_identities(events.ids(), events.n_events)
             for folder in (TRUTH_TABLE, pulse_table):
                 (partial / folder).mkdir(parents=True)
             for k, start in enumerate(range(0, events.n_events, EXPORT_BLOCK)):
@@ -70,13 +83,14 @@ def export_graphnet_parquet(source: Path, out: Path, *, pulse_table: str = PULSE
                 signals, labels = events.signals(start, stop), events.labels()[start:stop]
                 lit = (signals[:, 0] > 0).any(axis=1)  # events with at least one hit DOM
                 left_out += int((~lit).sum())
-                signals, labels, numbers = signals[lit], labels[lit], np.arange(start, stop)[lit]
+                signals, labels, block = signals[lit], labels[lit], np.arange(start, stop)[lit]
                 row, dom = np.nonzero(signals[:, 0] > 0)
                 pulses = {"dom_x": geometry.x[dom], "dom_y": geometry.y[dom], "dom_z": geometry.z[dom],
                           "dom_time": signals[row, 1, dom].astype(np.float64), "charge": signals[row, 0, dom].astype(np.float64),
-                          "rde": efficiency[dom], "pmt_area": np.full(len(dom), ICECUBE_PMT_AREA_M2), EVENT_COLUMN: numbers[row]}
+                          "rde": efficiency[dom], "pmt_area": area[dom], EVENT_COLUMN: numbers[block][row]}
                 truth = {GRAPHNET_LABELS[name]: labels[:, i].astype(np.float64) for i, name in enumerate(LABEL_COLUMNS)}
-                truth[EVENT_COLUMN] = numbers
+                truth[EVENT_COLUMN] = numbers[block]
+                truth.update({name: values[block] for name, values in source_ids.items()})
                 parquet.write_table(pa.table(pulses), partial / pulse_table / table_file(pulse_table, k))
                 parquet.write_table(pa.table(truth), partial / TRUTH_TABLE / table_file(TRUTH_TABLE, k))
                 n_pulses += len(dom)
@@ -90,6 +104,15 @@ def export_graphnet_parquet(source: Path, out: Path, *, pulse_table: str = PULSE
         shutil.rmtree(partial, ignore_errors=True)
         raise
     return ConversionSummary(out, count - left_out, time.perf_counter() - started, pulses=n_pulses, left_out=left_out)
+
+
+def export_identities(ids: EventIds | None, n_events: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """GraphNeT's ``event_no`` for each event (the file's own when unique, else its index) and the further
+    ids the file holds (RunID, ...)."""
+    own = ids.column(EVENT_COLUMN) if ids is not None else None
+    numbers = own if own is not None and len(np.unique(own)) == n_events else np.arange(n_events)
+    extra = {name: ids.values[:, k] for k, name in enumerate(ids.columns) if name in SOURCE_ID_COLUMNS} if ids else {}
+    return numbers, extra
 
 
 def table_file(table: str, index: int) -> str:
@@ -132,8 +155,9 @@ def pulse_file_for(truth_file: Path, folder: Path, pulse_table: str) -> Path:
 
 
 def parquet_blocks(folder: Path, pulse_table: str, label_columns: list[str],
-                   pulse_columns: dict[str, str] | None = None) -> Iterator[Block]:
-    """Blocks of a GraphNeT Parquet folder: each truth file with its pulse file, events in row order."""
+                   pulse_columns: dict[str, str] | None = None, ids: tuple[str, ...] = ()) -> Iterator[PulseBlock]:
+    """Blocks of a GraphNeT Parquet folder: each truth file with its pulse file, events in row order,
+    with the truth's ``ids`` columns (RunID, ...) beside event_no."""
     parquet = require_pyarrow()
     files = truth_files(folder)
     if not files:
@@ -141,7 +165,7 @@ def parquet_blocks(folder: Path, pulse_table: str, label_columns: list[str],
     for truth_file in files:
         pulse_file = pulse_file_for(truth_file, folder, pulse_table)
         truth = parquet.read_table(truth_file)
-        missing = [c for c in (*label_columns, EVENT_COLUMN) if c not in truth.column_names]
+        missing = [c for c in (*label_columns, EVENT_COLUMN, *ids) if c not in truth.column_names]
         if missing:
             raise DataError(f"{truth_file}: lacks column {missing[0]!r} (columns: {', '.join(truth.column_names)})",
                             hint="map labels to other truth columns with --label NAME=COLUMN")
@@ -151,11 +175,20 @@ def parquet_blocks(folder: Path, pulse_table: str, label_columns: list[str],
         missing = [c for c in wanted if c not in held]
         if missing:
             raise DataError(f"{pulse_file}: lacks column {missing[0]!r}", hint=pulse_column_hint(held))
-        pulses = parquet.read_table(pulse_file, columns=wanted)
+        pulses = parquet.read_table(pulse_file, columns=wanted + [c for c in RESPONSE_COLUMNS if c in held])
         events = np.asarray(truth[EVENT_COLUMN], dtype=np.int64)
         labels = np.column_stack([np.asarray(truth[c], dtype=np.float64) for c in label_columns])
-        table = np.column_stack([np.asarray(pulses[c], dtype=np.float64) for c in wanted])
-        yield events, labels, table
+        table = np.column_stack([np.asarray(pulses[c], dtype=np.float64) for c in wanted] +
+                                [np.asarray(pulses[c], dtype=np.float64) if c in held else np.full(len(pulses), np.nan)
+                                 for c in RESPONSE_COLUMNS])
+        source_ids = (np.column_stack([np.asarray(truth[c].fill_null(-1), dtype=np.int64) for c in ids])
+                      if ids else None)
+        yield PulseBlock.of(events, labels, table, source_ids)
+
+
+def id_columns(columns: list[str]) -> tuple[str, ...]:
+    """The truth columns that identify events in IceCube's bookkeeping (SOURCE_ID_COLUMNS present)."""
+    return tuple(c for c in SOURCE_ID_COLUMNS if c in columns)
 
 
 def import_graphnet_parquet(folder: Path, out: Path, geometry: Geometry, *, pulse_table: str = PULSE_TABLE,
@@ -169,5 +202,7 @@ def import_graphnet_parquet(folder: Path, out: Path, geometry: Geometry, *, puls
              "pulse_table": pulse_table, "truth_table": TRUTH_TABLE, "geometry_source": geometry.source,
              "label_columns_source": dict(zip(LABEL_COLUMNS, columns))}
     matcher = DomMatcher(geometry, tolerance_m, str(folder))
-    return pulses_to_file(parquet_blocks(folder, pulse_table, columns, pulse_columns), out, geometry, matcher, attrs,
-                          overwrite=overwrite, progress=progress)
+    files = truth_files(folder)
+    ids = id_columns(require_pyarrow().read_schema(files[0]).names) if files else ()
+    return pulses_to_file(parquet_blocks(folder, pulse_table, columns, pulse_columns, ids), out, geometry, matcher, attrs,
+                          id_columns=ids, overwrite=overwrite, progress=progress)

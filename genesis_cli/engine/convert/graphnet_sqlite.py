@@ -4,7 +4,9 @@ GraphNeT's ``DataConverter`` writes one table per pulse map (columns ``FEATURES.
 dom_x, dom_y, dom_z, dom_time, charge, rde, pmt_area; plus ``event_no``) and a ``truth`` table
 (``TRUTH.ICECUBE86``: energy, position_x/y/z, azimuth, zenith, pid, ...; plus ``event_no``).
 Each event's pulses are summed per DOM into GENESIS's [total charge, earliest time]; the DOM is
-found by position (matching.py). Events stream in blocks, so memory stays bounded for databases
+found by position (matching.py). The source's event identities (``event_no``; RunID, SubrunID,
+EventID, SubEventID where the truth table has them) become the file's ``event_ids``, and the pulses'
+``rde`` and ``pmt_area`` its per-DOM values. Events stream in blocks, so memory stays bounded for databases
 larger than memory; stdlib ``sqlite3`` reads them (no extra package).
 """
 
@@ -19,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from genesis_cli.engine.convert.matching import DomMatcher, IdMatcher
-from genesis_cli.engine.convert.pulses import ConversionSummary, pulses_to_file
+from genesis_cli.engine.convert.pulses import ConversionSummary, PulseBlock, pulses_to_file
 from genesis_cli.engine.data.eventfile import LABEL_COLUMNS
 from genesis_cli.engine.detector import Geometry
 from genesis_cli.errors import DataError, UsageError
@@ -32,6 +34,10 @@ PULSE_COLUMNS = ("dom_x", "dom_y", "dom_z", "dom_time", "charge")
 ID_COLUMNS = ("string", "dom_number")
 MATCHES = ("position", "id")
 EVENT_COLUMN = "event_no"
+#: Truth columns that identify an event in IceCube's bookkeeping, kept beside event_no where present.
+SOURCE_ID_COLUMNS = ("RunID", "SubrunID", "EventID", "SubEventID")
+#: Pulse columns that describe the pulse's DOM (FEATURES.ICECUBE86), kept where present.
+RESPONSE_COLUMNS = ("rde", "pmt_area")
 #: Pulse columns a source may name differently (``--pulse-column NAME=COLUMN``).
 PULSE_NAMES = (*PULSE_COLUMNS, *ID_COLUMNS, EVENT_COLUMN)
 
@@ -104,6 +110,8 @@ class GraphnetDatabase:
         self._require(truth, tables[truth], (*self.label_columns, EVENT_COLUMN),
                       hint="map labels to other truth columns with --label NAME=COLUMN")
         self.where, self.where_value = self._filter(options.where, tables[truth])
+        self.id_columns = tuple(c for c in SOURCE_ID_COLUMNS if c in tables[truth])
+        self.response_sql = [f'"{c}"' if c in tables[self.pulses] else "NULL" for c in RESPONSE_COLUMNS]
 
     def _columns(self, table: str) -> list[str]:
         return [row[1] for row in self.db.execute(f'PRAGMA table_info("{table}")')]
@@ -140,20 +148,24 @@ class GraphnetDatabase:
         query = f'SELECT COUNT(*) FROM "{self.options.truth_table}"{self.where}'
         return int(self.db.execute(query, self.where_value).fetchone()[0])
 
-    def blocks(self) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """(event numbers (B,), labels (B, 6), pulses (P, 6): event_no, x, y, z, time, charge) per block."""
+    def blocks(self) -> Iterator[PulseBlock]:
+        """The events in event_no order, a block at a time, with their pulses (rde, pmt_area where given)."""
         columns = ", ".join(f'"{c}"' for c in (EVENT_COLUMN, *self.label_columns))
-        truth = self.db.execute(f'SELECT {columns} FROM "{self.options.truth_table}"{self.where} '
-                                f'ORDER BY "{EVENT_COLUMN}"', self.where_value)
-        pulse_columns = ", ".join(f'"{c}"' for c in self.options.pulse_read)
+        ids = ", ".join(f'COALESCE(CAST("{c}" AS INTEGER), -1)' for c in self.id_columns)  # -1: not recorded
+        truth = self.db.execute(f'SELECT {columns}{", " + ids if ids else ""} FROM "{self.options.truth_table}"'
+                                f'{self.where} ORDER BY "{EVENT_COLUMN}"', self.where_value)
+        pulse_columns = ", ".join([*(f'"{c}"' for c in self.options.pulse_read), *self.response_sql])
         reader = self.db.cursor()
+        n_labels = len(self.label_columns)
         while rows := truth.fetchmany(self.options.block_events):
-            table = np.asarray(rows, dtype=np.float64)
-            events = table[:, 0].astype(np.int64)
+            events = np.array([row[0] for row in rows], dtype=np.int64)
+            labels = np.array([row[1:1 + n_labels] for row in rows], dtype=np.float64)
+            source_ids = np.array([row[1 + n_labels:] for row in rows], dtype=np.int64) if self.id_columns else None
             pulses = reader.execute(f'SELECT {pulse_columns} FROM "{self.pulses}" '
                                     f'WHERE "{self.options.pulse_column(EVENT_COLUMN)}" BETWEEN ? AND ?',
                                     (int(events[0]), int(events[-1]))).fetchall()
-            yield events, table[:, 1:], np.asarray(pulses, dtype=np.float64).reshape(-1, 1 + len(PULSE_COLUMNS))
+            table = np.asarray(pulses, dtype=np.float64).reshape(-1, 1 + len(PULSE_COLUMNS) + len(RESPONSE_COLUMNS))
+            yield PulseBlock.of(events, labels, table, source_ids)
 
     def close(self) -> None:
         self.db.close()
@@ -172,6 +184,7 @@ def convert_graphnet_sqlite(database: GraphnetDatabase, out: Path, geometry: Geo
                  "event_filter": options.where or "", "geometry_source": geometry.source}
         matcher = (DomMatcher(geometry, options.tolerance_m, str(source)) if options.match == "position"
                    else IdMatcher(geometry, str(source)))
-        return pulses_to_file(database.blocks(), out, geometry, matcher, attrs, overwrite=overwrite, progress=progress)
+        return pulses_to_file(database.blocks(), out, geometry, matcher, attrs, id_columns=database.id_columns,
+                              overwrite=overwrite, progress=progress)
     finally:
         database.close()

@@ -26,7 +26,7 @@ import numpy as np
 
 from genesis_cli.engine.convert.graphnet_parquet import require_pyarrow
 from genesis_cli.engine.convert.matching import DomMatcher
-from genesis_cli.engine.convert.pulses import Block, ConversionSummary, pulses_to_file
+from genesis_cli.engine.convert.pulses import ConversionSummary, PulseBlock, pulses_to_file
 from genesis_cli.engine.data.eventfile import LABEL_COLUMNS
 from genesis_cli.engine.detector import Geometry
 from genesis_cli.errors import DataError
@@ -77,7 +77,7 @@ def find_z_offset(path: Path, geometry: Geometry, tolerance_m: float) -> float:
         raise DataError(f"{path}: its sensors sit on no DOM of {geometry.source} (in IceCube's frame: "
                         f"{shares[0.0]:.0%} of the first photons; {PROMETHEUS_Z_OFFSET_M} m higher, as Prometheus "
                         f"places IceCube: {shares[PROMETHEUS_Z_OFFSET_M]:.0%})",
-                        hint="pass the detector with --geometry FILE.csv, or the shift into its frame with --z-offset METRES")
+                        hint="pass the detector with --geometry FILE, or the shift into its frame with --z-offset METRES")
     return best
 
 
@@ -89,8 +89,8 @@ def _fields(column: object, wanted: tuple[str, ...] | list[str], what: str, path
                         hint="map labels to other mc_truth fields with --label NAME=FIELD")
 
 
-def prometheus_blocks(path: Path, label_fields: list[str], z_offset: float = 0.0) -> Iterator[Block]:
-    """Blocks of a Prometheus file: event numbers, labels (in GENESIS's frame and direction convention,
+def prometheus_blocks(path: Path, label_fields: list[str], z_offset: float = 0.0) -> Iterator[PulseBlock]:
+    """Blocks of a Prometheus file: event numbers (the row in the file: Prometheus numbers no events), labels (in GENESIS's frame and direction convention,
     label_fields in LABEL_COLUMNS order), and one pulse of charge 1 per photon (z shifted by ``z_offset``)."""
     parquet = require_pyarrow()
     import pyarrow.compute as pc
@@ -113,7 +113,7 @@ def prometheus_blocks(path: Path, label_fields: list[str], z_offset: float = 0.0
         values[2] = values[2] + z_offset
         pulses = np.column_stack([owner, *values, np.ones(len(owner))])  # event_no, x, y, z, t, charge 1
         first += len(batch)
-        yield events, labels, pulses
+        yield PulseBlock.of(events, labels, pulses)
 
 
 def convert_prometheus(path: Path, out: Path, geometry: Geometry, *, labels: dict[str, str] | None = None,
@@ -132,7 +132,8 @@ def convert_prometheus(path: Path, out: Path, geometry: Geometry, *, labels: dic
                        f"the ice surface); z shifted by +{z_offset} m (--z-offset to set it)")
     attrs = {"generator": "genesis convert", "source": str(path), "source_format": "prometheus-parquet",
              "geometry_source": geometry.source, "label_columns_source": dict(zip(LABEL_COLUMNS, fields)),
-             "z_offset_m": z_offset, "direction": "converted from Prometheus' direction of travel"}
+             "z_offset_m": z_offset, "direction": "converted from Prometheus' direction of travel",
+             "event_no_source": "the event's row in the source file"}
     matcher = DomMatcher(geometry, tolerance_m, str(path))
     return pulses_to_file(prometheus_blocks(path, fields, z_offset), out, geometry, matcher, attrs, overwrite=overwrite,
                           progress=progress)

@@ -6,14 +6,18 @@ Format (the training guide's "Data Format Requirements"):
     label  (N, 6)     [Energy GeV, Zenith rad, Azimuth rad, X m, Y m, Z m]
     xpmt, ypmt, zpmt (L,)  DOM positions in metres
     info   (N, K)     optional extra per-event columns (K = 9 in the original files)
+    event_ids (N, K)  optional int64 identities from the source (columns attribute: event_no, and
+                      RunID, SubrunID, EventID, SubEventID where the source has them)
+    rde, pmt_area (L,) optional per DOM: relative quantum efficiency, photocathode area in m^2
 
 L comes from the file, so detectors other than IceCube (L = 5160) work too. Files are opened
-read-only with SWMR and without HDF5 file locking, so a file still being written by another process
-(e.g. a running ``genesis sample``) can be read.
+read-only without HDF5 file locking, and with SWMR when another process is still writing them (e.g.
+a running ``genesis sample``), so such a file can be read while a truncated one fails in milliseconds.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +35,9 @@ SIGNAL_CHANNELS = ("npe", "time")
 SIGNAL_UNITS = ("PE", "ns")
 GEOMETRY_DATASETS = ("xpmt", "ypmt", "zpmt")
 REQUIRED_DATASETS = ("input", "label", *GEOMETRY_DATASETS)
+EVENT_IDS = "event_ids"
+#: Optional per-DOM datasets -> the Geometry field each fills.
+RESPONSE_DATASETS = {"rde": "efficiency", "pmt_area": "pmt_area"}
 FORMAT_HINT = "GENESIS reads HDF5 files with input (N,2,L), label (N,6) and xpmt/ypmt/zpmt (L,)"
 
 
@@ -45,6 +52,31 @@ class DatasetInfo:
     compression: str | None
 
 
+@dataclass(frozen=True)
+class EventIds:
+    """Where events came from: ``values`` (N, K) int64, column k named ``columns[k]`` (first ``event_no``,
+    the source's event number; then RunID, SubrunID, EventID, SubEventID where the source has them)."""
+
+    columns: tuple[str, ...]
+    values: np.ndarray
+
+    def __post_init__(self) -> None:
+        values = np.asarray(self.values, dtype=np.int64)
+        if values.ndim != 2 or values.shape[1] != len(self.columns):
+            raise ValueError(f"expected ids (N, {len(self.columns)}), got {values.shape}")
+        object.__setattr__(self, "values", values)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def take(self, rows: np.ndarray | slice) -> EventIds:
+        return EventIds(self.columns, self.values[rows])
+
+    def column(self, name: str) -> np.ndarray | None:
+        """(N,) values of column ``name``, or None when the source did not give it."""
+        return self.values[:, self.columns.index(name)] if name in self.columns else None
+
+
 def open_h5(path: Path) -> h5py.File:
     """Open an HDF5 file read-only, tolerant of a concurrent writer; DataError when impossible."""
     if not path.exists():
@@ -56,7 +88,14 @@ def open_h5(path: Path) -> h5py.File:
         problem = "is empty" if size == 0 else "is not an HDF5 file"
         raise DataError(f"{path}: {problem}", hint=FORMAT_HINT)
     try:
-        return h5py.File(path, "r", swmr=True, locking=False)
+        try:
+            # A plain open first: HDF5 checks the file's end against its superblock and refuses a
+            # truncated file at once, where a SWMR open retries its metadata reads for many minutes.
+            return h5py.File(path, "r", locking=False)
+        except OSError as exc:
+            if "already open for write" not in str(exc):
+                raise
+            return h5py.File(path, "r", swmr=True, locking=False)  # a file still being written (SWMR)
     except OSError as exc:
         raise DataError(f"{path}: cannot be opened; the file is truncated or corrupt ({_short(exc)})",
                         hint="re-copy or regenerate the file") from exc
@@ -86,7 +125,9 @@ class EventFile:
         handle = self._handle()
         self.n_events, self.n_doms = _validate_structure(self.path, handle)
         self.has_info = "info" in handle
-        self.geometry = Geometry(*(handle[name][()] for name in GEOMETRY_DATASETS), source=str(self.path))
+        self.id_columns: tuple[str, ...] = _id_columns(self.path, handle)
+        response = {field: handle[name][()] for name, field in RESPONSE_DATASETS.items() if name in handle}
+        self.geometry = Geometry(*(handle[name][()] for name in GEOMETRY_DATASETS), source=str(self.path), **response)
         for axis, values in zip("xyz", (self.geometry.x, self.geometry.y, self.geometry.z)):
             bad = int((~np.isfinite(values)).sum())
             if bad:
@@ -99,7 +140,7 @@ class EventFile:
     def _check_complete(self, handle: h5py.File) -> None:
         """Read the last row of every per-event dataset: a truncated file (its end cut off in a copy)
         opens fine, in SWMR mode without HDF5's own end-of-file check, but fails here, not hours later."""
-        for name in ("input", "label", *(("info",) if self.has_info else ())):
+        for name in ("input", "label", *(("info",) if self.has_info else ()), *((EVENT_IDS,) if self.id_columns else ())):
             self.read(name, self.n_events - 1, self.n_events)
 
     # -- handles --------------------------------------------------------------------------------
@@ -142,6 +183,12 @@ class EventFile:
         """(n, 6) float64 labels for events [start, stop)."""
         return np.asarray(self.read("label", start, self.n_events if stop is None else stop),
                           dtype=np.float64)
+
+    def ids(self, start: int = 0, stop: int | None = None) -> EventIds | None:
+        """The source identities of events [start, stop), or None when the file holds none."""
+        if not self.id_columns:
+            return None
+        return EventIds(self.id_columns, self.read(EVENT_IDS, start, self.n_events if stop is None else stop))
 
     def dataset_info(self) -> list[DatasetInfo]:
         """Storage details of every dataset in the file (for inspect-data)."""
@@ -217,11 +264,33 @@ def _validate_structure(path: Path, handle: h5py.File) -> tuple[int, int]:
         if len(geo) != 1 or geo[0] != n_doms:
             raise DataError(f"{path}: dataset '{name}' has shape {geo}; expected ({n_doms},), one "
                             f"position per DOM of input's L = {n_doms}")
-    if "info" in handle:
-        info = tuple(handle["info"].shape)
-        if len(info) != 2 or info[0] != n:
-            raise DataError(f"{path}: dataset 'info' has shape {info}; expected ({n}, K)")
+    for name in ("info", EVENT_IDS):
+        if name in handle:
+            shape = tuple(handle[name].shape)
+            if len(shape) != 2 or shape[0] != n:
+                raise DataError(f"{path}: dataset '{name}' has shape {shape}; expected ({n}, K), one row per event")
+    for name in RESPONSE_DATASETS:
+        if name in handle:
+            node = handle[name]
+            if not isinstance(node, h5py.Dataset) or tuple(node.shape) != (n_doms,) or node.dtype.kind not in "fiu":
+                raise DataError(f"{path}: dataset '{name}' must hold one number per DOM, shape ({n_doms},)",
+                                hint=f"drop '{name}' or store one value per DOM")
     return n, n_doms
+
+
+def _id_columns(path: Path, handle: h5py.File) -> tuple[str, ...]:
+    """The names of the event_ids columns (none when the file has no event_ids)."""
+    if EVENT_IDS not in handle:
+        return ()
+    node = handle[EVENT_IDS]
+    try:
+        columns = tuple(json.loads(node.attrs.get("columns", "null")) or ())
+    except (TypeError, ValueError):
+        columns = ()
+    if node.dtype.kind not in "iu" or len(columns) != node.shape[1] or not all(isinstance(c, str) for c in columns):
+        raise DataError(f"{path}: dataset '{EVENT_IDS}' must hold integers with a 'columns' attribute naming each column",
+                        hint=f"drop '{EVENT_IDS}' or write it as genesis convert does")
+    return columns
 
 
 def check_signals(path: Path, signals: np.ndarray, first_event: int) -> None:

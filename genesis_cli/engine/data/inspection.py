@@ -15,7 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from genesis_cli.engine.data.eventfile import INTERRUPTED_NOTE, LABEL_COLUMNS, LABEL_UNITS, DatasetInfo, EventFile
+from genesis_cli.engine.data.eventfile import (
+    INTERRUPTED_NOTE,
+    LABEL_COLUMNS,
+    LABEL_UNITS,
+    DatasetInfo,
+    EventFile,
+    EventIds,
+)
 
 QUANTILES = (0.0, 0.05, 0.5, 0.95, 1.0)
 SAMPLE_SIZE = 200_000
@@ -31,6 +38,17 @@ class DetectorSummary:
     doms_per_string: tuple[int, int] | None  # (min, max)
     string_spacing_m: float | None  # median nearest-neighbour distance between strings
     extent_m: dict[str, tuple[float, float]]
+    rde_range: tuple[float, float] | None = None  # min, max of the file's rde (None: not stored)
+    pmt_area_range_m2: tuple[float, float] | None = None
+
+
+@dataclass
+class IdentitySummary:
+    """The file's event_ids: which columns, the event_no range, how many event numbers repeat."""
+
+    columns: tuple[str, ...]
+    event_no_range: tuple[int, int] | None
+    repeated_event_no: int
 
 
 @dataclass
@@ -50,6 +68,7 @@ class Inspection:
     time_range_ns: tuple[float, float] | None
     nonfinite_time_share: float  # of all DOM entries
     labels: np.ndarray  # (N, 6)
+    identities: IdentitySummary | None = None
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -87,6 +106,7 @@ class Inspection:
             "hit_time_range_ns": self.time_range_ns,
             "nonfinite_time_share": self.nonfinite_time_share,
             "labels": self.label_ranges(),
+            "event_ids": vars(self.identities) if self.identities else None,
             "attributes": self.attributes,
             "problems": self.problems,
             "warnings": self.warnings,
@@ -156,17 +176,34 @@ def inspect_file(path: Path) -> Inspection:
             if layout else None,
             string_spacing_m=float(np.median(layout.nearest_string_distances())) if layout else None,
             extent_m=events.geometry.extent,
+            rde_range=_range(events.geometry.efficiency),
+            pmt_area_range_m2=_range(events.geometry.pmt_area),
         )
+        identities = _identities(events.ids())
         report = Inspection(
             path=Path(path), file_size_bytes=Path(path).stat().st_size, datasets=events.dataset_info(),
             n_events=n, detector=detector, attributes=events.attributes(),
             hits_per_event=hits_per_event, dom_hit_rate=dom_hits / n,
             npe_sample=npe_sample.values, time_sample=time_sample.values,
             time_range_ns=(t_min, t_max) if math.isfinite(t_min) else None,
-            nonfinite_time_share=nonfinite_time / (n * n_doms), labels=labels,
+            nonfinite_time_share=nonfinite_time / (n * n_doms), labels=labels, identities=identities,
         )
     _judge(report, (negative_npe, nan_npe, inf_npe), first_bad_event, hits_without_time)
     return report
+
+
+def _range(values: np.ndarray | None) -> tuple[float, float] | None:
+    finite = values[np.isfinite(values)] if values is not None else np.empty(0)
+    return (float(finite.min()), float(finite.max())) if finite.size else None
+
+
+def _identities(ids: EventIds | None) -> IdentitySummary | None:
+    if ids is None:
+        return None
+    numbers = ids.column("event_no")
+    if numbers is None or not len(numbers):
+        return IdentitySummary(ids.columns, None, 0)
+    return IdentitySummary(ids.columns, (int(numbers.min()), int(numbers.max())), len(numbers) - len(np.unique(numbers)))
 
 
 def _judge(report: Inspection, bad_npe: tuple[int, int, int], first_bad_event: int | None,
@@ -205,6 +242,9 @@ def _judge(report: Inspection, bad_npe: tuple[int, int, int], first_bad_event: i
                  "their time becomes data.replace_time_inf_with")
     if report.attributes.get("interrupted"):
         w.append(f"file: {INTERRUPTED_NOTE}")
+    if report.identities is not None and report.identities.repeated_event_no:
+        w.append(f"event_ids: {report.identities.repeated_event_no} event(s) repeat an earlier event_no "
+                 "(labels reused, or files joined); export numbers such events by their index")
     if report.n_events < MIN_EVENTS_TO_TRAIN:
         w.append(f"only {report.n_events} events; a model needs many more to learn from")
 

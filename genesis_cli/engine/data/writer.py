@@ -20,7 +20,14 @@ import h5py
 import numpy as np
 
 from genesis_cli.engine.atomic_files import write_failure
-from genesis_cli.engine.data.eventfile import LABEL_COLUMNS, LABEL_UNITS, SIGNAL_CHANNELS, SIGNAL_UNITS
+from genesis_cli.engine.data.eventfile import (
+    EVENT_IDS,
+    LABEL_COLUMNS,
+    LABEL_UNITS,
+    RESPONSE_DATASETS,
+    SIGNAL_CHANNELS,
+    SIGNAL_UNITS,
+)
 from genesis_cli.engine.detector import Geometry
 from genesis_cli.errors import GenesisError, UsageError
 from genesis_cli.version import __version__
@@ -75,8 +82,9 @@ class EventWriter:
 
     Args:
         path: destination; refused if it exists unless ``overwrite``.
-        geometry: the detector, written once as xpmt/ypmt/zpmt.
+        geometry: the detector, written once as xpmt/ypmt/zpmt (and its known rde and pmt_area, at finish).
         info_columns: names of the optional per-event ``info`` columns (None: no info dataset).
+        id_columns: names of the ``event_ids`` columns (None: no ids), e.g. ("event_no", "RunID").
         chunk_events: events per HDF5 chunk (whole chunks are what readers read fast).
         compression: "gzip", "lzf" or "none".
         attrs: file attributes (provenance); non-scalar values are stored as JSON text.
@@ -84,7 +92,7 @@ class EventWriter:
     """
 
     def __init__(self, path: Path, geometry: Geometry, *, info_columns: tuple[str, ...] | None = None,
-                 chunk_events: int = 32, compression: str = "gzip", attrs: dict[str, Any] | None = None,
+                 id_columns: tuple[str, ...] | None = None, chunk_events: int = 32, compression: str = "gzip", attrs: dict[str, Any] | None = None,
                  overwrite: bool = False, no_hit_time: float = float("inf")) -> None:
         self.path = Path(path)
         if self.path.exists() and not overwrite:
@@ -94,6 +102,9 @@ class EventWriter:
         self.partial = self.path.with_name(self.path.name + PARTIAL_SUFFIX)
         self.n_doms = geometry.n_doms
         self.count = 0
+        #: per-DOM values written at finish (set_response may change them until then)
+        self.response = {name: getattr(geometry, field) for name, field in RESPONSE_DATASETS.items()
+                          if getattr(geometry, field) is not None}
         filters: dict[str, Any] = {}
         if compression == "gzip":
             filters = {"compression": "gzip", "compression_opts": 4, "shuffle": True}
@@ -115,26 +126,40 @@ class EventWriter:
             f.create_dataset("info", shape=(0, len(info_columns)), maxshape=(None, len(info_columns)),
                              dtype=np.float32, chunks=(max(chunk_events, 1024), len(info_columns)), **filters)
             f["info"].attrs["columns"] = json.dumps(list(info_columns))
+        if id_columns:
+            f.create_dataset(EVENT_IDS, shape=(0, len(id_columns)), maxshape=(None, len(id_columns)), dtype=np.int64,
+                             chunks=(max(chunk_events, 1024), len(id_columns)), **filters)
+            f[EVENT_IDS].attrs["columns"] = json.dumps(list(id_columns))
         f.attrs["genesis_version"] = __version__
         f.attrs["label_columns"] = json.dumps(["energy_gev", "zenith_rad", "azimuth_rad", "x_m", "y_m", "z_m"])
         for key, value in (attrs or {}).items():
             f.attrs[key] = value if isinstance(value, (str, int, float, bool)) else json.dumps(value)
         f.swmr_mode = True  # readers (inspect-data, evaluate) may follow the file while it grows
 
-    def append(self, signals: np.ndarray, labels: np.ndarray, info: np.ndarray | None = None) -> None:
-        """Add events: signals (B, 2, L), labels (B, 6), info (B, K) when the file has info."""
+    def set_response(self, name: str, values: np.ndarray) -> None:
+        """Per-DOM ``rde`` or ``pmt_area`` (L,) to write at finish (e.g. what a converted file's pulses carried)."""
+        if name not in RESPONSE_DATASETS or np.shape(values) != (self.n_doms,):
+            raise ValueError(f"expected rde or pmt_area of shape ({self.n_doms},), got {name} {np.shape(values)}")
+        self.response[name] = np.asarray(values, dtype=np.float64)
+
+    def append(self, signals: np.ndarray, labels: np.ndarray, info: np.ndarray | None = None,
+               ids: np.ndarray | None = None) -> None:
+        """Add events: signals (B, 2, L), labels (B, 6), info (B, K) when the file has info, ids (B, K) when it has ids."""
         n = signals.shape[0]
         if signals.shape[1:] != (2, self.n_doms) or labels.shape != (n, 6):
             raise ValueError(f"expected signals (B, 2, {self.n_doms}) and labels (B, 6), got "
                              f"{signals.shape} and {labels.shape}")
         start, stop = self.count, self.count + n
-        needed = signals.nbytes + labels.nbytes + (info.nbytes if info is not None else 0) + WRITE_MARGIN_BYTES
+        if (ids is None) != (EVENT_IDS not in self._file) or (ids is not None and len(ids) != n):
+            raise ValueError(f"event ids must be given exactly when the file has them, one row per event ({n})")
+        needed = (signals.nbytes + labels.nbytes + sum(v.nbytes for v in (info, ids) if v is not None)
+                  + WRITE_MARGIN_BYTES)
         free = shutil.disk_usage(self.partial.parent).free
         if free < needed:  # stop cleanly before the disk fills: HDF5 does not recover from a failed write
             self._fail(OSError(errno.ENOSPC, f"no space left on the device: {free / 2**20:.1f} MiB free, "
                                              f"{needed / 2**20:.1f} MiB needed for the next batch"))
         try:
-            for name, values in (("input", signals), ("label", labels), ("info", info)):
+            for name, values in (("input", signals), ("label", labels), ("info", info), (EVENT_IDS, ids)):
                 if values is None or name not in self._file:
                     continue
                 dataset = self._file[name]
@@ -156,14 +181,21 @@ class EventWriter:
 
         ``keep_existing`` (an incomplete file, e.g. after an interruption): an existing file at the
         destination is not replaced; the new file goes beside it as ``NAME.interrupted.h5``.
-        SWMR forbids new attributes, so the final ones are written after reopening normally.
+        SWMR forbids new attributes and datasets, so the final ones (and rde, pmt_area) are written
+        after reopening normally.
         """
         try:
             self._file.close()
-            if final_attrs:
+            if final_attrs or self.response:
                 with h5py.File(self.partial, "a") as handle:
                     for key, value in final_attrs.items():
                         handle.attrs[key] = value
+                    for name, values in self.response.items():
+                        handle.create_dataset(name, data=values.astype(np.float64))
+                    if "rde" in self.response:
+                        handle["rde"].attrs["meaning"] = "relative quantum efficiency per DOM (1: standard IceCube DOM)"
+                    if "pmt_area" in self.response:
+                        handle["pmt_area"].attrs["unit"] = "m^2"
         except (OSError, RuntimeError) as exc:
             self._fail(exc)
         target = beside(self.path, "interrupted") if keep_existing and self.path.exists() else self.path

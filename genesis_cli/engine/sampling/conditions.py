@@ -10,11 +10,12 @@ vertices inside the detector's bounding box.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from genesis_cli.engine.data.eventfile import EventFile, check_labels
+from genesis_cli.engine.data.eventfile import EventFile, EventIds, check_labels
 from genesis_cli.engine.data.normalization import Normalizer
 from genesis_cli.engine.detector import Geometry
 from genesis_cli.errors import UsageError
@@ -39,11 +40,21 @@ def parse_range(text: str, flag: str) -> tuple[float, float]:
     return lo, hi
 
 
-def labels_from_file(path: Path, limit: int | None = None) -> np.ndarray:
+@dataclass(frozen=True)
+class FileLabels:
+    """The labels (N, 6) of a file's first N events, and their source identities when the file has them
+    (generated events carry them, so a generated event names the simulated event it answers)."""
+
+    labels: np.ndarray
+    ids: EventIds | None
+
+
+def labels_from_file(path: Path, limit: int | None = None) -> FileLabels:
     with EventFile(path) as events:
-        labels = events.labels()
+        stop = events.n_events if not limit else min(limit, events.n_events)
+        labels, ids = events.labels(0, stop), events.ids(0, stop)
     check_labels(path, labels)
-    return labels[:limit] if limit else labels
+    return FileLabels(labels, ids)
 
 
 def labels_from_ranges(n: int, ranges: dict[str, tuple[float, float] | None], normalizer: Normalizer,

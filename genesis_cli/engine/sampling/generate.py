@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from genesis_cli.engine.data.eventfile import EventIds
 from genesis_cli.engine.data.writer import EventWriter, WrittenEvents
 from genesis_cli.engine.interrupts import deferred_interrupts
 from genesis_cli.engine.memory import reuse_freed_batch_memory
@@ -47,9 +48,12 @@ class SamplingSummary(WrittenEvents):
 
 def sample_to_file(generator: TrainedGenerator, labels: np.ndarray, out: Path, plan: SamplingPlan | None = None, *,
                    overwrite: bool = False, progress: Callable[[int], None] | None = None,
-                   label_source: LabelSource | None = None) -> SamplingSummary:
+                   label_source: LabelSource | None = None, ids: EventIds | None = None) -> SamplingSummary:
     """Generate events for ``labels`` (B, 6) into ``out`` as ``plan`` says (None: the checkpoint's settings).
-    ``label_source`` says where the labels came from, for the file's provenance (provenance.py)."""
+    ``label_source`` says where the labels came from, for the file's provenance (provenance.py); ``ids``
+    (one row per label) are the label source's event identities, written as the file's event_ids."""
+    if ids is not None and len(ids) != len(labels):
+        raise ValueError(f"{len(ids)} event ids for {len(labels)} labels")
     plan = plan or SamplingPlan.of(generator.config)
     sampler, steps, guidance_scale, batch_size = plan.sampler, plan.steps, plan.guidance_scale, plan.batch_size
     attrs = provenance(generator.path, generator.record, label_source or LabelSource(), sampler=sampler,
@@ -62,14 +66,16 @@ def sample_to_file(generator: TrainedGenerator, labels: np.ndarray, out: Path, p
     started = time.perf_counter()
     interrupted = False
     with deferred_interrupts() as interrupt, EventWriter(out, generator.geometry, attrs=attrs, overwrite=overwrite,
-                                                          no_hit_time=generator.normalizer.no_hit_time) as writer:
+                                                          no_hit_time=generator.normalizer.no_hit_time,
+                                                          id_columns=ids.columns if ids else None) as writer:
         try:
             for start in range(0, len(labels), batch_size):
                 interrupt.check()
                 batch = labels[start:start + batch_size]
                 events = generator.generate(batch, sampler=sampler, steps=steps, guidance_scale=guidance_scale,
                                             generator=torch_generator)
-                writer.append(events, batch.astype(np.float32))
+                writer.append(events, batch.astype(np.float32),
+                              ids=ids.values[start:start + batch_size] if ids is not None else None)
                 if progress is not None:
                     progress(writer.count)
         except KeyboardInterrupt:

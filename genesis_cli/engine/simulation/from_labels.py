@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from genesis_cli.engine.data.eventfile import EventFile, check_labels
-from genesis_cli.engine.detector import Geometry, icecube86_geometry, with_known_efficiencies
+from genesis_cli.engine.data.eventfile import EventFile, EventIds, check_labels
+from genesis_cli.engine.detector import Geometry, icecube86_geometry, with_known_response
 from genesis_cli.settings.simulation import RESPONSE_FIELDS
 
 
@@ -40,6 +40,7 @@ class LabelledConditions:
     labels: np.ndarray
     geometry: Geometry
     settings: dict[str, Any]
+    ids: EventIds | None = None  # the source's event identities, carried to the simulated file
 
     @property
     def events(self) -> int:
@@ -50,11 +51,11 @@ def read_conditions(path: Path, *, limit: int | None = None, geometry: Geometry 
     """The labels of the first ``limit`` events (None: all) of ``path``, its detector and its simulation settings."""
     with EventFile(path) as events:
         stop = events.n_events if limit is None else min(limit, events.n_events)
-        labels = events.labels(0, stop)
-        detector = geometry or with_known_efficiencies(events.geometry, icecube86_geometry())
+        labels, ids = events.labels(0, stop), events.ids(0, stop)
+        detector = geometry or with_known_response(events.geometry, icecube86_geometry())
         settings = _recorded_settings(events.attributes())
     check_labels(path, labels)
-    return LabelledConditions(path, labels, detector, settings)
+    return LabelledConditions(path, labels, detector, settings, ids)
 
 
 def _recorded_settings(attributes: dict[str, Any]) -> dict[str, Any]:

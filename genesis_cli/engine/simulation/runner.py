@@ -42,10 +42,14 @@ def simulate_to_file(path: Path, config: SimulationConfig, geometry: Geometry, *
     hits = npe = 0.0
     with deferred_interrupts() as interrupt, EventWriter(
             path, geometry, info_columns=INFO_COLUMNS, chunk_events=config.chunk_events,
-            compression=config.compression, attrs=attrs, overwrite=overwrite) as writer:
+            compression=config.compression, attrs=attrs, overwrite=overwrite,
+            id_columns=conditions.ids.columns if conditions is not None and conditions.ids else None) as writer:
         for batch in batches:
             interrupt.check()  # Ctrl-C: the writer deletes the partial file on the way out
-            writer.append(batch.signals, batch.labels, batch.info)
+            ids = None
+            if conditions is not None and conditions.ids is not None:
+                ids = conditions.ids.values[writer.count:writer.count + len(batch.labels)]
+            writer.append(batch.signals, batch.labels, batch.info, ids=ids)
             hits += float((batch.signals[:, 0] > 0).sum())
             npe += float(batch.info[:, -1].sum())
         interrupt.check()
