@@ -284,7 +284,7 @@ def test_a_given_z_offset_is_used_and_checked(cli: Cli, tmp_path: Path) -> None:
     assert wrong.exit_code == 2 and "matches no DOM" in wrong.stderr and "--z-offset" in wrong.stderr
     assert "would put hits on wrong DOMs" in wrong.stderr  # never the advice to widen the tolerance by 1,948 m
     assert cli("convert", str(source), str(tmp_path / "b.h5"), "--z-offset", "1948.07").exit_code == 0
-    assert "--z-offset applies to Prometheus files only" in cli(
+    assert "--z-offset applies to Prometheus photons only" in cli(
         "convert", str(MERGED), str(tmp_path / "c.h5"), "--z-offset", "1").stderr
 
 
@@ -388,6 +388,7 @@ def test_graphnets_own_parquet_layouts_convert_exactly(cli: Cli, tmp_path: Path,
     with EventFile(out) as converted:
         assert converted.n_events == 5
         np.testing.assert_allclose(converted.labels(), labels, rtol=1e-6)  # in the source's order
+        assert list(converted.ids().column("event_no")) == numbers  # with the source's event numbers
     got = _genesis_doms(out)
     assert all(_same_doms(g, w) for g, w in zip(got, doms))
 

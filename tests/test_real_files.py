@@ -197,3 +197,54 @@ def test_inspect_data_shows_ids_rde_and_area(cli: Cli, tmp_path: Path) -> None:
     shown = cli("inspect-data", str(out))
     assert "event_no, RunID, SubrunID, EventID, SubEventID; event_no 0 .. 4" in shown.stdout
     assert "1 .. 1.35" in shown.stdout and "0.0444 m^2" in shown.stdout
+
+
+PROMETHEUS_TABLES = GRAPHNET / "prometheus_tables"
+
+
+def _photon_tables(kind: str) -> tuple[list[dict], list[dict]]:
+    """GraphNeT's Prometheus example (mc_truth, total) as rows, read directly."""
+    if kind == "sqlite":
+        with sqlite3.connect(PROMETHEUS_TABLES / "prometheus-events.db") as connection:
+            connection.row_factory = sqlite3.Row
+            truth = [dict(r) for r in connection.execute("SELECT * FROM mc_truth ORDER BY event_no")]
+            photons = [dict(r) for r in connection.execute("SELECT * FROM total")]
+        return truth, photons
+    import pyarrow.parquet as pq
+
+    return (pq.read_table(PROMETHEUS_TABLES / "merged" / "mc_truth" / "mc_truth_0.parquet").to_pylist(),
+            pq.read_table(PROMETHEUS_TABLES / "merged" / "total" / "total_0.parquet").to_pylist())
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "parquet"])
+def test_graphnets_prometheus_tables_convert_with_prometheus_conventions(cli: Cli, tmp_path: Path, kind: str) -> None:
+    """Issue 23 item 5: GraphNeT's converted Prometheus tables (injection_*, sensor_pos_*, t; one photon a row)
+    convert like Prometheus' own files: 1 PE a photon, the earliest photon's time, source directions."""
+    source = PROMETHEUS_TABLES / ("prometheus-events.db" if kind == "sqlite" else "merged")
+    out = tmp_path / "photons.h5"
+    geometry = TABLES / "orca_150_prometheus.parquet"  # the example's detector: its sensors sit exactly on it
+    result = cli("convert", str(source), str(out), "--geometry", str(geometry))
+    assert result.exit_code == 0, result.output
+    truth, photons = _photon_tables(kind)
+    with EventFile(out) as events:
+        labels, signals, doms = events.labels(), events.signals(0, events.n_events), events.geometry
+        assert list(events.ids().column("event_no")) == [row["event_no"] for row in truth]
+        assert events.attributes()["z_offset_m"] == 0.0 and "direction of travel" in events.attributes()["direction"]
+    for row, label, event in zip(truth, labels, signals):
+        want = [row["injection_energy"], np.pi - row["injection_zenith"], np.mod(row["injection_azimuth"] + np.pi, 2 * np.pi),
+                row["injection_position_x"], row["injection_position_y"], row["injection_position_z"]]
+        np.testing.assert_allclose(label, want, rtol=1e-6, atol=1e-4)
+        mine = [p for p in photons if p["event_no"] == row["event_no"]]
+        assert event[0].sum() == len(mine)  # one PE per photon
+        first = min(mine, key=lambda p: p["t"])
+        k = int(np.argmin(np.abs(doms.x - first["sensor_pos_x"]) + np.abs(doms.y - first["sensor_pos_y"])
+                          + np.abs(doms.z - first["sensor_pos_z"])))
+        assert event[1, k] == pytest.approx(first["t"], rel=1e-6) and event[1, k] == event[1][event[0] > 0].min()
+
+
+def test_graphnets_prometheus_tables_name_the_detector_they_need(cli: Cli, tmp_path: Path) -> None:
+    refused = cli("convert", str(PROMETHEUS_TABLES / "merged"), str(tmp_path / "x.h5"))
+    assert refused.exit_code == 2 and "sensors sit on no DOM of built-in IceCube-86" in refused.stderr
+    assert "--geometry FILE" in refused.stderr
+    wrong = cli("convert", str(OSCNEXT_DB), str(tmp_path / "y.h5"), "--z-offset", "3")
+    assert wrong.exit_code == 2 and "--z-offset applies to Prometheus photons only" in wrong.stderr

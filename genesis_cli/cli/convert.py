@@ -30,7 +30,7 @@ ROUTES = (("graphnet-sqlite", "genesis-hdf5"), ("graphnet-parquet", "genesis-hdf
 
 
 def _format_of(path: Path) -> str | None:
-    if path.is_dir() and (path / "truth").is_dir():
+    if path.is_dir() and ((path / "truth").is_dir() or (path / "mc_truth").is_dir()):
         return "graphnet-parquet"
     return FORMATS.get(path.suffix.lower())
 
@@ -42,13 +42,13 @@ def convert_command(
     target_format: Annotated[Optional[str], typer.Option("--to", help="genesis-hdf5 or graphnet-parquet (default: the other side of IN's format).")] = None,
     geometry: Annotated[Optional[Path], geometry_option()] = None,
     pulse_table: Annotated[Optional[str], typer.Option("--pulse-table", help="Pulse map table (default: SQLite: the one table with pulse columns; Parquet: SRTInIcePulses).")] = None,
-    truth_table: Annotated[str, typer.Option("--truth-table", help="Truth table (SQLite).")] = "truth",
+    truth_table: Annotated[Optional[str], typer.Option("--truth-table", help="Truth table (SQLite; default: truth, or mc_truth for GraphNeT's Prometheus tables).")] = None,
     labels: Annotated[Optional[list[str]], typer.Option("--label", metavar="NAME=COLUMN", help="Truth column (Prometheus: mc_truth field) of a label (repeatable), e.g. energy=energy_track.")] = None,
     pulse_columns: Annotated[Optional[list[str]], typer.Option("--pulse-column", metavar="NAME=COLUMN", help="The pulse table's column for a pulse field (repeatable; NAME: dom_x, dom_y, dom_z, dom_time, charge, string, dom_number, event_no), e.g. dom_time=t.")] = None,
     where: Annotated[Optional[str], typer.Option(metavar="'COLUMN OP NUMBER'", help="Keep events whose truth passes, e.g. 'pid == 14' (SQLite).")] = None,
     tolerance: Annotated[float, typer.Option(help="Metres within which a pulse's DOM position matches a geometry DOM.")] = 1.0,
     match: Annotated[str, typer.Option(help="position (dom_x/y/z) or id (string and dom_number; SQLite) to find a pulse's DOM.")] = "position",
-    z_offset: Annotated[Optional[float], typer.Option("--z-offset", metavar="METRES", help="Prometheus: shift sensor and vertex z by this into the geometry's frame (default: found from the photons: 0, or 1948.07 for Prometheus' surface-origin frame).")] = None,
+    z_offset: Annotated[Optional[float], typer.Option("--z-offset", metavar="METRES", help="Prometheus photons (its files, or GraphNeT's Prometheus tables): shift sensor and vertex z by this into the geometry's frame (default: found from the photons: 0, or 1948.07 for Prometheus' surface-origin frame).")] = None,
     overwrite: Annotated[bool, overwrite_option("OUT if it exists")] = False,
 ) -> None:
     """Convert events between GENESIS files and GraphNeT's SQLite and Parquet formats.
@@ -58,7 +58,7 @@ def convert_command(
     blocks, so inputs larger than memory convert with bounded memory. Out of GENESIS: GraphNeT
     Parquet, one pulse per hit DOM, so generated events go straight into GraphNeT.
     """
-    from genesis_cli.engine.convert.graphnet_sqlite import GRAPHNET_LABELS, PULSE_NAMES
+    from genesis_cli.engine.convert.layouts import PULSE_NAMES
     from genesis_cli.engine.data.eventfile import LABEL_COLUMNS
 
     kind_in = source_format or _format_of(source)
@@ -76,8 +76,8 @@ def convert_command(
         raise UsageError(f"--match {match!r}: use position or id")
     if match == "id" and kind_in != "graphnet-sqlite":
         raise UsageError("--match id reads SQLite databases only", hint="match by position")
-    if z_offset is not None and kind_in != "prometheus-parquet":
-        raise UsageError("--z-offset applies to Prometheus files only", hint="drop --z-offset")
+    if z_offset is not None and kind_in == "genesis-hdf5":
+        raise UsageError("--z-offset applies to Prometheus photons only", hint="drop --z-offset")
     if z_offset is not None and not math.isfinite(z_offset):
         raise UsageError(f"--z-offset {z_offset}: must be a finite number of metres")
     if where is not None and kind_in != "graphnet-sqlite":
@@ -94,29 +94,31 @@ def convert_command(
     if kind_in == "graphnet-sqlite":
         from genesis_cli.engine.convert.graphnet_sqlite import GraphnetDatabase, SqliteOptions, convert_graphnet_sqlite
 
-        database = GraphnetDatabase(source, SqliteOptions(pulse_table, truth_table, {**GRAPHNET_LABELS, **overrides},
-                                                          where, renamed, tolerance, match=match))
+        database = GraphnetDatabase(source, SqliteOptions(pulse_table, truth_table, overrides, where, renamed, tolerance,
+                                                          match=match, z_offset=z_offset))
         with progress_callback(database.count(), f"converting {source.name}") as advance:
-            summary = convert_graphnet_sqlite(database, output, detector, overwrite=overwrite, progress=advance)
+            summary = convert_graphnet_sqlite(database, output, detector, overwrite=overwrite, progress=advance,
+                                              on_message=print_notice)
     elif kind_in == "prometheus-parquet":
         from genesis_cli.engine.convert.prometheus import convert_prometheus
 
         summary = convert_prometheus(source, output, detector, labels=overrides, tolerance_m=tolerance,
                                      z_offset=z_offset, overwrite=overwrite, on_message=print_notice)
     else:
-        from genesis_cli.engine.convert.graphnet_parquet import PULSE_TABLE, import_graphnet_parquet
+        from genesis_cli.engine.convert.graphnet_parquet import import_graphnet_parquet
 
-        summary = import_graphnet_parquet(source, output, detector, pulse_table=pulse_table or PULSE_TABLE,
-                                          labels=overrides, pulse_columns=renamed, tolerance_m=tolerance,
-                                          overwrite=overwrite)
+        summary = import_graphnet_parquet(source, output, detector, pulse_table=pulse_table, labels=overrides,
+                                          pulse_columns=renamed, tolerance_m=tolerance, z_offset=z_offset,
+                                          overwrite=overwrite, on_message=print_notice)
     print_success(f"wrote {summary.events:,} events ({summary.pulses:,} pulses) to {summary.path} in "
                   f"{summary.seconds:.1f} s, {summary.events_per_second:,.0f} events/s")
 
 
 def _export(source: Path, output: Path, pulse_table: str | None, overwrite: bool) -> None:
     """GENESIS file -> GraphNeT Parquet folder."""
-    from genesis_cli.engine.convert.graphnet_parquet import PULSE_TABLE, export_graphnet_parquet, require_pyarrow
+    from genesis_cli.engine.convert.graphnet_parquet import PULSE_TABLE, export_graphnet_parquet
     from genesis_cli.engine.data.eventfile import EventFile
+    from genesis_cli.engine.extras import require_pyarrow
 
     require_pyarrow()
     if output.exists() and not overwrite:

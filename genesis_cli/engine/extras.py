@@ -9,6 +9,12 @@ from types import ModuleType
 from genesis_cli.errors import UsageError
 
 
+def require_pyarrow() -> ModuleType:
+    """pyarrow.parquet, or one line naming the extra that installs it."""
+    return require_extra("pyarrow.parquet", "Parquet needs the pyarrow package, which is not installed",
+                         hint="pip install 'genesis-icecube[convert]'")
+
+
 def require_extra(module: str, message: str, *, hint: str) -> ModuleType:
     """``import module``, or a UsageError (exit 2) with ``message`` and the install ``hint``."""
     try:

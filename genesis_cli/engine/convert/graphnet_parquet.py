@@ -26,35 +26,40 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
+from typing import Any
 
 import numpy as np
 
-from genesis_cli.engine.convert.graphnet_sqlite import (
+from genesis_cli.engine.convert.layouts import (
     EVENT_COLUMN,
     GRAPHNET_LABELS,
+    ICECUBE,
     PULSE_COLUMNS,
     RESPONSE_COLUMNS,
     SOURCE_ID_COLUMNS,
+    TableLayout,
+    layout_of,
     pulse_column_hint,
 )
 from genesis_cli.engine.convert.matching import DomMatcher
+from genesis_cli.engine.convert.prometheus import (
+    FRAME_SAMPLE,
+    PROMETHEUS_DIRECTION,
+    frame_offset,
+    offset_notice,
+    to_genesis_frame,
+)
 from genesis_cli.engine.convert.pulses import ConversionSummary, PulseBlock, pulses_to_file
 from genesis_cli.engine.data.eventfile import LABEL_COLUMNS, EventFile, EventIds
 from genesis_cli.engine.detector import ICECUBE_PMT_AREA_M2, Geometry, icecube86_geometry, with_known_response
-from genesis_cli.engine.extras import require_extra
-from genesis_cli.errors import DataError
+from genesis_cli.engine.extras import require_pyarrow
+from genesis_cli.errors import DataError, UsageError
 
-TRUTH_TABLE, PULSE_TABLE = "truth", "SRTInIcePulses"
+TRUTH_TABLE, PULSE_TABLE = ICECUBE.truth_table, ICECUBE.pulse_table
 EXPORT_BLOCK = 4096
-
-
-def require_pyarrow() -> ModuleType:
-    """pyarrow.parquet, or one line naming the extra that installs it."""
-    return require_extra("pyarrow.parquet", "Parquet needs the pyarrow package, which is not installed",
-                         hint="pip install 'genesis-icecube[convert]'")
 
 
 def export_graphnet_parquet(source: Path, out: Path, *, pulse_table: str = PULSE_TABLE, overwrite: bool = False,
@@ -120,22 +125,27 @@ def table_file(table: str, index: int) -> str:
     return f"{table}_{index}.parquet"
 
 
-def _merged_index(path: Path) -> int | None:
-    match = re.fullmatch(rf"{re.escape(TRUTH_TABLE)}_(\d+)\.parquet", path.name)
+def _merged_index(path: Path, table: str) -> int | None:
+    match = re.fullmatch(rf"{re.escape(table)}_(\d+)\.parquet", path.name)
     return int(match.group(1)) if match else None
 
 
-def truth_files(folder: Path) -> list[Path]:
+def truth_files(folder: Path, truth_table: str = TRUTH_TABLE) -> list[Path]:
     """The truth files of a GraphNeT Parquet folder in event order: merged ones by their number
     (truth_2 before truth_10), others by name."""
-    files = list((folder / TRUTH_TABLE).glob("*.parquet"))
-    return sorted(files, key=lambda p: (_merged_index(p) is None, _merged_index(p) or 0, p.name))
+    files = list((folder / truth_table).glob("*.parquet"))
+
+    def order(p: Path) -> tuple[bool, int, str]:
+        index = _merged_index(p, truth_table)
+        return index is None, index or 0, p.name
+
+    return sorted(files, key=order)
 
 
-def pulse_file_for(truth_file: Path, folder: Path, pulse_table: str) -> Path:
+def pulse_file_for(truth_file: Path, folder: Path, pulse_table: str, truth_table: str = TRUTH_TABLE) -> Path:
     """The pulse file holding ``truth_file``'s pulses, in either of GraphNeT's namings (or the same name)."""
-    index, name = _merged_index(truth_file), truth_file.name
-    suffix = f"_{TRUTH_TABLE}.parquet"
+    index, name = _merged_index(truth_file, truth_table), truth_file.name
+    suffix = f"_{truth_table}.parquet"
     if index is not None:
         candidate = table_file(pulse_table, index)
     elif name.endswith(suffix):
@@ -147,42 +157,71 @@ def pulse_file_for(truth_file: Path, folder: Path, pulse_table: str) -> Path:
         path = folder / pulse_table / name
     if not path.exists():
         held = sorted(p.name for p in (folder / pulse_table).glob("*.parquet")) if (folder / pulse_table).is_dir() else []
-        tables = sorted(d.name for d in folder.iterdir() if d.is_dir() and d.name != TRUTH_TABLE)
+        tables = sorted(d.name for d in folder.iterdir() if d.is_dir() and d.name != truth_table)
         raise DataError(f"{folder}: {truth_file.name} has no pulse file {path}",
                         hint=(f"{pulse_table}/ holds {', '.join(held[:4])}{' ...' if len(held) > 4 else ''}" if held else
                               f"pulse tables here: {', '.join(tables) or 'none'}; name one with --pulse-table"))
     return path
 
 
-def parquet_blocks(folder: Path, pulse_table: str, label_columns: list[str],
-                   pulse_columns: dict[str, str] | None = None, ids: tuple[str, ...] = ()) -> Iterator[PulseBlock]:
+@dataclass(frozen=True)
+class ParquetTables:
+    """What to read from a GraphNeT Parquet folder: table names, label and pulse columns, ids."""
+
+    truth_table: str
+    pulse_table: str
+    label_columns: list[str]
+    pulse_columns: dict[str, str] = field(default_factory=dict)  # GENESIS pulse name -> the table's column
+    ids: tuple[str, ...] = ()
+    charge_per_row: bool = False  # Prometheus photons: no charge column, 1 PE a row
+
+    @classmethod
+    def of(cls, folder: Path, layout: TableLayout, *, pulse_table: str | None = None, labels: dict[str, str] | None = None,
+           pulse_columns: dict[str, str] | None = None) -> ParquetTables:
+        """The layout's names, with the user's where given; ids from the first truth file."""
+        mapping = {**layout.labels, **(labels or {})}
+        renamed = {**layout.pulse_columns, **(pulse_columns or {})}
+        files = truth_files(folder, layout.truth_table)
+        ids = id_columns(require_pyarrow().read_schema(files[0]).names) if files else ()
+        return cls(layout.truth_table, pulse_table or layout.pulse_table, [mapping[name] for name in LABEL_COLUMNS],
+                   renamed, ids, layout.photons and "charge" not in (pulse_columns or {}))
+
+    def pulse_read(self) -> list[str]:
+        """The pulse columns read: event, x, y, z, time and (unless one PE a row) charge."""
+        names = {**{c: c for c in (EVENT_COLUMN, *PULSE_COLUMNS)}, **self.pulse_columns}
+        fields = (EVENT_COLUMN, "dom_x", "dom_y", "dom_z", "dom_time", *(() if self.charge_per_row else ("charge",)))
+        return [names[c] for c in fields]
+
+
+def parquet_blocks(folder: Path, tables: ParquetTables) -> Iterator[PulseBlock]:
     """Blocks of a GraphNeT Parquet folder: each truth file with its pulse file, events in row order,
-    with the truth's ``ids`` columns (RunID, ...) beside event_no."""
+    with the truth's id columns (RunID, ...) beside event_no."""
     parquet = require_pyarrow()
-    files = truth_files(folder)
+    files = truth_files(folder, tables.truth_table)
     if not files:
-        raise DataError(f"{folder}: no Parquet files in {folder / TRUTH_TABLE}", hint="point to a GraphNeT Parquet folder")
+        raise DataError(f"{folder}: no Parquet files in {folder / tables.truth_table}",
+                        hint="point to a GraphNeT Parquet folder")
+    wanted = tables.pulse_read()
     for truth_file in files:
-        pulse_file = pulse_file_for(truth_file, folder, pulse_table)
+        pulse_file = pulse_file_for(truth_file, folder, tables.pulse_table, tables.truth_table)
         truth = parquet.read_table(truth_file)
-        missing = [c for c in (*label_columns, EVENT_COLUMN, *ids) if c not in truth.column_names]
+        missing = [c for c in (*tables.label_columns, EVENT_COLUMN, *tables.ids) if c not in truth.column_names]
         if missing:
             raise DataError(f"{truth_file}: lacks column {missing[0]!r} (columns: {', '.join(truth.column_names)})",
                             hint="map labels to other truth columns with --label NAME=COLUMN")
-        names = {**{c: c for c in (EVENT_COLUMN, *PULSE_COLUMNS)}, **(pulse_columns or {})}
-        wanted = [names[c] for c in (EVENT_COLUMN, "dom_x", "dom_y", "dom_z", "dom_time", "charge")]
         held = parquet.read_schema(pulse_file).names
         missing = [c for c in wanted if c not in held]
         if missing:
             raise DataError(f"{pulse_file}: lacks column {missing[0]!r}", hint=pulse_column_hint(held))
         pulses = parquet.read_table(pulse_file, columns=wanted + [c for c in RESPONSE_COLUMNS if c in held])
         events = np.asarray(truth[EVENT_COLUMN], dtype=np.int64)
-        labels = np.column_stack([np.asarray(truth[c], dtype=np.float64) for c in label_columns])
+        labels = np.column_stack([np.asarray(truth[c], dtype=np.float64) for c in tables.label_columns])
         table = np.column_stack([np.asarray(pulses[c], dtype=np.float64) for c in wanted] +
+                                ([np.ones(len(pulses))] if tables.charge_per_row else []) +
                                 [np.asarray(pulses[c], dtype=np.float64) if c in held else np.full(len(pulses), np.nan)
                                  for c in RESPONSE_COLUMNS])
-        source_ids = (np.column_stack([np.asarray(truth[c].fill_null(-1), dtype=np.int64) for c in ids])
-                      if ids else None)
+        source_ids = (np.column_stack([np.asarray(truth[c].fill_null(-1), dtype=np.int64) for c in tables.ids])
+                      if tables.ids else None)
         yield PulseBlock.of(events, labels, table, source_ids)
 
 
@@ -191,18 +230,31 @@ def id_columns(columns: list[str]) -> tuple[str, ...]:
     return tuple(c for c in SOURCE_ID_COLUMNS if c in columns)
 
 
-def import_graphnet_parquet(folder: Path, out: Path, geometry: Geometry, *, pulse_table: str = PULSE_TABLE,
+def import_graphnet_parquet(folder: Path, out: Path, geometry: Geometry, *, pulse_table: str | None = None,
                             labels: dict[str, str] | None = None, pulse_columns: dict[str, str] | None = None,
-                            tolerance_m: float = 1.0, overwrite: bool = False,
-                            progress: Callable[[int], None] | None = None) -> ConversionSummary:
-    """Convert a GraphNeT Parquet folder into a GENESIS event file."""
-    mapping = {**GRAPHNET_LABELS, **(labels or {})}
-    columns = [mapping[name] for name in LABEL_COLUMNS]
-    attrs = {"generator": "genesis convert", "source": str(folder), "source_format": "graphnet-parquet",
-             "pulse_table": pulse_table, "truth_table": TRUTH_TABLE, "geometry_source": geometry.source,
-             "label_columns_source": dict(zip(LABEL_COLUMNS, columns))}
+                            tolerance_m: float = 1.0, z_offset: float | None = None, overwrite: bool = False,
+                            progress: Callable[[int], None] | None = None,
+                            on_message: Callable[[str], None] | None = None) -> ConversionSummary:
+    """Convert a GraphNeT Parquet folder (IceCube pulse maps, or Prometheus photons: layouts.py) into a
+    GENESIS event file; Prometheus photons are put into GENESIS's frame and direction convention."""
+    layout = layout_of([d.name for d in folder.iterdir() if d.is_dir()])
+    if z_offset is not None and not layout.photons:
+        raise UsageError("--z-offset applies to Prometheus photons only", hint="drop --z-offset")
+    tables = ParquetTables.of(folder, layout, pulse_table=pulse_table, labels=labels, pulse_columns=pulse_columns)
+    attrs: dict[str, Any] = {
+        "generator": "genesis convert", "source": str(folder), "source_format": "graphnet-parquet",
+        "pulse_table": tables.pulse_table, "truth_table": tables.truth_table, "geometry_source": geometry.source,
+        "label_columns_source": dict(zip(LABEL_COLUMNS, tables.label_columns))}
     matcher = DomMatcher(geometry, tolerance_m, str(folder))
-    files = truth_files(folder)
-    ids = id_columns(require_pyarrow().read_schema(files[0]).names) if files else ()
-    return pulses_to_file(parquet_blocks(folder, pulse_table, columns, pulse_columns, ids), out, geometry, matcher, attrs,
-                          id_columns=ids, overwrite=overwrite, progress=progress)
+    blocks: Iterable[PulseBlock] = parquet_blocks(folder, tables)
+    if layout.photons:
+        if z_offset is None:
+            first = next(iter(parquet_blocks(folder, tables)), None)
+            sample = first.pulses[:FRAME_SAMPLE, 1:4] if first is not None else np.empty((0, 3))
+            z_offset = frame_offset(sample, geometry, tolerance_m, str(folder))
+            if z_offset and on_message is not None:
+                on_message(offset_notice(folder.name, z_offset, geometry))
+        attrs.update(z_offset_m=z_offset, direction=PROMETHEUS_DIRECTION, layout=layout.name)
+        blocks = (to_genesis_frame(block, z_offset) for block in blocks)
+    return pulses_to_file(blocks, out, geometry, matcher, attrs, id_columns=tables.ids, overwrite=overwrite,
+                          progress=progress)

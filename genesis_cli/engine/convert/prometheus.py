@@ -24,11 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
-from genesis_cli.engine.convert.graphnet_parquet import require_pyarrow
 from genesis_cli.engine.convert.matching import DomMatcher
 from genesis_cli.engine.convert.pulses import ConversionSummary, PulseBlock, pulses_to_file
 from genesis_cli.engine.data.eventfile import LABEL_COLUMNS
 from genesis_cli.engine.detector import Geometry
+from genesis_cli.engine.extras import require_pyarrow
 from genesis_cli.errors import DataError
 
 #: GENESIS label -> field of Prometheus' mc_truth; overridable per label.
@@ -40,6 +40,7 @@ BLOCK_EVENTS = 64  # photon tables are ~100x denser than pulse maps: about 1 M p
 #: Prometheus' IceCube frame has its origin at the ice surface: IceCube's origin is 1948.07 m deep.
 PROMETHEUS_Z_OFFSET_M = 1948.07
 FRAME_SAMPLE = 2000  # photons looked at to find the frame
+PROMETHEUS_DIRECTION = "converted from Prometheus' direction of travel"
 
 
 def source_direction(zenith: np.ndarray, azimuth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -61,6 +62,11 @@ def find_z_offset(path: Path, geometry: Geometry, tolerance_m: float) -> float:
         if sum(len(p) for p in positions) >= FRAME_SAMPLE:
             break
     sample = np.concatenate(positions)[:FRAME_SAMPLE] if positions else np.empty((0, 3))
+    return frame_offset(sample, geometry, tolerance_m, str(path))
+
+
+def frame_offset(sample: np.ndarray, geometry: Geometry, tolerance_m: float, source: str) -> float:
+    """The z shift (0 or +1948.07 m) under which photon positions ``sample`` (P, 3) sit on the geometry's DOMs."""
     if len(sample) == 0:
         return 0.0
     sample = np.unique(sample, axis=0)  # photons sit on sensors: a few hundred positions, not thousands
@@ -74,11 +80,27 @@ def find_z_offset(path: Path, geometry: Geometry, tolerance_m: float) -> float:
     shares = {shift: on_doms(shift) for shift in (0.0, PROMETHEUS_Z_OFFSET_M)}
     best = max(shares, key=shares.__getitem__)
     if shares[best] < 0.5:
-        raise DataError(f"{path}: its sensors sit on no DOM of {geometry.source} (in IceCube's frame: "
+        raise DataError(f"{source}: its sensors sit on no DOM of {geometry.source} (in IceCube's frame: "
                         f"{shares[0.0]:.0%} of the first photons; {PROMETHEUS_Z_OFFSET_M} m higher, as Prometheus "
                         f"places IceCube: {shares[PROMETHEUS_Z_OFFSET_M]:.0%})",
                         hint="pass the detector with --geometry FILE, or the shift into its frame with --z-offset METRES")
     return best
+
+
+def to_genesis_frame(block: PulseBlock, z_offset: float) -> PulseBlock:
+    """A block of Prometheus photons in GENESIS's conventions: labels give where the particle comes from
+    (source_direction), and sensor and vertex z are shifted by ``z_offset`` into the geometry's frame."""
+    labels, pulses = block.labels.copy(), block.pulses.copy()
+    labels[:, 1], labels[:, 2] = source_direction(labels[:, 1], labels[:, 2])
+    labels[:, 5] += z_offset
+    pulses[:, 3] += z_offset
+    return PulseBlock(block.events, labels, pulses, block.ids)
+
+
+def offset_notice(source: str, z_offset: float, geometry: Geometry) -> str:
+    """What a found frame shift did, for the user."""
+    return (f"{source}: sensors sit {z_offset} m below {geometry.source} (Prometheus' frame, origin at the ice "
+            f"surface); z shifted by +{z_offset} m (--z-offset to set it)")
 
 
 def _fields(column: object, wanted: tuple[str, ...] | list[str], what: str, path: Path) -> None:
@@ -90,8 +112,9 @@ def _fields(column: object, wanted: tuple[str, ...] | list[str], what: str, path
 
 
 def prometheus_blocks(path: Path, label_fields: list[str], z_offset: float = 0.0) -> Iterator[PulseBlock]:
-    """Blocks of a Prometheus file: event numbers (the row in the file: Prometheus numbers no events), labels (in GENESIS's frame and direction convention,
-    label_fields in LABEL_COLUMNS order), and one pulse of charge 1 per photon (z shifted by ``z_offset``)."""
+    """Blocks of a Prometheus file: event numbers (the row in the file: Prometheus numbers no events), labels
+    (label_fields in LABEL_COLUMNS order) and one pulse of charge 1 per photon, in GENESIS's frame and
+    direction convention (to_genesis_frame)."""
     parquet = require_pyarrow()
     import pyarrow.compute as pc
 
@@ -104,16 +127,13 @@ def prometheus_blocks(path: Path, label_fields: list[str], z_offset: float = 0.0
         _fields(photons, PHOTON_FIELDS, "photons", path)
         labels = np.column_stack([np.asarray(truth.field(name).to_numpy(zero_copy_only=False), dtype=np.float64)
                                   for name in label_fields])
-        labels[:, 1], labels[:, 2] = source_direction(labels[:, 1], labels[:, 2])
-        labels[:, 5] += z_offset
         events = np.arange(first, first + len(batch))
         lengths = np.asarray(pc.list_value_length(photons.field("t")).fill_null(0), dtype=np.int64)
         owner = np.repeat(events, lengths)
         values = [np.asarray(pc.list_flatten(photons.field(name)), dtype=np.float64) for name in PHOTON_FIELDS]
-        values[2] = values[2] + z_offset
         pulses = np.column_stack([owner, *values, np.ones(len(owner))])  # event_no, x, y, z, t, charge 1
         first += len(batch)
-        yield PulseBlock.of(events, labels, pulses)
+        yield to_genesis_frame(PulseBlock.of(events, labels, pulses), z_offset)
 
 
 def convert_prometheus(path: Path, out: Path, geometry: Geometry, *, labels: dict[str, str] | None = None,
@@ -128,11 +148,10 @@ def convert_prometheus(path: Path, out: Path, geometry: Geometry, *, labels: dic
         _check_columns(path)
         z_offset = find_z_offset(path, geometry, tolerance_m)
         if z_offset and on_message is not None:
-            on_message(f"{path.name}: sensors sit {z_offset} m below {geometry.source} (Prometheus' frame, origin at "
-                       f"the ice surface); z shifted by +{z_offset} m (--z-offset to set it)")
+            on_message(offset_notice(path.name, z_offset, geometry))
     attrs = {"generator": "genesis convert", "source": str(path), "source_format": "prometheus-parquet",
              "geometry_source": geometry.source, "label_columns_source": dict(zip(LABEL_COLUMNS, fields)),
-             "z_offset_m": z_offset, "direction": "converted from Prometheus' direction of travel",
+             "z_offset_m": z_offset, "direction": PROMETHEUS_DIRECTION,
              "event_no_source": "the event's row in the source file"}
     matcher = DomMatcher(geometry, tolerance_m, str(path))
     return pulses_to_file(prometheus_blocks(path, fields, z_offset), out, geometry, matcher, attrs, overwrite=overwrite,

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from genesis_cli.engine.detector.geometry import Geometry
-from genesis_cli.engine.extras import require_extra
+from genesis_cli.engine.extras import require_pyarrow
 from genesis_cli.errors import UsageError
 
 #: Names a table may give each position column, in order of preference.
@@ -64,8 +64,7 @@ def load_geometry_csv(path: Path) -> Geometry:
 
 def load_geometry_parquet(path: Path) -> Geometry:
     """DOM positions from a Parquet table (GraphNeT's and Prometheus' geometry tables read as they are)."""
-    parquet = require_extra("pyarrow.parquet", "Parquet geometry tables need the pyarrow package, which is not installed",
-                            hint="pip install 'genesis-icecube[convert]', or pass a CSV table")
+    parquet = require_pyarrow()
     if not path.exists():
         raise UsageError(f"{path}: geometry file not found")
     try:
