@@ -51,7 +51,7 @@ def inspect_data_command(
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2, default=_json_default))
     else:
-        console().print(_render(report.to_dict()))
+        console().print(_render({**report.to_dict(), "dark_noise_text": report.noise.describe() if report.noise else None}))
     if plot is not None:
         plot_inspection(report, plot)
         if not as_json:
@@ -107,8 +107,11 @@ def _render(d: dict[str, Any]) -> Group:
     signals.add_row(*_quantile_row("npe of hit DOMs", d["npe_of_hits"]))
     time_range = d["hit_time_range_ns"]
     extra = Table(box=None, show_header=False)
+    extra.add_column(no_wrap=True)
+    extra.add_column(overflow="fold")
     extra.add_row("hit-time range", f"{time_range[0]:,.1f} .. {time_range[1]:,.1f} ns" if time_range else "-")
     extra.add_row("non-finite times", f"{100 * d['nonfinite_time_share']:.2f}% of DOM entries (no-hit DOMs)")
+    extra.add_row("dark noise", d["dark_noise_text"] or "not measurable (no event has a hit of >= 2.5 PE)")
 
     labels = Table("label", "unit", "min", "median", "max", box=box.SIMPLE_HEAD, title="Labels",
                    title_justify="left")

@@ -23,10 +23,12 @@ from genesis_cli.engine.data.eventfile import (
     EventFile,
     EventIds,
 )
+from genesis_cli.engine.detector.noise import NoiseAccumulator, NoiseEstimate
 
 QUANTILES = (0.0, 0.05, 0.5, 0.95, 1.0)
 SAMPLE_SIZE = 200_000
 MIN_EVENTS_TO_TRAIN = 100
+NOISE_EVENTS = 20_000  # events the dark-noise estimate reads (1,000 give the rates to ~1%)
 
 
 @dataclass
@@ -69,6 +71,7 @@ class Inspection:
     nonfinite_time_share: float  # of all DOM entries
     labels: np.ndarray  # (N, 6)
     identities: IdentitySummary | None = None
+    noise: NoiseEstimate | None = None  # dark noise measured from the hits before any light could arrive
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -107,6 +110,7 @@ class Inspection:
             "nonfinite_time_share": self.nonfinite_time_share,
             "labels": self.label_ranges(),
             "event_ids": vars(self.identities) if self.identities else None,
+            "dark_noise": self.noise.to_dict() if self.noise else None,
             "attributes": self.attributes,
             "problems": self.problems,
             "warnings": self.warnings,
@@ -146,8 +150,13 @@ def inspect_file(path: Path) -> Inspection:
         nonfinite_time = negative_npe = nan_npe = inf_npe = hits_without_time = 0
         first_bad_event: int | None = None
         block = events.reading_block()
+        labels = events.labels()
+        accumulator = NoiseAccumulator(events.geometry)  # dark noise from the first NOISE_EVENTS events
         for start in range(0, n, block):
             raw = events.signals(start, min(start + block, n))
+            if start < NOISE_EVENTS:
+                stop = min(start + raw.shape[0], NOISE_EVENTS)
+                accumulator.add(raw[:stop - start], labels[start:stop])
             npe, time = raw[:, 0], raw[:, 1]
             bad = ~((npe >= 0) & np.isfinite(npe))  # NaN and +inf too (inf >= 0 holds)
             if bad.any():
@@ -167,7 +176,6 @@ def inspect_file(path: Path) -> Inspection:
             time_sample.add(hit_times)
             if hit_times.size:
                 t_min, t_max = min(t_min, float(hit_times.min())), max(t_max, float(hit_times.max()))
-        labels = events.labels()
         layout = events.geometry.strings
         detector = DetectorSummary(
             n_doms=n_doms,
@@ -180,13 +188,14 @@ def inspect_file(path: Path) -> Inspection:
             pmt_area_range_m2=_range(events.geometry.pmt_area),
         )
         identities = _identities(events.ids())
+        noise = accumulator.result()
         report = Inspection(
             path=Path(path), file_size_bytes=Path(path).stat().st_size, datasets=events.dataset_info(),
             n_events=n, detector=detector, attributes=events.attributes(),
             hits_per_event=hits_per_event, dom_hit_rate=dom_hits / n,
             npe_sample=npe_sample.values, time_sample=time_sample.values,
             time_range_ns=(t_min, t_max) if math.isfinite(t_min) else None,
-            nonfinite_time_share=nonfinite_time / (n * n_doms), labels=labels, identities=identities,
+            nonfinite_time_share=nonfinite_time / (n * n_doms), labels=labels, identities=identities, noise=noise,
         )
     _judge(report, (negative_npe, nan_npe, inf_npe), first_bad_event, hits_without_time)
     return report

@@ -1,0 +1,71 @@
+"""Issue 25 item 1 (first part): dark noise measured from a file as the detector makes it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from genesis_cli.engine.data.eventfile import EventFile
+from genesis_cli.engine.detector import icecube86_geometry
+from genesis_cli.engine.detector.noise import estimate_noise, interaction_bound
+from genesis_cli.engine.simulation.runner import simulate_to_file
+from genesis_cli.settings.simulation import SimulationConfig
+
+STANDARD_HZ, HQE_HZ = 560.0, 780.0  # the simulator's defaults (shared/notes/physics.md)
+
+
+@pytest.fixture(scope="module")
+def noise_files(tmp_path_factory: pytest.TempPathFactory) -> dict[float, Path]:
+    """The same 1,000 events with noise off, on and three times as loud."""
+    folder = tmp_path_factory.mktemp("noise")
+    files = {}
+    for scale in (0.0, 1.0, 3.0):
+        config = SimulationConfig(events=1000, seed=3, noise=scale > 0, noise_rate_hz=STANDARD_HZ * max(scale, 1.0),
+                                  hqe_noise_rate_hz=HQE_HZ * max(scale, 1.0))
+        files[scale] = simulate_to_file(folder / f"noise_{scale:g}.h5", config, icecube86_geometry()).path
+    return files
+
+
+@pytest.mark.parametrize("scale", [1.0, 3.0])
+def test_the_measured_rates_match_the_simulated_ones_within_5_percent(noise_files: dict[float, Path],
+                                                                       scale: float) -> None:
+    with EventFile(noise_files[scale]) as events:
+        estimate = estimate_noise(events)
+    assert estimate is not None and list(estimate.efficiencies) == [1.0, 1.35]
+    truth = np.array([STANDARD_HZ, HQE_HZ]) * scale
+    assert np.all(np.abs(estimate.rates_hz / truth - 1) < 0.05), estimate.describe()
+    assert estimate.window_ns == pytest.approx((6000.0, 16000.0), abs=5.0)  # trigger 10 us, -4 .. +6 us
+    assert estimate.hits_per_event == pytest.approx(float(estimate.per_dom_hz.sum()) * 1e-5, rel=1e-3)  # 10 us window
+
+
+def test_a_file_without_noise_measures_almost_none(noise_files: dict[float, Path]) -> None:
+    """Light never counts as noise: below 1% of the standard rate (it is 0.5% here)."""
+    with EventFile(noise_files[0.0]) as events:
+        estimate = estimate_noise(events)
+    assert estimate is not None and (estimate.rates_hz < 0.01 * STANDARD_HZ).all(), estimate.describe()
+
+
+def test_an_early_noise_hit_on_a_bright_dom_does_not_set_the_interaction_time() -> None:
+    light = np.array([10_030.0, 10_050.0, 10_200.0, 10_400.0])
+    assert interaction_bound(np.concatenate([[7_000.0], light])) == 10_030.0  # noise first on one bright DOM
+    assert interaction_bound(np.array([10_030.0])) == 10_030.0  # a single bright DOM is all there is
+    assert interaction_bound(np.array([7_000.0, 10_030.0])) == 7_000.0  # two: no way to tell, the earlier bounds
+
+
+def test_events_without_bright_hits_give_no_estimate(tmp_path: Path) -> None:
+    from tests.conftest import write_event_file
+
+    signals = np.stack([np.where(np.eye(8, 12) > 0, 1.0, 0.0), np.where(np.eye(8, 12) > 0, 5000.0, np.inf)], axis=1)
+    with EventFile(write_event_file(tmp_path / "faint.h5", input=signals.astype(np.float32))) as events:
+        assert estimate_noise(events) is None
+
+
+def test_inspect_data_reports_the_dark_noise(cli, noise_files: dict[float, Path]) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    shown = cli("inspect-data", str(noise_files[1.0]))
+    assert shown.exit_code == 0 and "dark noise" in shown.stdout and "(rde 1.35) per DOM" in shown.stdout
+    report = json.loads(cli("inspect-data", str(noise_files[3.0]), "--json").stdout)["dark_noise"]
+    assert abs(report["rates_hz"]["1"] / (3 * STANDARD_HZ) - 1) < 0.05 and report["events_used"] > 900
