@@ -208,6 +208,11 @@ class DataConfig(StrictModel):
         4096, gt=0, description="Streaming only: events mixed in the shuffle buffer.")
     normalization_events: int = Field(
         20_000, gt=0, description="Training events sampled to fit the normalisation statistics.")
+    dark_noise: choice("learned", "measured") = Field(  # type: ignore[valid-type]
+        "learned", description="learned: the network learns the detector's dark noise with the light. measured: "
+                               "the noise is measured from the training events (rate per DOM type, window, "
+                               "charges), the targets lose the hits before any light could arrive, and "
+                               "sampling adds noise hits there as the detector makes them.")
 
     _batch_size_source: Any = PrivateAttr(default=None)
 

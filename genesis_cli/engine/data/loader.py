@@ -29,6 +29,8 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 from genesis_cli.engine.data.eventfile import EventFile, check_labels, check_signals
 from genesis_cli.engine.data.normalization import Normalizer, time_offsets
 from genesis_cli.engine.data.splits import DataSplit, split_of
+from genesis_cli.engine.detector.dark_noise import DarkNoise, light_only
+from genesis_cli.engine.detector.noise import NoiseAccumulator
 from genesis_cli.engine.memory import reuse_freed_batch_memory
 from genesis_cli.errors import DataError
 from genesis_cli.settings import ExperimentConfig
@@ -56,17 +58,38 @@ def read_blocks(file: EventFile, rows: np.ndarray, blocks: np.ndarray | None = N
         yield wanted, raw[wanted - start]
 
 
-def fit_normalizer(file: EventFile, split: DataSplit, config: ExperimentConfig) -> Normalizer:
-    """Fit the normalisation on (a seeded sample of up to data.normalization_events of) the training split."""
-    data = config.data
+def _fit_sample(split: DataSplit, config: ExperimentConfig) -> np.ndarray:
+    """The seeded sample of up to data.normalization_events training events the statistics are fitted on."""
     rng = np.random.default_rng(config.seed)
     train = split.train
-    sample = np.sort(rng.choice(train, size=min(len(train), data.normalization_events), replace=False))
+    return np.sort(rng.choice(train, size=min(len(train), config.data.normalization_events), replace=False))
+
+
+def fit_dark_noise(file: EventFile, split: DataSplit, config: ExperimentConfig) -> DarkNoise | None:
+    """The training events' dark noise (data.dark_noise: measured), from the normalisation's sample; None
+    when it cannot be measured (no event with a bright hit)."""
+    accumulator = NoiseAccumulator(file.geometry)
+    labels = file.labels()
+    for rows, raw in read_blocks(file, _fit_sample(split, config)):
+        accumulator.add(raw, labels[rows])
+    estimate = accumulator.result()
+    return DarkNoise.measured(estimate, accumulator.noise_charges()) if estimate is not None else None
+
+
+def fit_normalizer(file: EventFile, split: DataSplit, config: ExperimentConfig) -> Normalizer:
+    """Fit the normalisation on (a seeded sample of up to data.normalization_events of) the training split,
+    as the network sees it (without the noise before any light, for data.dark_noise: measured)."""
+    data = config.data
+    train = split.train
+    sample = _fit_sample(split, config)
     all_labels = file.labels()
+    clean = data.dark_noise == "measured"
     origin = data.resolved_time_origin
     positions = file.geometry.positions
     npe_parts, time_parts, written_parts, no_hit_times = [], [], [], []
     for rows, raw in read_blocks(file, sample):
+        if clean:
+            raw = light_only(raw, all_labels[rows], positions)
         npe, time = raw[:, 0], raw[:, 1]
         time = np.where(np.isfinite(time), time, data.replace_time_inf_with).astype(np.float64)
         hit = npe > 0
@@ -101,16 +124,23 @@ def _no_hit_convention(samples: list[np.ndarray]) -> float:
     return float(uniques[np.argmax(counts)])
 
 
+def targets(normalizer: Normalizer, raw: np.ndarray, labels: np.ndarray, positions: np.ndarray,
+            light: bool) -> np.ndarray:
+    """What the network learns for raw events (B, 2, L): normalised, without the noise before any light when ``light``."""
+    return normalizer.signals(light_only(raw, labels, positions) if light else raw, labels, positions)
+
+
 class EventLoader:
     """Iterable of batches over one split of an event file (see the module docstring)."""
 
     def __init__(self, file: EventFile, split: DataSplit, split_name: str, normalizer: Normalizer,
                  batch_size: int, *, shuffle: bool, seed: int, drop_last: bool = False,
                  memory_budget_bytes: float, num_workers: int = 0, shuffle_buffer: int = 4096,
-                 pin_memory: bool = False, shard: tuple[int, int] = (0, 1)) -> None:
+                 pin_memory: bool = False, shard: tuple[int, int] = (0, 1), light: bool = False) -> None:
         if batch_size <= 0:
             raise ValueError(f"batch_size must be > 0, got {batch_size}")
         self.file, self.split, self.split_name, self.normalizer = file, split, split_name, normalizer
+        self.light = light  # targets without the noise before any light (data.dark_noise: measured)
         rank, world = shard
         self.indices = split.indices(split_name)[rank::world]  # each distributed rank reads its shard
         self.start_batch = 0
@@ -134,8 +164,8 @@ class EventLoader:
         position = 0
         for rows, raw in read_blocks(self.file, self.indices):
             labels = self.raw_labels[position:position + len(rows)]  # rows come in the order of self.indices
-            out[position:position + len(rows)] = torch.from_numpy(
-                self.normalizer.signals(raw, labels, self.file.geometry.positions))
+            out[position:position + len(rows)] = torch.from_numpy(targets(self.normalizer, raw, labels,
+                                                                          self.file.geometry.positions, self.light))
             position += len(rows)
         return out
 
@@ -172,7 +202,7 @@ class EventLoader:
     def _stream_batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
         dataset = _BlockStream(self.file, self.indices, self.labels, self.raw_labels, self.normalizer, self.batch_size,
                                shuffle=self.shuffle, seed=self.seed, epoch=self.epoch,
-                               buffer=self.shuffle_buffer, drop_last=self.drop_last)
+                               buffer=self.shuffle_buffer, drop_last=self.drop_last, light=self.light)
         loader = DataLoader(dataset, batch_size=None, num_workers=self.num_workers,
                             pin_memory=self.pin_memory)
         yield from loader
@@ -183,8 +213,9 @@ class _BlockStream(IterableDataset):  # type: ignore[type-arg]
 
     def __init__(self, file: EventFile, indices: np.ndarray, labels: torch.Tensor, raw_labels: np.ndarray,
                  normalizer: Normalizer, batch_size: int, *, shuffle: bool, seed: int, epoch: int, buffer: int,
-                 drop_last: bool) -> None:
+                 drop_last: bool, light: bool = False) -> None:
         self.file, self.indices, self.labels, self.normalizer = file, indices, labels, normalizer
+        self.light = light
         self.raw_labels = raw_labels
         self.batch_size, self.shuffle, self.seed, self.epoch = batch_size, shuffle, seed, epoch
         self.buffer, self.drop_last = max(buffer, batch_size), drop_last
@@ -201,7 +232,7 @@ class _BlockStream(IterableDataset):  # type: ignore[type-arg]
         held = 0
         for rows, raw in read_blocks(self.file, self.indices, blocks[worker_id::n_workers]):
             raw_labels = self.raw_labels[np.searchsorted(self.indices, rows)]
-            pending_x.append(self.normalizer.signals(raw, raw_labels, self.file.geometry.positions))
+            pending_x.append(targets(self.normalizer, raw, raw_labels, self.file.geometry.positions, self.light))
             pending_i.append(rows)
             held += len(rows)
             if held >= self.buffer:
@@ -277,4 +308,5 @@ def make_dataloader(path: str | os.PathLike[str] | None = None, batch_size: int 
         shuffle=(split == "train") if shuffle is None else shuffle, seed=config.seed,
         drop_last=drop_last, memory_budget_bytes=budget,
         num_workers=data.num_workers if num_workers is None else num_workers,
-        shuffle_buffer=data.shuffle_buffer_events, pin_memory=pin_memory, shard=shard)
+        shuffle_buffer=data.shuffle_buffer_events, pin_memory=pin_memory, shard=shard,
+        light=data.dark_noise == "measured")

@@ -41,6 +41,8 @@ BRIGHT_PE = 2.5
 MARGIN_NS = 20.0
 #: Light of one event: the bounds t_i - d_i / c of its bright DOMs lie within this of each other.
 CLUSTER_NS = 1000.0
+#: Noise-hit charges kept (their distribution is what generated noise hits draw from).
+CHARGE_SAMPLE = 100_000
 #: DOM types: DOMs whose relative efficiencies round to the same value at this many decimals.
 TYPE_DECIMALS = 2
 
@@ -140,6 +142,7 @@ class NoiseAccumulator:
         self.reference: float | None = None
         self.start, self.end = math.inf, -math.inf
         self.events_used = 0
+        self.charges: list[np.ndarray] = []  # npe of the noise hits counted (up to CHARGE_SAMPLE)
 
     def add(self, signals: np.ndarray, labels: np.ndarray) -> None:
         """Events (B, 2, L) with their labels (B, 6)."""
@@ -156,12 +159,18 @@ class NoiseAccumulator:
         bound = t0[:, None] + delay[used] - MARGIN_NS  # (U, L): no light before this
         early = hit[used] & (t[used] < bound)
         self.counts += np.bincount(np.broadcast_to(self.dom_type, early.shape)[early], minlength=len(self.efficiencies))
+        if sum(len(c) for c in self.charges) < CHARGE_SAMPLE:
+            self.charges.append(npe[used][early & (npe[used] < BRIGHT_PE)])  # brighter: light on a noise-first DOM
         if self.reference is None:
             self.reference = float(t0[0])
         index = np.clip(np.floor(bound - self.reference).astype(np.int64) + self.HALF_RANGE_NS, 0, 2 * self.HALF_RANGE_NS - 1)
         n_types = len(self.efficiencies)
         self.histogram += np.bincount((index * n_types + self.dom_type).ravel(), minlength=self.histogram.size)
         self.events_used += len(used)
+
+    def noise_charges(self) -> np.ndarray:
+        """The charges (PE) of the noise hits counted (up to CHARGE_SAMPLE and one block more)."""
+        return np.concatenate(self.charges) if self.charges else np.empty(0)
 
     def result(self, window: tuple[float, float] | None = None) -> NoiseEstimate | None:
         """The estimate (None: no event with a bright hit); ``window`` defaults to the hits' earliest and latest time."""

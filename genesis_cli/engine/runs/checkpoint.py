@@ -28,6 +28,7 @@ from genesis_cli.settings.messages import validate
 
 if TYPE_CHECKING:
     from genesis_cli.engine.data.normalization import Normalizer
+    from genesis_cli.engine.detector.dark_noise import DarkNoise
 
 SCHEMA_VERSION = 2
 #: Settings that schema 2 added, with the values that reproduce a schema-1 checkpoint's model:
@@ -78,6 +79,7 @@ class RunCheckpoint:
     split: dict[str, Any] | None = None  # DataSplit.record(): sizes, fingerprint
     geometry: torch.Tensor | None = None  # (3, L) physical DOM positions in metres
     records: dict[str, Any] | None = None  # positions in the run's log files (runs/records.py)
+    dark_noise: dict[str, Any] | None = None  # DarkNoise.state_dict(): data.dark_noise measured
 
     # -- plain data, both ways --------------------------------------------------------------------
     def to_payload(self) -> dict[str, Any]:
@@ -120,6 +122,12 @@ class RunCheckpoint:
             return Normalizer.from_state_dict(self.normalizer or {})
         except (ValueError, KeyError) as exc:
             raise UsageError(f"{path}: {exc}", hint="the checkpoint predates this GENESIS version; retrain") from exc
+
+    def measured_noise(self) -> DarkNoise | None:
+        """The run's measured dark noise (data.dark_noise: measured), added to the events it generates."""
+        from genesis_cli.engine.detector.dark_noise import DarkNoise
+
+        return DarkNoise.from_state_dict(self.dark_noise) if self.dark_noise else None
 
     def first_nonfinite(self) -> str | None:
         """The name of the first model or EMA tensor holding NaN or inf, or None when all are finite."""

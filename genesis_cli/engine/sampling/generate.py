@@ -61,6 +61,8 @@ def sample_to_file(generator: TrainedGenerator, labels: np.ndarray, out: Path, p
                        guidance_scale=guidance_scale, seed=plan.seed, batch_size=batch_size, device=generator.device,
                        precision=generator.precision)
     attrs["architecture"] = generator.config.model.architecture
+    if generator.dark_noise is not None:
+        attrs["dark_noise"] = "measured from the training events; added before each event's light (data.dark_noise)"
     reuse_freed_batch_memory()
     torch_generator = torch.Generator(generator.device).manual_seed(plan.seed)
     started = time.perf_counter()

@@ -12,6 +12,7 @@ import torch
 
 from genesis_cli.engine.data.normalization import Normalizer
 from genesis_cli.engine.detector import Geometry
+from genesis_cli.engine.detector.dark_noise import DarkNoise
 from genesis_cli.engine.diffusion import GaussianDiffusion
 from genesis_cli.engine.ema import EMA
 from genesis_cli.engine.models import ModelFactory
@@ -32,6 +33,7 @@ class TrainedGenerator:
     geometry_tensor: torch.Tensor  # (3, L) normalised, on the device
     device: torch.device
     record: dict[str, Any] = field(default_factory=dict)  # the checkpoint's step, config and split (provenance)
+    dark_noise: DarkNoise | None = None  # data.dark_noise: measured: added to every generated event
 
     @property
     def precision(self) -> str | None:
@@ -61,7 +63,7 @@ class TrainedGenerator:
         normalizer = saved.normalization(path)
         tensor = torch.from_numpy(normalizer.geometry(positions)).to(target)
         record = {"global_step": saved.global_step, "config": saved.config, "split": saved.split}
-        return cls(path, config, diffusion, normalizer, geometry, tensor, target, record)
+        return cls(path, config, diffusion, normalizer, geometry, tensor, target, record, saved.measured_noise())
 
     @torch.no_grad()
     def generate(self, labels: np.ndarray, *, sampler: str, steps: int, guidance_scale: float,
@@ -71,8 +73,12 @@ class TrainedGenerator:
         with autocast(self.device, autocast_dtype(self.config, self.device)):  # bf16 on GPUs, full precision on CPU
             events = self.diffusion.sample(normalised, self.geometry_tensor, sampler=sampler, steps=steps,
                                            guidance_scale=guidance_scale, generator=generator)
-        return self.normalizer.inverse_signals(events.float().cpu().numpy(), labels, self.geometry.positions,
-                                               hit_threshold=None)
+        physical = self.normalizer.inverse_signals(events.float().cpu().numpy(), labels, self.geometry.positions,
+                                                   hit_threshold=None)
+        if self.dark_noise is None:
+            return physical
+        seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device).item())
+        return self.dark_noise.add(physical, labels, self.geometry.positions, np.random.default_rng(seed))
 
 
 def for_sampling(diffusion: GaussianDiffusion, config: ExperimentConfig, device: torch.device,

@@ -9,9 +9,10 @@ import torch
 from torch import nn
 
 from genesis_cli.engine.data.eventfile import EventFile
-from genesis_cli.engine.data.loader import EventLoader, default_memory_budget, fit_normalizer
+from genesis_cli.engine.data.loader import EventLoader, default_memory_budget, fit_dark_noise, fit_normalizer
 from genesis_cli.engine.data.normalization import Normalizer
 from genesis_cli.engine.data.splits import DataSplit, split_of
+from genesis_cli.engine.detector.dark_noise import DarkNoise
 from genesis_cli.engine.diffusion import GaussianDiffusion
 from genesis_cli.engine.diffusion.custom import diffusion_class
 from genesis_cli.engine.ema import EMA
@@ -29,20 +30,28 @@ class DataBundle:
     normalizer: Normalizer
     train: EventLoader
     val: EventLoader | None
+    dark_noise: DarkNoise | None = None  # data.dark_noise: measured; sampling adds it
 
 
-def build_data(config: ExperimentConfig, normalizer: Normalizer | None, dist: Distributed) -> DataBundle:
-    """Event file, split, normalisation (fitted on train unless restored) and loaders."""
+def build_data(config: ExperimentConfig, normalizer: Normalizer | None, dist: Distributed,
+               dark_noise: DarkNoise | None = None) -> DataBundle:
+    """Event file, split, normalisation and dark noise (fitted on train unless restored) and loaders."""
     if config.data.h5_path is None:
         raise UsageError("no training data: data.h5_path is not set", hint="pass --data-path FILE.h5")
     data = config.data
     file = EventFile(config.data.h5_path)
     split = split_of(config, file.n_events)
     normalizer = normalizer or fit_normalizer(file, split, config)
+    light = data.dark_noise == "measured"
+    if light and dark_noise is None:
+        dark_noise = fit_dark_noise(file, split, config)
+        if dark_noise is None:
+            raise UsageError(f"{file.path}: data.dark_noise: measured, but no training event has a hit of >= 2.5 PE "
+                             "to time its light by", hint="set data.dark_noise: learned")
     budget = data.memory_budget_gb * 2**30 if data.memory_budget_gb is not None else default_memory_budget()
     common = {"memory_budget_bytes": budget / dist.world, "num_workers": data.num_workers,
               "shuffle_buffer": data.shuffle_buffer_events, "seed": config.seed, "shard": (dist.rank, dist.world),
-              "pin_memory": torch.cuda.is_available()}
+              "pin_memory": torch.cuda.is_available(), "light": light}
     batch = config.training.batch_size
     train = EventLoader(file, split, "train", normalizer, batch, shuffle=True, drop_last=False, **common)
     if len(train.indices) == 0:
@@ -51,7 +60,7 @@ def build_data(config: ExperimentConfig, normalizer: Normalizer | None, dist: Di
     val = None
     if len(split.val) >= dist.world:
         val = EventLoader(file, split, "val", normalizer, batch, shuffle=False, **common)
-    return DataBundle(file, split, normalizer, train, val)
+    return DataBundle(file, split, normalizer, train, val, dark_noise if light else None)
 
 
 def build_optimizer(config: ExperimentConfig, model: nn.Module, device: torch.device, *,
@@ -82,9 +91,10 @@ class TrainingParts:
 
 
 def build_parts(config: ExperimentConfig, dist: Distributed, device: torch.device,
-                normalizer: Normalizer | None) -> TrainingParts:
-    """Data, model, diffusion, optimizer, EMA and the training step of ``config`` on ``device``."""
-    data = build_data(config, normalizer, dist)
+                normalizer: Normalizer | None, dark_noise: DarkNoise | None = None) -> TrainingParts:
+    """Data, model, diffusion, optimizer, EMA and the training step of ``config`` on ``device`` (with a
+    resumed run's normalisation and dark noise)."""
+    data = build_data(config, normalizer, dist, dark_noise)
     model = ModelFactory.create_model(config.model, device=device, geometry=data.file.geometry,
                                       channels=config.diffusion.event_channels)
     diffusion_type = diffusion_class(config.diffusion)  # GaussianDiffusion, or the user's diffusion.loss_class

@@ -67,7 +67,8 @@ class Trainer:
         self.device = training_device(config.device, self.dist)
         seed_everything(config.seed + self.dist.rank)
         resume_path = resume_path or Path("the checkpoint")
-        parts = build_parts(config, self.dist, self.device, resume.normalization(resume_path) if resume else None)
+        parts = build_parts(config, self.dist, self.device, resume.normalization(resume_path) if resume else None,
+                            resume.measured_noise() if resume else None)
         if resume is not None and (resume.split or {}).get("fingerprint") != parts.data.split.fingerprint():
             raise GenesisError(f"{config.data.h5_path}: the data split differs from the checkpoint's",
                                hint="resume with the same data file and seed")
@@ -118,6 +119,7 @@ class Trainer:
             rng_state=capture_rng_state(), loss_generator_state=self.loss_generator.get_state(),
             epoch_loss=[self.epoch_loss_sum, self.epoch_batches], training_seconds=self.elapsed_seconds,
             normalizer=self.data.normalizer.state_dict(), split=self.data.split.record(),
+            dark_noise=self.data.dark_noise.state_dict() if self.data.dark_noise is not None else None,
             geometry=torch.from_numpy(self.data.file.geometry.positions),
             records=self.run_log.position() if self.run_log is not None else None)
 
