@@ -9,7 +9,7 @@ import pytest
 
 from genesis_cli.engine.data.eventfile import EventFile
 from genesis_cli.engine.detector import icecube86_geometry
-from genesis_cli.engine.detector.noise import estimate_noise, interaction_bound
+from genesis_cli.engine.detector.noise import MARGIN_NS, causal_bounds, estimate_noise
 from genesis_cli.engine.simulation.runner import simulate_to_file
 from genesis_cli.settings.simulation import SimulationConfig
 
@@ -49,9 +49,16 @@ def test_a_file_without_noise_measures_almost_none(noise_files: dict[float, Path
 
 def test_an_early_noise_hit_on_a_bright_dom_does_not_set_the_interaction_time() -> None:
     light = np.array([10_030.0, 10_050.0, 10_200.0, 10_400.0])
-    assert interaction_bound(np.concatenate([[7_000.0], light])) == 10_030.0  # noise first on one bright DOM
-    assert interaction_bound(np.array([10_030.0])) == 10_030.0  # a single bright DOM is all there is
-    assert interaction_bound(np.array([7_000.0, 10_030.0])) == 7_000.0  # two: no way to tell, the earlier bounds
+
+    def t0(times: np.ndarray) -> float:  # bright DOMs at the vertex (no travel time): the bound is t0 - margin
+        signals = np.stack([np.full((1, len(times)), 5.0), times[None]], axis=1)
+        return float(causal_bounds(signals, np.zeros((1, 6)), np.zeros((3, len(times))))[0, 0]) + MARGIN_NS
+
+    assert t0(np.concatenate([[7_000.0], light])) == 10_030.0  # noise first on one bright DOM
+    assert t0(np.array([10_030.0])) == 10_030.0  # a single bright DOM is all there is
+    assert t0(np.array([7_000.0, 10_030.0])) == 7_000.0  # two: no way to tell, the earlier bounds
+    assert np.isinf(causal_bounds(np.stack([np.full((1, 3), 1.0), np.full((1, 3), 9e3)], axis=1),
+                                  np.zeros((1, 6)), np.zeros((3, 3)))).all()  # no bright hit: no bound
 
 
 def test_events_without_bright_hits_give_no_estimate(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ generated event gets noise hits before its own causal bound, drawn from the meas
 charges and window: the detector's noise exactly where the network was taught none.
 
 The causal bound of an event (noise.py): t0 + d_i / c - margin for DOM i at distance d_i from the
-vertex, t0 bounded by the event's bright hits. Here it is computed for a whole batch at once.
+vertex, t0 bounded by the event's bright hits.
 """
 
 from __future__ import annotations
@@ -19,41 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from genesis_cli.engine.detector.noise import (
-    BRIGHT_PE,
-    CLUSTER_NS,
-    MARGIN_NS,
-    SPEED_OF_LIGHT_M_PER_NS,
-    NoiseEstimate,
-)
+from genesis_cli.engine.detector.noise import NoiseEstimate, causal_bounds
 
-#: Bright DOMs passed over as noise-first before an event's interaction time is taken as found.
-MAX_PASSED_OVER = 3
 CHARGE_QUANTILES = 64
-
-
-def causal_bounds(signals: np.ndarray, labels: np.ndarray, positions: np.ndarray) -> np.ndarray:
-    """(B, L) the time before which no light of each event reaches each DOM (ns); +inf for a whole
-    event without a bright hit (nothing is known, so nothing counts as noise: see the module docstring).
-
-    signals: (B, 2, L) physical [npe, time ns]; labels: (B, 6) physical; positions: (3, L) metres.
-    """
-    npe, time = signals[:, 0].astype(np.float64), signals[:, 1].astype(np.float64)
-    delay = np.linalg.norm(positions.T[None] - labels[:, None, 3:6], axis=2) / SPEED_OF_LIGHT_M_PER_NS  # (B, L)
-    bright = (npe >= BRIGHT_PE) & np.isfinite(time)
-    values = np.where(bright, time - delay, np.inf)  # each bright DOM's bound on t0
-    n_bright = bright.sum(axis=1)
-    t0 = values.min(axis=1)
-    for _ in range(MAX_PASSED_OVER):  # an earliest bound without the event's light after it is a noise-first DOM
-        needed = np.minimum(2, n_bright - 1)
-        followers = ((values > t0[:, None]) & (values <= t0[:, None] + CLUSTER_NS)).sum(axis=1)
-        isolated = np.isfinite(t0) & (followers < needed)
-        if not isolated.any():
-            break
-        values[isolated] = np.where(values[isolated] <= t0[isolated, None], np.inf, values[isolated])
-        n_bright = np.where(isolated, n_bright - 1, n_bright)
-        t0 = np.where(isolated, values.min(axis=1), t0)
-    return t0[:, None] + delay - MARGIN_NS
 
 
 def light_only(signals: np.ndarray, labels: np.ndarray, positions: np.ndarray) -> np.ndarray:

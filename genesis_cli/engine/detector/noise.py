@@ -17,7 +17,8 @@ The interaction time t0 is not a label: it is bounded from above by the event's 
 by ``MARGIN_NS`` more, so light never counts as noise. A bright DOM's first hit can still be an
 earlier noise hit (bright events light hundreds of DOMs, and ~0.2% of them saw noise first), which
 would put t0 microseconds early and lose that hit; so t0 is the earliest bound that has others of
-the event's light within ``CLUSTER_NS`` after it (light arrives together, noise does not). The readout's start and end are the file's
+the event's light within ``CLUSTER_NS`` after it (light arrives together, noise does not), passing
+over up to ``MAX_PASSED_OVER`` isolated ones. ``causal_bounds`` does this for a batch at once. The readout's start and end are the file's
 earliest and latest hit times (with thousands of noise hits per file, within nanoseconds).
 
 Only a DOM's first hit is stored, so a noise hit after the event's light is invisible; the
@@ -41,6 +42,8 @@ BRIGHT_PE = 2.5
 MARGIN_NS = 20.0
 #: Light of one event: the bounds t_i - d_i / c of its bright DOMs lie within this of each other.
 CLUSTER_NS = 1000.0
+#: Bright DOMs passed over as noise-first before an event's interaction time is taken as found.
+MAX_PASSED_OVER = 3
 #: Noise-hit charges kept (their distribution is what generated noise hits draw from).
 CHARGE_SAMPLE = 100_000
 #: DOM types: DOMs whose relative efficiencies round to the same value at this many decimals.
@@ -104,13 +107,31 @@ def dom_types(geometry: Geometry) -> tuple[np.ndarray, np.ndarray]:
     return efficiencies, index.ravel()
 
 
-def interaction_bound(bounds: np.ndarray) -> float:
-    """The interaction time's upper bound from the bright DOMs' bounds t_i - d_i / c (ns): the earliest
-    one followed within CLUSTER_NS by others (two, or all there are), so a noise-first DOM is passed over."""
-    values = np.sort(bounds)
-    needed = min(2, len(values) - 1)
-    followers = np.searchsorted(values, values + CLUSTER_NS, side="right") - np.arange(1, len(values) + 1)
-    return float(values[int(np.argmax(followers >= needed))])
+def causal_bounds(signals: np.ndarray, labels: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """(B, L) the time before which no light of each event reaches each DOM (ns); +inf for a whole
+    event without a bright hit (nothing is known, so nothing counts as noise: see the module docstring).
+
+    signals: (B, 2, L) physical [npe, time ns]; labels: (B, 6) physical; positions: (3, L) metres.
+    """
+    npe, time = signals[:, 0].astype(np.float64), signals[:, 1].astype(np.float64)
+    delay = np.linalg.norm(positions.T[None] - labels[:, None, 3:6], axis=2) / SPEED_OF_LIGHT_M_PER_NS  # (B, L)
+    bright = (npe >= BRIGHT_PE) & np.isfinite(time)
+    values = np.where(bright, time - delay, np.inf)  # each bright DOM's bound on t0
+    n_bright = bright.sum(axis=1)
+    depth = min(MAX_PASSED_OVER + 3, values.shape[1])  # each candidate and the two bounds after it
+    ordered = np.sort(np.partition(values, depth - 1, axis=1)[:, :depth], axis=1)  # (B, depth) earliest bright bounds
+    candidates = ordered[:, :MAX_PASSED_OVER + 1]  # (B, K)
+    needed = np.minimum(2, n_bright - 1)[:, None]
+    followers = np.zeros(candidates.shape, dtype=np.int64)
+    for step in (1, 2):  # the bounds right after a candidate are its followers when within CLUSTER_NS
+        after = np.full(candidates.shape, np.inf)
+        width = min(candidates.shape[1], ordered.shape[1] - step)
+        after[:, :width] = ordered[:, step:step + width]
+        followers += after <= candidates + CLUSTER_NS
+    clustered = (followers >= needed) & np.isfinite(candidates)
+    chosen = np.where(clustered.any(axis=1), clustered.argmax(axis=1), 0)  # none clustered: the earliest bounds
+    t0 = candidates[np.arange(len(candidates)), chosen]
+    return t0[:, None] + delay - MARGIN_NS
 
 
 def _rate(count: float, s1: float, s2: float) -> float:
@@ -150,19 +171,17 @@ class NoiseAccumulator:
         hit = (npe > 0) & np.isfinite(t)
         if hit.any():
             self.start, self.end = min(self.start, float(t[hit].min())), max(self.end, float(t[hit].max()))
-        delay = np.linalg.norm(self.positions[None] - labels[:, None, 3:6], axis=2) / SPEED_OF_LIGHT_M_PER_NS  # (B, L)
-        bright = (npe >= BRIGHT_PE) & np.isfinite(t)
-        used = np.flatnonzero(bright.any(axis=1))
+        bounds = causal_bounds(signals, labels, self.positions.T)  # (B, L); +inf rows: no bright hit
+        used = np.flatnonzero(np.isfinite(bounds[:, 0]))
         if not used.size:
             return
-        t0 = np.array([interaction_bound(t[e][bright[e]] - delay[e][bright[e]]) for e in used])
-        bound = t0[:, None] + delay[used] - MARGIN_NS  # (U, L): no light before this
+        bound = bounds[used]  # (U, L): no light before this
         early = hit[used] & (t[used] < bound)
         self.counts += np.bincount(np.broadcast_to(self.dom_type, early.shape)[early], minlength=len(self.efficiencies))
         if sum(len(c) for c in self.charges) < CHARGE_SAMPLE:
             self.charges.append(npe[used][early & (npe[used] < BRIGHT_PE)])  # brighter: light on a noise-first DOM
         if self.reference is None:
-            self.reference = float(t0[0])
+            self.reference = float(bound[0].min())
         index = np.clip(np.floor(bound - self.reference).astype(np.int64) + self.HALF_RANGE_NS, 0, 2 * self.HALF_RANGE_NS - 1)
         n_types = len(self.efficiencies)
         self.histogram += np.bincount((index * n_types + self.dom_type).ravel(), minlength=self.histogram.size)
