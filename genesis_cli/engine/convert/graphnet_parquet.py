@@ -45,13 +45,7 @@ from genesis_cli.engine.convert.layouts import (
     pulse_column_hint,
 )
 from genesis_cli.engine.convert.matching import DomMatcher
-from genesis_cli.engine.convert.prometheus import (
-    FRAME_SAMPLE,
-    PROMETHEUS_DIRECTION,
-    frame_offset,
-    offset_notice,
-    to_genesis_frame,
-)
+from genesis_cli.engine.convert.prometheus import FRAME_SAMPLE, in_genesis_frame
 from genesis_cli.engine.convert.pulses import ConversionSummary, PulseBlock, pulses_to_file
 from genesis_cli.engine.data.eventfile import LABEL_COLUMNS, EventFile, EventIds
 from genesis_cli.engine.detector import ICECUBE_PMT_AREA_M2, Geometry, icecube86_geometry, with_known_response
@@ -248,13 +242,12 @@ def import_graphnet_parquet(folder: Path, out: Path, geometry: Geometry, *, puls
     matcher = DomMatcher(geometry, tolerance_m, str(folder))
     blocks: Iterable[PulseBlock] = parquet_blocks(folder, tables)
     if layout.photons:
-        if z_offset is None:
-            first = next(iter(parquet_blocks(folder, tables)), None)
-            sample = first.pulses[:FRAME_SAMPLE, 1:4] if first is not None else np.empty((0, 3))
-            z_offset = frame_offset(sample, geometry, tolerance_m, str(folder))
-            if z_offset and on_message is not None:
-                on_message(offset_notice(folder.name, z_offset, geometry))
-        attrs.update(z_offset_m=z_offset, direction=PROMETHEUS_DIRECTION, layout=layout.name)
-        blocks = (to_genesis_frame(block, z_offset) for block in blocks)
+        attrs["layout"] = layout.name
+
+        def first() -> np.ndarray:  # the first file's photon positions
+            block = next(iter(parquet_blocks(folder, tables)), None)
+            return block.pulses[:FRAME_SAMPLE, 1:4] if block is not None else np.empty((0, 3))
+
+        blocks = in_genesis_frame(blocks, first, folder, geometry, tolerance_m, z_offset, attrs, on_message)
     return pulses_to_file(blocks, out, geometry, matcher, attrs, id_columns=tables.ids, overwrite=overwrite,
                           progress=progress)

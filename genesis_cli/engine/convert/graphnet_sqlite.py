@@ -31,13 +31,7 @@ from genesis_cli.engine.convert.layouts import (
     pulse_column_hint,
 )
 from genesis_cli.engine.convert.matching import DomMatcher, IdMatcher
-from genesis_cli.engine.convert.prometheus import (
-    FRAME_SAMPLE,
-    PROMETHEUS_DIRECTION,
-    frame_offset,
-    offset_notice,
-    to_genesis_frame,
-)
+from genesis_cli.engine.convert.prometheus import FRAME_SAMPLE, in_genesis_frame
 from genesis_cli.engine.convert.pulses import ConversionSummary, PulseBlock, pulses_to_file
 from genesis_cli.engine.data.eventfile import LABEL_COLUMNS
 from genesis_cli.engine.detector import Geometry
@@ -208,13 +202,9 @@ def convert_graphnet_sqlite(database: GraphnetDatabase, out: Path, geometry: Geo
                    else IdMatcher(geometry, str(source)))
         blocks: Iterable[PulseBlock] = database.blocks()
         if database.layout.photons:
-            z_offset = options.z_offset
-            if z_offset is None:
-                z_offset = frame_offset(database.positions_sample(FRAME_SAMPLE), geometry, options.tolerance_m, str(source))
-                if z_offset and on_message is not None:
-                    on_message(offset_notice(source.name, z_offset, geometry))
-            attrs.update(z_offset_m=z_offset, direction=PROMETHEUS_DIRECTION, layout=database.layout.name)
-            blocks = (to_genesis_frame(block, z_offset) for block in blocks)
+            attrs["layout"] = database.layout.name
+            blocks = in_genesis_frame(blocks, lambda: database.positions_sample(FRAME_SAMPLE), source, geometry,
+                                      options.tolerance_m, options.z_offset, attrs, on_message)
         return pulses_to_file(blocks, out, geometry, matcher, attrs, id_columns=database.id_columns,
                               overwrite=overwrite, progress=progress)
     finally:

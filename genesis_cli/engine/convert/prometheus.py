@@ -19,8 +19,9 @@ Two conventions differ from GENESIS's, and are converted:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -49,8 +50,8 @@ def source_direction(zenith: np.ndarray, azimuth: np.ndarray) -> tuple[np.ndarra
     return np.pi - zenith, np.mod(azimuth + np.pi, 2 * np.pi)
 
 
-def find_z_offset(path: Path, geometry: Geometry, tolerance_m: float) -> float:
-    """The z shift (0 or +1948.07 m) under which the file's first photons sit on the geometry's DOMs."""
+def first_photons(path: Path) -> np.ndarray:
+    """(<= FRAME_SAMPLE, 3) positions of the file's first photons (to find its frame)."""
     parquet = require_pyarrow()
     import pyarrow.compute as pc
 
@@ -61,8 +62,7 @@ def find_z_offset(path: Path, geometry: Geometry, tolerance_m: float) -> float:
                                           for name in PHOTON_FIELDS[:3]]))
         if sum(len(p) for p in positions) >= FRAME_SAMPLE:
             break
-    sample = np.concatenate(positions)[:FRAME_SAMPLE] if positions else np.empty((0, 3))
-    return frame_offset(sample, geometry, tolerance_m, str(path))
+    return np.concatenate(positions)[:FRAME_SAMPLE] if positions else np.empty((0, 3))
 
 
 def frame_offset(sample: np.ndarray, geometry: Geometry, tolerance_m: float, source: str) -> float:
@@ -97,10 +97,19 @@ def to_genesis_frame(block: PulseBlock, z_offset: float) -> PulseBlock:
     return PulseBlock(block.events, labels, pulses, block.ids)
 
 
-def offset_notice(source: str, z_offset: float, geometry: Geometry) -> str:
-    """What a found frame shift did, for the user."""
-    return (f"{source}: sensors sit {z_offset} m below {geometry.source} (Prometheus' frame, origin at the ice "
-            f"surface); z shifted by +{z_offset} m (--z-offset to set it)")
+def in_genesis_frame(blocks: Iterable[PulseBlock], first: Callable[[], np.ndarray], source: Path, geometry: Geometry,
+                     tolerance_m: float, z_offset: float | None, attrs: dict[str, Any],
+                     on_message: Callable[[str], None] | None = None) -> Iterator[PulseBlock]:
+    """Blocks of Prometheus photons (its files, or GraphNeT's tables of them) in GENESIS's frame and direction
+    convention (to_genesis_frame). ``z_offset`` None: found now from ``first()`` (the first photons' (P, 3)
+    positions, frame_offset), and told to ``on_message`` when not 0. The shift and convention go into ``attrs``."""
+    if z_offset is None:
+        z_offset = frame_offset(first(), geometry, tolerance_m, str(source))
+        if z_offset and on_message is not None:
+            on_message(f"{source.name}: sensors sit {z_offset} m below {geometry.source} (Prometheus' frame, origin "
+                       f"at the ice surface); z shifted by +{z_offset} m (--z-offset to set it)")
+    attrs.update(z_offset_m=z_offset, direction=PROMETHEUS_DIRECTION)
+    return (to_genesis_frame(block, z_offset) for block in blocks)
 
 
 def _fields(column: object, wanted: tuple[str, ...] | list[str], what: str, path: Path) -> None:
@@ -111,14 +120,13 @@ def _fields(column: object, wanted: tuple[str, ...] | list[str], what: str, path
                         hint="map labels to other mc_truth fields with --label NAME=FIELD")
 
 
-def prometheus_blocks(path: Path, label_fields: list[str], z_offset: float = 0.0) -> Iterator[PulseBlock]:
-    """Blocks of a Prometheus file: event numbers (the row in the file: Prometheus numbers no events), labels
-    (label_fields in LABEL_COLUMNS order) and one pulse of charge 1 per photon, in GENESIS's frame and
-    direction convention (to_genesis_frame)."""
+def prometheus_blocks(path: Path, label_fields: list[str]) -> Iterator[PulseBlock]:
+    """Blocks of a Prometheus file as it stands (in_genesis_frame converts them): event numbers (the row in
+    the file: Prometheus numbers no events), labels (label_fields in LABEL_COLUMNS order) and one pulse of
+    charge 1 per photon. The caller checks the columns (_check_columns)."""
     parquet = require_pyarrow()
     import pyarrow.compute as pc
 
-    _check_columns(path)
     handle = parquet.ParquetFile(path)
     first = 0
     for batch in handle.iter_batches(batch_size=BLOCK_EVENTS, columns=["mc_truth", "photons"]):
@@ -133,7 +141,7 @@ def prometheus_blocks(path: Path, label_fields: list[str], z_offset: float = 0.0
         values = [np.asarray(pc.list_flatten(photons.field(name)), dtype=np.float64) for name in PHOTON_FIELDS]
         pulses = np.column_stack([owner, *values, np.ones(len(owner))])  # event_no, x, y, z, t, charge 1
         first += len(batch)
-        yield to_genesis_frame(PulseBlock.of(events, labels, pulses), z_offset)
+        yield PulseBlock.of(events, labels, pulses)
 
 
 def convert_prometheus(path: Path, out: Path, geometry: Geometry, *, labels: dict[str, str] | None = None,
@@ -141,21 +149,17 @@ def convert_prometheus(path: Path, out: Path, geometry: Geometry, *, labels: dic
                        progress: Callable[[int], None] | None = None,
                        on_message: Callable[[str], None] | None = None) -> ConversionSummary:
     """Convert a Prometheus Parquet file into a GENESIS event file (all or nothing). ``z_offset`` (None:
-    found from the photons, find_z_offset) shifts sensor and vertex z into the geometry's frame."""
+    found from the photons) shifts sensor and vertex z into the geometry's frame (in_genesis_frame)."""
     mapping = {**PROMETHEUS_LABELS, **(labels or {})}
     fields = [mapping[name] for name in LABEL_COLUMNS]
-    if z_offset is None:
-        _check_columns(path)
-        z_offset = find_z_offset(path, geometry, tolerance_m)
-        if z_offset and on_message is not None:
-            on_message(offset_notice(path.name, z_offset, geometry))
-    attrs = {"generator": "genesis convert", "source": str(path), "source_format": "prometheus-parquet",
-             "geometry_source": geometry.source, "label_columns_source": dict(zip(LABEL_COLUMNS, fields)),
-             "z_offset_m": z_offset, "direction": PROMETHEUS_DIRECTION,
-             "event_no_source": "the event's row in the source file"}
+    _check_columns(path)
+    attrs: dict[str, Any] = {"generator": "genesis convert", "source": str(path), "source_format": "prometheus-parquet",
+                             "geometry_source": geometry.source, "label_columns_source": dict(zip(LABEL_COLUMNS, fields)),
+                             "event_no_source": "the event's row in the source file"}
+    blocks = in_genesis_frame(prometheus_blocks(path, fields), lambda: first_photons(path), path, geometry,
+                              tolerance_m, z_offset, attrs, on_message)
     matcher = DomMatcher(geometry, tolerance_m, str(path))
-    return pulses_to_file(prometheus_blocks(path, fields, z_offset), out, geometry, matcher, attrs, overwrite=overwrite,
-                          progress=progress)
+    return pulses_to_file(blocks, out, geometry, matcher, attrs, overwrite=overwrite, progress=progress)
 
 
 def _check_columns(path: Path) -> None:
