@@ -65,20 +65,29 @@ def _fit_sample(split: DataSplit, config: ExperimentConfig) -> np.ndarray:
     return np.sort(rng.choice(train, size=min(len(train), config.data.normalization_events), replace=False))
 
 
-def fit_dark_noise(file: EventFile, split: DataSplit, config: ExperimentConfig) -> DarkNoise | None:
-    """The training events' dark noise (data.dark_noise: measured), from the normalisation's sample; None
-    when it cannot be measured (no event with a bright hit)."""
-    accumulator = NoiseAccumulator(file.geometry)
-    labels = file.labels()
-    for rows, raw in read_blocks(file, _fit_sample(split, config)):
-        accumulator.add(raw, labels[rows])
-    estimate = accumulator.result()
-    return DarkNoise.measured(estimate, accumulator.noise_charges()) if estimate is not None else None
+def fit_statistics(file: EventFile, split: DataSplit, config: ExperimentConfig, normalizer: Normalizer | None,
+                   dark_noise: DarkNoise | None) -> tuple[Normalizer, DarkNoise | None]:
+    """The normalisation and (data.dark_noise: measured) the dark noise of the training events, each fitted
+    on the normalisation's sample unless given (a resumed run's), in one pass over it. The dark noise is
+    None when it is not wanted or cannot be measured (no event with a bright hit)."""
+    accumulator = NoiseAccumulator(file.geometry) if config.data.dark_noise == "measured" and dark_noise is None else None
+    if normalizer is None:
+        normalizer = fit_normalizer(file, split, config, noise=accumulator)
+    elif accumulator is not None:
+        labels = file.labels()
+        for rows, raw in read_blocks(file, _fit_sample(split, config)):
+            accumulator.add(raw, labels[rows])
+    if accumulator is not None:
+        estimate = accumulator.result()
+        dark_noise = DarkNoise.measured(estimate, accumulator.noise_charges()) if estimate is not None else None
+    return normalizer, dark_noise
 
 
-def fit_normalizer(file: EventFile, split: DataSplit, config: ExperimentConfig) -> Normalizer:
+def fit_normalizer(file: EventFile, split: DataSplit, config: ExperimentConfig,
+                   noise: NoiseAccumulator | None = None) -> Normalizer:
     """Fit the normalisation on (a seeded sample of up to data.normalization_events of) the training split,
-    as the network sees it (without the noise before any light, for data.dark_noise: measured)."""
+    as the network sees it (without the noise before any light, for data.dark_noise: measured); ``noise``
+    measures the dark noise of the same events on the way."""
     data = config.data
     train = split.train
     sample = _fit_sample(split, config)
@@ -88,6 +97,8 @@ def fit_normalizer(file: EventFile, split: DataSplit, config: ExperimentConfig) 
     positions = file.geometry.positions
     npe_parts, time_parts, written_parts, no_hit_times = [], [], [], []
     for rows, raw in read_blocks(file, sample):
+        if noise is not None:
+            noise.add(raw, all_labels[rows])
         if clean:
             raw = light_only(raw, all_labels[rows], positions)
         npe, time = raw[:, 0], raw[:, 1]

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from genesis_cli.engine.data.eventfile import EventFile
-from genesis_cli.engine.data.loader import EventLoader, default_memory_budget, fit_dark_noise, fit_normalizer
+from genesis_cli.engine.data.loader import EventLoader, default_memory_budget, fit_statistics
 from genesis_cli.engine.data.normalization import Normalizer
 from genesis_cli.engine.data.splits import DataSplit, split_of
 from genesis_cli.engine.detector.dark_noise import DarkNoise
@@ -41,13 +41,11 @@ def build_data(config: ExperimentConfig, normalizer: Normalizer | None, dist: Di
     data = config.data
     file = EventFile(config.data.h5_path)
     split = split_of(config, file.n_events)
-    normalizer = normalizer or fit_normalizer(file, split, config)
+    normalizer, dark_noise = fit_statistics(file, split, config, normalizer, dark_noise)
     light = data.dark_noise == "measured"
     if light and dark_noise is None:
-        dark_noise = fit_dark_noise(file, split, config)
-        if dark_noise is None:
-            raise UsageError(f"{file.path}: data.dark_noise: measured, but no training event has a hit of >= 2.5 PE "
-                             "to time its light by", hint="set data.dark_noise: learned")
+        raise UsageError(f"{file.path}: data.dark_noise: measured, but no training event has a hit of >= 2.5 PE "
+                         "to time its light by", hint="set data.dark_noise: learned")
     budget = data.memory_budget_gb * 2**30 if data.memory_budget_gb is not None else default_memory_budget()
     common = {"memory_budget_bytes": budget / dist.world, "num_workers": data.num_workers,
               "shuffle_buffer": data.shuffle_buffer_events, "seed": config.seed, "shard": (dist.rank, dist.world),
