@@ -42,8 +42,9 @@ class TrainedGenerator:
 
     @classmethod
     def load(cls, path: Path, device: str | None = "auto", *, compile: bool | None = None,
-             on_message: Callable[[str], None] | None = None) -> TrainedGenerator:
-        """Load a checkpoint and put its EMA weights in the model (what sampling should use).
+             on_message: Callable[[str], None] | None = None, ema: bool = True) -> TrainedGenerator:
+        """Load a checkpoint and put its EMA weights in the model (what sampling should use; ``ema=False``
+        keeps the raw training weights, to measure what the average does).
 
         ``compile`` (None: the config's sampling.compile, itself on for CUDA when null) compiles the
         denoiser (runtime/compilation.py); a compiler failure is told to ``on_message``."""
@@ -55,9 +56,11 @@ class TrainedGenerator:
         geometry = Geometry(*positions, source=f"checkpoint {path}")
         model, diffusion = ModelFactory.create_model_and_diffusion(config.model, config.diffusion, device="cpu",
                                                                    geometry=geometry)
-        ema = EMA(model, config.training.ema_decay)
-        fitting(path, lambda: (model.load_state_dict(saved.model_state_dict), ema.load_state_dict(saved.ema_state_dict)))
-        ema.copy_to(model)
+        average = EMA(model, config.training.ema_decay)
+        fitting(path, lambda: (model.load_state_dict(saved.model_state_dict),
+                               average.load_state_dict(saved.ema_state_dict)))
+        if ema:
+            average.copy_to(model)
         model.to(target).eval()
         diffusion = for_sampling(diffusion, config, target, compile, on_message)
         normalizer = saved.normalization(path)
