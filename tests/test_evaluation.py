@@ -222,6 +222,29 @@ def test_significance_verdicts() -> None:
     assert significance_verdict(float("nan"), 1.0, rule) == "n/a"
 
 
+def test_the_worst_of_many_bins_is_judged_as_one_test() -> None:
+    from genesis_cli.engine.evaluation.shifts import family_z
+
+    assert family_z(3.0, 1) == 3.0
+    assert family_z(3.69, 12) == pytest.approx(3.0, abs=0.02)  # Sidak: 12 bins at 3.69 sigma ~ one at 3
+    assert family_z(8.0, 12) > 7.0 and family_z(1.0, 12) < 0.1
+
+
+def test_the_onset_is_judged_per_energy_and_zenith_bin(judged: Callable[[str], EvaluationReport]) -> None:
+    """An onset right on average and 10 ns late above 2e5 GeV: every bin of the top energy quartile sees
+    about 10 ns (paired: within its error), every other bin about 0, and the worst bin fails the run."""
+    from genesis_cli.engine.evaluation.shifts import BINNED_TIME_OFFSET
+
+    report = judged("hit times +10 ns above 2e5 GeV only")
+    assert len(report.onset_bins) == 12  # 4 energy quartiles x up-going, horizontal, down-going
+    top = [s for s in report.onset_bins if s.name.startswith("time offset, E 1.8e+05")]
+    assert len(top) == 3 and all(abs(s.value - 10.0) < 2.0 and s.verdict == "poor" for s in top), top
+    assert all(s.verdict == "good" for s in report.onset_bins if s not in top)
+    assert BINNED_TIME_OFFSET in report.overall.poor and "onset_bins" in report.to_dict()
+    perfect = judged("perfect generator (same labels)")
+    assert all(s.verdict == "good" for s in perfect.onset_bins)
+
+
 def test_probability_transform_w1() -> None:
     rng = np.random.default_rng(0)
     a = rng.normal(0, 1, 20000)

@@ -62,6 +62,9 @@ def render(report: Any) -> list[Table]:
         measured = shift.quantity + (f"; {shift.detail}" if shift.detail else "")
         shifts.add_row(shift.name, shift.text(), f"{shift.z:.1f} σ" if math.isfinite(shift.z) else "-",
                        _verdict(shift.verdict), measured)
+    for shift in report.onset_bins:
+        shifts.add_row(shift.name, shift.text(), f"{shift.z:.1f} σ" if math.isfinite(shift.z) else "-",
+                       _verdict(shift.verdict), shift.detail)
     summary = Table("metric (events paired with their labels)", "generated", "real vs real", "verdict",
                     box=box.SIMPLE_HEAD, title="Classifiers (AUC ± its error at this size) and distances",
                     title_justify="left")

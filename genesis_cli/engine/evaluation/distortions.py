@@ -24,7 +24,14 @@ import numpy as np
 from genesis_cli.engine.detector import Geometry
 from genesis_cli.engine.evaluation.copies import COPIES, DUPLICATES
 from genesis_cli.engine.evaluation.reference import HIGH_AUC
-from genesis_cli.engine.evaluation.shifts import AZIMUTH, DIRECTION, ENERGY_SCALE, TIME_OFFSET, TIME_SPREAD
+from genesis_cli.engine.evaluation.shifts import (
+    AZIMUTH,
+    BINNED_TIME_OFFSET,
+    DIRECTION,
+    ENERGY_SCALE,
+    TIME_OFFSET,
+    TIME_SPREAD,
+)
 from genesis_cli.engine.evaluation.verdicts import FAIL, PASS, TOO_FEW, Overall
 from genesis_cli.engine.simulation.simulator import EventSimulator
 from genesis_cli.settings.simulation import SimulationConfig
@@ -58,6 +65,16 @@ def times_shifted(shift_ns: float) -> Distortion:
     def distort(signals: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> Events:
         late = signals.copy()
         late[:, 1] += shift_ns
+        return late, labels
+    return distort
+
+
+def times_shifted_above(energy_gev: float, shift_ns: float) -> Distortion:
+    """The hits of events above ``energy_gev`` ``shift_ns`` late: an onset right on average over the
+    file and wrong at high energies (what the per-bin time offset is for)."""
+    def distort(signals: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> Events:
+        late = signals.copy()
+        late[labels[:, 0] > energy_gev, 1] += shift_ns
         return late, labels
     return distort
 
@@ -182,6 +199,7 @@ CASES: tuple[Case, ...] = (
     Case("3 ns extra time jitter", _on("twin", times_jittered(3.0)), FLAGGED, TIME_SPREAD),
     Case("hit times +5 ns", _on("twin", times_shifted(5.0)), FAIL, TIME_OFFSET),
     Case("hit times +10 ns", _on("twin", times_shifted(10.0)), FAIL, TIME_OFFSET),
+    Case("hit times +10 ns above 2e5 GeV only", _on("twin", times_shifted_above(2e5, 10.0)), FAIL, BINNED_TIME_OFFSET),
     Case("azimuth +30 deg", _rotated_azimuth, FAIL, AZIMUTH),
     Case("energy x1.2", _scaled_energy, FAIL, ENERGY_SCALE),
     Case("500 events, undistorted", lambda inputs: inputs.twin, PASS, events=500),

@@ -24,6 +24,7 @@ import json
 import math
 import time
 import warnings
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -60,8 +61,10 @@ from genesis_cli.engine.evaluation.reference import (
     columns,
     worst_bin,
 )
-from genesis_cli.engine.evaluation.shifts import Shift, physics_shifts
+from genesis_cli.engine.evaluation.shifts import BINNED_TIME_OFFSET, Shift, binned_time_offsets, physics_shifts
 from genesis_cli.engine.evaluation.verdicts import (
+    FAIR,
+    GOOD,
     POOR,
     TOO_FEW,
     UNKNOWN,
@@ -128,6 +131,7 @@ class EvaluationReport:
     generated: Observables = field(repr=False)
     notes: list[str] = field(default_factory=list)  # what a reader should know about the inputs
     training_path: str = ""
+    onset_bins: list[Shift] = field(default_factory=list)  # the time offset per energy x zenith bin
 
     @property
     def overall_verdict(self) -> str:
@@ -137,7 +141,7 @@ class EvaluationReport:
         return {"real": self.real_path, "generated": self.generated_path, "training": self.training_path or None,
                 "n_real": self.n_real, "n_generated": self.n_generated, "pairs": self.pairs,
                 "reference_sizes": list(self.reference_sizes), "summary": [asdict(r) for r in self.summary],
-                "shifts": [asdict(s) for s in self.shifts],
+                "shifts": [asdict(s) for s in self.shifts], "onset_bins": [asdict(s) for s in self.onset_bins],
                 "copies": [{**asdict(c), "fraction": c.fraction} for c in self.copies],
                 "memorisation": asdict(self.memorisation) if self.memorisation else None,
                 "observables": [asdict(o) for o in self.observables], "binned": [asdict(r) for r in self.binned],
@@ -278,6 +282,7 @@ def compare_observables(real: Observables | RealReference, generated: Observable
         copies.append(copies_of(generated, training, settings, name=TRAINING_COPIES, search=False))
         memorised = memorisation(training, real, generated, settings)
     shifts = physics_shifts(real, generated, ref.fit, pairing, settings, seed)
+    onset_bins = binned_time_offsets(real, generated, pairing, settings, seed)
     summary = _summary_rows(ref, generated, pairing, seed)
     binned = _binned_rows(ref, generated, n)
     rows = _observable_rows(ref, generated, n)
@@ -289,14 +294,16 @@ def compare_observables(real: Observables | RealReference, generated: Observable
     if mirrored:
         verdicts[MIRRORED] = POOR
     verdicts.update({s.name: s.verdict for s in shifts})
+    if onset_bins:
+        verdicts[BINNED_TIME_OFFSET] = _worst(s.verdict for s in onset_bins)
     verdicts.update({row.metric: row.verdict for row in summary + binned})
     for o in rows:
         verdicts[f"{o.name} W1"] = o.w1_verdict
         verdicts[f"{o.name} separation"] = o.separation_verdict
     judged = too_few(len(real.labels), n, settings) or overall(verdicts, _headline(copies, memorised, mirrored, shifts))
     if judged.verdict == TOO_FEW:  # figures are shown, but nothing this small is judged good or poor
-        summary, binned, shifts, copies = ([replace(item, verdict=UNKNOWN) for item in group]
-                                           for group in (summary, binned, shifts, copies))
+        summary, binned, shifts, copies, onset_bins = ([replace(item, verdict=UNKNOWN) for item in group]
+                                                       for group in (summary, binned, shifts, copies, onset_bins))
         rows = [replace(o, w1_verdict=UNKNOWN, separation_verdict=UNKNOWN) for o in rows]
         memorised = replace(memorised, verdict=UNKNOWN) if memorised is not None else None
     rate_diff = float(np.abs(real.dom_hit_rate - generated.dom_hit_rate).mean() / max(real.dom_hit_rate.mean(), 1e-12))
@@ -307,7 +314,13 @@ def compare_observables(real: Observables | RealReference, generated: Observable
     return EvaluationReport("", "", len(real.labels), n, summary, rows, binned, shifts, copies, memorised, pairing.pairs,
                             sized.draw_sizes, summarise(real), summarise(generated, real),
                             conditional_fidelity(real, generated, pairing), judged, time.perf_counter() - started,
-                            rate_diff, real, generated, notes)
+                            rate_diff, real, generated, notes, onset_bins=onset_bins)
+
+
+def _worst(verdicts: Iterable[str]) -> str:
+    """The worst of some verdicts: poor over fair over good; n/a only when nothing was judged."""
+    found = set(verdicts)
+    return next((v for v in (POOR, FAIR, GOOD) if v in found), UNKNOWN)
 
 
 def _headline(copies: list[CopyCheck], memorised: MemorisationCheck | None, mirrored: list[Row],
