@@ -2,14 +2,18 @@
 
     python benchmarks/fidelity.py --preset cpu --budget 30m [--train-events 20000] [--heldout-events 2000]
         [--data-style toy|original] [--geometry FILE.csv] [--out DIR] [--set KEY=VALUE ...]
-        [--device cpu] [--threads 2] [--reuse] [--json FILE]
+        [--device cpu] [--threads 2] [--reuse] [--json FILE] [--spread-labels 20] [--spread-draws 100]
+    python benchmarks/fidelity.py --preset cpu --curve 10m,20m,30m ...     # AUC against training minutes
 
 Simulates a training file and a held-out file (different seeds), trains the preset for the budget
 (steps such as 3000, or time such as 30m), generates events for the held-out labels with the
 default sampler, runs `genesis evaluate` and prints one Markdown row: the label-aware judge's AUCs,
 each physics quantity as "generated (simulation)", and the overall verdict. `--data-style
 original` shuffles the detector's DOM order and simulates PeV energies, as the original GENESIS
-files had. `--reuse` keeps the files already in --out (re-judging a run without training again).
+files had. `--reuse` keeps the files already in --out (re-judging a run without training again). Each row
+also gives the event-to-event spread at fixed labels (benchmarks/spread.py; `--spread-labels 0`
+skips it). `--curve` trains one run per budget on the same files, each with its whole learning-rate
+schedule, and ends with a table of AUC against training minutes.
 The table in docs/performance.md was made with this script.
 """
 
@@ -21,7 +25,15 @@ from pathlib import Path
 
 import torch
 
-from genesis_cli.engine.bench.fidelity import DATA_STYLES, FidelityPlan, markdown_row, run_fidelity
+from genesis_cli.engine.bench.fidelity import (
+    DATA_STYLES,
+    FidelityPlan,
+    FidelityResult,
+    curve_table,
+    markdown_row,
+    run_curve,
+    run_fidelity,
+)
 
 
 def main() -> None:
@@ -39,18 +51,38 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--reuse", action="store_true", help="keep the data, run and samples found in --out")
     parser.add_argument("--json", type=Path, help="also write the result here")
+    parser.add_argument("--spread-labels", type=int, default=20, help="labels of the spread check (0: skip it)")
+    parser.add_argument("--spread-draws", type=int, default=100, help="events per label of the spread check")
+    parser.add_argument("--curve", help="comma-separated budgets (10m,20m,30m): one run each, and the AUC curve")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     plan = FidelityPlan(args.preset, args.budget, args.train_events, args.heldout_events, args.out, args.data_style,
-                        args.geometry, args.seed, args.device, tuple(args.overrides), args.reuse)
-    result = run_fidelity(plan, say=lambda text: print(text, flush=True))
-    print(markdown_row(result, header=True))
-    print("physics shifts: " + "; ".join(f"{name} {text}" for name, text in result.shifts.items()))
-    print("copies: " + "; ".join(f"{name} {text}" for name, text in result.copies.items()))
-    print(result.verdict_line)
+                        args.geometry, args.seed, args.device, tuple(args.overrides), args.reuse,
+                        spread_labels=args.spread_labels, spread_draws=args.spread_draws)
+    say = lambda text: print(text, flush=True)  # noqa: E731
+    if args.curve:
+        results = run_curve(plan, tuple(b.strip() for b in args.curve.split(",")), say)
+    else:
+        results = [run_fidelity(plan, say)]
+    for i, result in enumerate(results):
+        print(markdown_row(result, header=i == 0))
+    for result in results:
+        show(result)
+    if args.curve:
+        print(curve_table(results))
     if args.json:
-        args.json.write_text(json.dumps(result.to_dict(), indent=2, default=float))
+        rows = [r.to_dict() for r in results]
+        args.json.write_text(json.dumps(rows if args.curve else rows[0], indent=2, default=float))
+
+
+def show(result: FidelityResult) -> None:
+    print(f"[{result.budget}] physics shifts: " + "; ".join(f"{name} {text}" for name, text in result.shifts.items()))
+    print(f"[{result.budget}] copies: " + "; ".join(f"{name} {text}" for name, text in result.copies.items()))
+    if result.spread:
+        print(f"[{result.budget}] spread at fixed labels (variance gen/sim): "
+              + "; ".join(f"{name} {text}" for name, text in result.spread.items()))
+    print(f"[{result.budget}] {result.verdict_line}")
 
 
 if __name__ == "__main__":

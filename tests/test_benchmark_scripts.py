@@ -38,11 +38,14 @@ def test_judge_script_prints_a_row_per_case(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_fidelity_benchmark_trains_samples_judges_and_reuses(tmp_path: Path) -> None:
-    from genesis_cli.engine.bench.fidelity import FidelityPlan, markdown_row, run_fidelity
+    from genesis_cli.engine.bench.fidelity import FidelityPlan, curve_table, markdown_row, run_curve, run_fidelity
+    from genesis_cli.engine.evaluation.spread import SPREAD_OBSERVABLES
 
     tiny = ("model.hidden=32", "model.heads=2", "model.depth=1", "training.batch_size=8", "diffusion.sampling_steps=2")
-    plan = FidelityPlan("cpu", "4", train_events=300, heldout_events=100, out_dir=tmp_path / "fid", overrides=tiny)
+    plan = FidelityPlan("cpu", "4", train_events=300, heldout_events=100, out_dir=tmp_path / "fid", overrides=tiny,
+                        spread_labels=3, spread_draws=6)
     result = run_fidelity(plan, say=lambda _: None)
+    assert list(result.spread) == list(SPREAD_OBSERVABLES)  # variance ratios at fixed labels
     assert result.steps == 4 and len(result.aucs) == 2 and result.verdict in ("PASS", "MARGINAL", "FAIL", "TOO FEW EVENTS")
     assert "energy scale" in result.shifts and "copies of training events" in result.copies  # judged with the training file
     assert result.simulation.hits_per_event > 0 and (tmp_path / "fid" / "fidelity.json").exists()
@@ -51,3 +54,9 @@ def test_fidelity_benchmark_trains_samples_judges_and_reuses(tmp_path: Path) -> 
     again = run_fidelity(FidelityPlan(**{**plan.__dict__, "reuse": True}), say=lambda _: None)
     assert again.steps == 4  # the run is reused, not retrained
     assert again.generated.hits_per_event == result.generated.hits_per_event  # the same samples judged again
+    curve = run_curve(FidelityPlan(**{**plan.__dict__, "spread_labels": 0}), ("2", "3"), say=lambda _: None)
+    assert [(r.budget, r.steps) for r in curve] == [("2", 2), ("3", 3)]  # one run per budget, each its own
+    assert (tmp_path / "fid" / "checkpoints" / "fidelity-2").is_dir() and (tmp_path / "fid" / "generated-3.h5").exists()
+    assert (tmp_path / "fid" / "fidelity.json").exists() and (tmp_path / "fid" / "fidelity-3.json").exists()
+    table = curve_table(curve).splitlines()
+    assert len(table) == 4 and table[2].startswith("| 2 | 2 |") and table[0].startswith("| budget | steps | training min")

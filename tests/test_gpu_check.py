@@ -41,6 +41,11 @@ def test_the_cpu_dry_run_runs_every_stage_and_writes_one_table(tmp_path: Path) -
     assert [row.variant for row in loop] == ["genesis train loop", "genesis bench step", ""]
     assert loop[2].unit == "%" and loop[2].value and "forward" in loop[2].detail
     assert {row.variant for row in rows if row.what == "speedup"} == {"train", "sample"}
+    verdicts = [row for row in rows if row.stage == "fidelity" and row.what == "verdict"]
+    assert [row.variant for row in verdicts] == ["10", "20"]  # one run per budget: AUC against training time
+    assert all("training_minutes" in row.numbers for row in verdicts)
+    assert [row.what for row in rows if row.stage == "fidelity"].count("curve") == 1
+    assert [row.what for row in rows if row.stage == "fidelity"].count("spread") == 2
     for row in rows:
         assert f"| {row.stage} | {row.item} |" in table
     # what comes back from a device: few, small files, none in subfolders

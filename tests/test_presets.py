@@ -9,7 +9,7 @@ from genesis_cli.settings import ExperimentConfig, preset_names, resolve_config
 from genesis_cli.settings.catalog import preset_catalog
 
 # name: (architecture, hidden, depth, heads or None, epochs, batch) — the guide and issue #2, plus
-# cpu, the recommended preset without a GPU (issue 11).
+# cpu, the recommended preset without a GPU (issue 11), and gpu, the default DiT budgeted for a GPU (issue 25).
 EXPECTED = {
     "default": ("dit", 512, 8, 8, 100, 8),
     "cnn": ("cnn", 256, 6, None, 50, 16),
@@ -19,10 +19,11 @@ EXPECTED = {
     "mlp": ("mlp", None, None, None, None, None),
     "resnet": ("resnet", None, None, None, None, None),
     "cpu": ("dit", 128, 2, 2, 20, 32),
+    "gpu": ("dit", 512, 8, 8, 1000, 1024),
 }
 
 
-def test_exactly_the_eight_presets_ship() -> None:
+def test_exactly_the_nine_presets_ship() -> None:
     assert sorted(preset_names()) == sorted(EXPECTED)
     assert preset_names()[0] == "default"
 
@@ -91,3 +92,11 @@ def test_catalog_summarises_each_preset() -> None:
     assert catalog["default"].aliases == ("dit",)
     assert catalog["cnn"].heads is None and catalog["cnn"].kernel_sizes == (3, 5, 7, 9)
     assert catalog["hybrid"].heads == 6
+
+
+def test_the_gpu_preset_is_the_default_dit_scaled_for_large_batches_and_budgeted() -> None:
+    gpu, default = resolve_config("gpu").config, resolve_config("default").config
+    assert gpu.model == default.model  # the same network: only the recipe differs
+    t = gpu.training
+    assert t.compile is True and t.time_budget == 8 * 60 and t.scheduler == "cosine"
+    assert t.learning_rate > default.training.learning_rate and t.warmup_steps < default.training.warmup_steps

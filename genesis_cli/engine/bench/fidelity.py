@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,14 @@ class FidelityPlan:
     device: str = "cpu"
     overrides: tuple[str, ...] = ()
     reuse: bool = False
+    tag: str = ""  # names this run's checkpoints and outputs in out_dir beside others on the same files (a curve)
+    spread_labels: int = 20  # the spread at fixed labels (bench/spread.py); 0: not measured
+    spread_draws: int = 100
+    keep_inputs: bool = False  # the training and held-out files in out_dir are this plan's (a curve's later runs)
+
+    def named(self, stem: str, suffix: str = "") -> str:
+        """A file or folder name of this run: ``stem`` (and the tag) + ``suffix``."""
+        return f"{stem}-{self.tag}{suffix}" if self.tag else f"{stem}{suffix}"
 
 
 @dataclass
@@ -74,6 +82,7 @@ class FidelityResult:
     verdict_line: str
     shifts: dict[str, str]  # physics shift name -> "value +- error unit"
     copies: dict[str, str]  # copy check name -> share of generated events (verdict); the memorisation test
+    spread: dict[str, str] = field(default_factory=dict)  # observable -> variance ratio at fixed labels, gen/sim
     files: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -99,7 +108,7 @@ def simulate_inputs(plan: FidelityPlan, say: Callable[[str], None] = print) -> t
     train_file, heldout_file = plan.out_dir / "train.h5", plan.out_dir / "heldout.h5"
     for path, events, seed in ((train_file, plan.train_events, plan.seed),
                                (heldout_file, plan.heldout_events, plan.seed + HELDOUT_SEED_OFFSET)):
-        if not (plan.reuse and path.exists()):
+        if not ((plan.reuse or plan.keep_inputs) and path.exists()):
             summary = simulate_to_file(path, simulation_config(plan, events, seed), detector, overwrite=True)
             say(f"simulated {summary.events:,} events into {path} in {summary.seconds:.0f} s")
     return train_file, heldout_file
@@ -110,7 +119,7 @@ def run_fidelity(plan: FidelityPlan, say: Callable[[str], None] = print) -> Fide
         raise UsageError(f"data style {plan.data_style!r}: choose {', '.join(DATA_STYLES)}")
     out = plan.out_dir
     train_file, heldout_file = simulate_inputs(plan, say)
-    run_dir = out / "checkpoints" / "fidelity"
+    run_dir = out / "checkpoints" / plan.named("fidelity")
     final = run_dir / FINAL
     if plan.reuse and final.exists():
         saved = load_checkpoint(final)
@@ -119,21 +128,40 @@ def run_fidelity(plan: FidelityPlan, say: Callable[[str], None] = print) -> Fide
         say(f"reusing the run in {run_dir} ({steps:,} steps)")
     else:
         steps, seconds, train_rate = _train(plan, train_file, say)
-    generated = out / "generated.h5"
+    generated = out / plan.named("generated", ".h5")
     sampling_rate = float("nan")
     if not (plan.reuse and generated.exists()):
         _, sampled = workflows.sample_heldout(run_dir, heldout_file, generated, seed=plan.seed, device=plan.device)
         sampling_rate = sampled.events_per_second
         say(f"generated {sampled.events:,} events in {sampled.seconds:.0f} s")
-    report = workflows.evaluate(heldout_file, generated, seed=plan.seed, report_json=out / "evaluation.json",
-                                training=train_file)
+    report = workflows.evaluate(heldout_file, generated, seed=plan.seed,
+                                report_json=out / plan.named("evaluation", ".json"), training=train_file)
     result = FidelityResult(
         plan.preset, plan.budget, plan.data_style, steps, seconds, train_rate, sampling_rate,
         summarise(report.real), summarise(report.generated, report.real), _aucs(report), report.overall_verdict,
         report.overall.line, {s.name: s.text() for s in report.shifts}, _copies(report),
+        _spread(plan, run_dir, heldout_file, say),
         {"train": str(train_file), "heldout": str(heldout_file), "run": str(run_dir), "generated": str(generated)})
-    write_text_atomic(out / "fidelity.json", json.dumps(result.to_dict(), indent=2, default=float))
+    write_text_atomic(out / plan.named("fidelity", ".json"), json.dumps(result.to_dict(), indent=2, default=float))
     return result
+
+
+def run_curve(plan: FidelityPlan, budgets: tuple[str, ...], say: Callable[[str], None] = print) -> list[FidelityResult]:
+    """Quality against training budget: one run per budget (each with its whole learning-rate schedule,
+    as a user with that budget would train), all on the same files, tagged by budget in ``plan.out_dir``."""
+    simulate_inputs(plan, say)
+    return [run_fidelity(replace(plan, budget=budget, tag=budget, keep_inputs=True), say) for budget in budgets]
+
+
+def _spread(plan: FidelityPlan, run_dir: Path, heldout_file: Path, say: Callable[[str], None]) -> dict[str, str]:
+    """Variance ratios at fixed labels (generated over simulated) for the held-out file's first labels."""
+    if plan.spread_labels <= 0:
+        return {}
+    from genesis_cli.engine.bench.spread import SpreadPlan, measure_spread
+
+    measured = measure_spread(SpreadPlan(run_dir, heldout_file, plan.spread_labels, plan.spread_draws,
+                                         plan.seed, plan.device), say)
+    return {r.name: r.text() for r in measured.report.ratios}
 
 
 def _train(plan: FidelityPlan, train_file: Path, say: Callable[[str], None]) -> tuple[int, float, float]:
@@ -141,7 +169,8 @@ def _train(plan: FidelityPlan, train_file: Path, say: Callable[[str], None]) -> 
 
     out = plan.out_dir
     config = resolve_config(plan.preset, flags={
-        "data.h5_path": str(train_file), "experiment_name": "fidelity", "seed": plan.seed, "device": plan.device,
+        "data.h5_path": str(train_file), "experiment_name": plan.named("fidelity"), "seed": plan.seed,
+        "device": plan.device,
         "checkpoint_dir": str(out / "checkpoints"), "log_dir": str(out / "logs"),
         "training.num_epochs": EPOCHS_UNBOUNDED, **budget_flags(parse_budget(plan.budget))},
         overrides=list(plan.overrides)).config
@@ -188,6 +217,19 @@ def markdown_row(result: FidelityResult, *, header: bool = False) -> str:
         return row
     titles = ["preset", "data", "budget", "steps", *result.aucs.keys(), *ROW_COLUMNS.values(), "verdict"]
     return "| " + " | ".join(titles) + " |\n|" + "---|" * len(titles) + "\n" + row
+
+
+def curve_table(results: list[FidelityResult]) -> str:
+    """Markdown: one row per budget of a curve, with its training minutes, the AUCs and the verdict."""
+    if not results:
+        return ""
+    titles = ["budget", "steps", "training min", *results[0].aucs.keys(), "verdict"]
+    rows = ["| " + " | ".join(titles) + " |", "|" + "---|" * len(titles)]
+    for r in results:
+        cells = [r.budget, f"{r.steps:,}", f"{r.training_seconds / 60:.1f}", *(f"{v:.3f}" for v in r.aucs.values()),
+                 r.verdict]
+        rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join(rows)
 
 
 def short_number(value: float) -> str:

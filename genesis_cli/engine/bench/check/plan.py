@@ -64,8 +64,8 @@ class CheckPlan:
     work_dir: Path = Path("gpu_check_work")  # event files, runs and samples (large: never under $OUT)
     #: Seconds each stage may take; the stage stops itself before, and is killed 15 s after.
     caps: dict[str, float] = field(default_factory=lambda: {
-        "environment": 15, "train": 130, "baseline": 25, "sampling": 30, "data": 20, "loop": 40, "cli": 100,
-        "fidelity": 210,
+        "environment": 15, "train": 130, "baseline": 25, "sampling": 30, "data": 20, "loop": 30, "cli": 100,
+        "fidelity": 220,
         BACKGROUND_STAGE: 150})
     # environment: the bf16 matmul ceiling (n x n x n, median of repeats)
     matmul_size: int = 8192
@@ -99,9 +99,13 @@ class CheckPlan:
     cli_sample_events: int = 500
     demo_events: int = 1_000
     demo_test_events: int = 100
-    fidelity_preset: str = "default"
-    fidelity_budget: str = "150s"
-    fidelity_batch: int = 256
+    #: fidelity: AUC against training minutes, one run per budget while the stage's cap allows (a
+    #: budget runs when it and ``fidelity_overhead_s`` of compiling, sampling and judging fit)
+    fidelity_preset: str = "gpu"
+    fidelity_budgets: tuple[str, ...] = ("2m", "4m", "8m")
+    fidelity_batch: int = 1024
+    fidelity_overhead_s: float = 75
+    fidelity_spread: tuple[int, int] = (20, 100)  # labels x draws of the spread at fixed labels
     fidelity_sampling_steps: int | None = None  # None: the preset's
     #: torch (and OpenMP) threads of each stage, None: torch's choice. The CPU dry run uses 1: the event
     #: files are simulated beside the stages, and two OpenMP threads spinning against a busy core made a
@@ -124,7 +128,8 @@ class CheckPlan:
             baseline_preset="debug", baseline_batches=(1,), sample_preset="debug", sample_batches=(2,),
             guidance_scales=(1.0, 2.0), train_events=300, heldout_events=120, loader_events=200, loader_batch=64,
             loader_workers=0, loop_steps=4, cli_preset="debug", cli_events=240, cli_steps=4, cli_sample_events=100,
-            demo_events=120, demo_test_events=20, fidelity_preset="debug", fidelity_budget="20", fidelity_batch=16, fidelity_sampling_steps=4,
+            demo_events=120, demo_test_events=20, fidelity_preset="debug", fidelity_budgets=("10", "20"), fidelity_batch=16,
+            fidelity_overhead_s=5, fidelity_spread=(3, 8), fidelity_sampling_steps=4,
             cpu_threads=1)
 
     def only(self, stages: tuple[str, ...]) -> CheckPlan:
@@ -142,7 +147,8 @@ class CheckPlan:
     def load(cls, path: Path) -> CheckPlan:
         raw: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
         raw["work_dir"] = Path(raw["work_dir"])
-        for key in ("train_presets", "baseline_batches", "sample_batches", "guidance_scales"):
+        for key in ("train_presets", "baseline_batches", "sample_batches", "guidance_scales", "fidelity_budgets",
+                    "fidelity_spread"):
             raw[key] = tuple(raw[key])
         return cls(**raw)
 

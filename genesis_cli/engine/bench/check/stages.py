@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,7 @@ from genesis_cli.engine.bench.fidelity import ROW_COLUMNS, FidelityPlan, run_fid
 from genesis_cli.engine.bench.measure import BenchResult, Workload, median_seconds
 from genesis_cli.engine.bench.suite import try_measure
 from genesis_cli.engine.bench.workloads import original_sample_workload, sample_workload, train_workload
+from genesis_cli.engine.comparison import parse_budget
 from genesis_cli.engine.data.benchmark import benchmark_loader
 from genesis_cli.engine.data.subset import write_subset
 from genesis_cli.engine.runtime.device import resolve_device
@@ -279,31 +281,56 @@ def _run_command(arguments: list[str], work: Path, record: Record, clock: Clock)
 
 
 def fidelity(plan: CheckPlan, record: Record, clock: Clock) -> None:
-    """The fidelity benchmark: the preset trained for the budget, 2,000 held-out labels sampled and judged."""
-    fidelity_plan = _fidelity_plan(plan)
-    result = run_fidelity(fidelity_plan, say=lambda text: print(text, flush=True))
+    """The fidelity benchmark against training minutes: the preset trained once per budget (each with its
+    whole schedule), 2,000 held-out labels sampled and judged, while the stage's cap allows; then the curve."""
     preset, row = plan.fidelity_preset, "fidelity"
-    aucs = "; ".join(f"{name} {value:.3f}" for name, value in result.aucs.items())
-    record(CheckRow(row, f"{preset}, budget {plan.fidelity_budget}, batch {plan.fidelity_batch}: verdict", None, "",
-                    f"{result.verdict}; {aucs}", what="verdict", preset=preset,
-                    numbers={name: float(value) for name, value in result.aucs.items()}))
-    record(CheckRow(row, "training", result.train_events_per_second, "events/s",
-                    f"{result.steps:,} steps in {result.training_seconds:.0f} s", what="train", preset=preset,
-                    variant="fidelity", numbers={"steps": result.steps}))
-    record(CheckRow(row, f"sampling {plan.heldout_events:,} held-out labels", result.sampling_events_per_second,
-                    "events/s",
-                    "default sampler, batch 256", what="sample", preset=preset, variant="fidelity"))
-    physics = ", ".join(f"{title} {short_number(getattr(result.generated, name))} "
-                        f"({short_number(getattr(result.simulation, name))})"
-                        for name, title in ROW_COLUMNS.items())
-    record(CheckRow(row, "physics: generated (simulation)", None, "", physics, what="physics", preset=preset))
+    curve = []
+    for budget in plan.fidelity_budgets:
+        needed = budget_seconds(budget) + plan.fidelity_overhead_s
+        if not clock.fits(needed):
+            record(_note(row, preset, f"budget {budget} not run: it needs ~{needed:.0f} s, the cap leaves "
+                                      f"{max(clock.left(), 0):.0f} s (rerun: --stages fidelity --cap fidelity=SECONDS)"))
+            break
+        result = run_fidelity(replace(_fidelity_plan(plan), budget=budget, tag=budget),
+                              say=lambda text: print(text, flush=True))
+        curve.append(result)
+        aucs = "; ".join(f"{name} {value:.3f}" for name, value in result.aucs.items())
+        record(CheckRow(row, f"{preset}, budget {budget}, batch {plan.fidelity_batch}: verdict", None, "",
+                        f"{result.verdict}; {aucs}", what="verdict", preset=preset, variant=budget,
+                        numbers={**{name: float(value) for name, value in result.aucs.items()},
+                                 "training_minutes": result.training_seconds / 60}))
+        record(CheckRow(row, f"budget {budget}: training", result.train_events_per_second, "events/s",
+                        f"{result.steps:,} steps in {result.training_seconds:.0f} s", what="train", preset=preset,
+                        variant=f"fidelity {budget}", numbers={"steps": result.steps}))
+        record(CheckRow(row, f"budget {budget}: sampling {plan.heldout_events:,} held-out labels",
+                        result.sampling_events_per_second, "events/s", "default sampler", what="sample",
+                        preset=preset, variant=f"fidelity {budget}"))
+        physics = ", ".join(f"{title} {short_number(getattr(result.generated, name))} "
+                            f"({short_number(getattr(result.simulation, name))})"
+                            for name, title in ROW_COLUMNS.items())
+        record(CheckRow(row, f"budget {budget}: physics, generated (simulation)", None, "", physics,
+                        what="physics", preset=preset, variant=budget))
+        if result.spread:
+            record(CheckRow(row, f"budget {budget}: spread at fixed labels, variance gen/sim", None, "",
+                            "; ".join(f"{name} {text}" for name, text in result.spread.items()), what="spread",
+                            preset=preset, variant=budget))
+    if len(curve) > 1:
+        points = ", ".join(f"{r.training_seconds / 60:.1f} min: {next(iter(r.aucs.values())):.3f}" for r in curve)
+        record(CheckRow(row, "AUC (high-level) against training minutes", None, "", points, what="curve",
+                        preset=preset))
+
+
+def budget_seconds(budget: str) -> float:
+    """A time budget's seconds; 0 for a budget in steps (its time is not known ahead)."""
+    return parse_budget(budget)[1] or 0.0
 
 
 def _fidelity_plan(plan: CheckPlan) -> FidelityPlan:
     steps = () if plan.fidelity_sampling_steps is None else (f"diffusion.sampling_steps={plan.fidelity_sampling_steps}",)
-    return FidelityPlan(plan.fidelity_preset, plan.fidelity_budget, plan.train_events, plan.heldout_events,
+    return FidelityPlan(plan.fidelity_preset, plan.fidelity_budgets[0], plan.train_events, plan.heldout_events,
                         plan.train_file.parent, seed=plan.seed, device=plan.device,
-                        overrides=(f"training.batch_size={plan.fidelity_batch}", *steps), reuse=True)
+                        overrides=(f"training.batch_size={plan.fidelity_batch}", *steps), keep_inputs=True,
+                        spread_labels=plan.fidelity_spread[0], spread_draws=plan.fidelity_spread[1])
 
 
 def _preset(name: str, plan: CheckPlan) -> ExperimentConfig:
