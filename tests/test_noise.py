@@ -145,6 +145,17 @@ def test_a_run_with_measured_noise_stores_it_and_adds_it_when_sampling(cli, nois
     saved = load_checkpoint(next((tmp_path / "checkpoints" / "dn").glob("*.pt")), map_location="cpu")
     noise = saved.measured_noise()
     assert noise is not None and abs(np.median(noise.rates_hz) / STANDARD_HZ - 1) < 0.1
+    import genesis_cli.engine.data.loader as loader
+
+    def no_second_measurement(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a resumed run measured its noise again")
+
+    monkeypatch.setattr(loader, "NoiseAccumulator", no_second_measurement)
+    resumed = cli("resume", "checkpoints/dn", "--max-steps", "4")
+    assert resumed.exit_code == 0, resumed.output
+    again = load_checkpoint(tmp_path / "checkpoints" / "dn" / "model_final.pt", map_location="cpu")
+    assert again.global_step == 4 and again.measured_noise() is not None  # a resumed run keeps its noise
+    assert np.array_equal(again.measured_noise().rates_hz, noise.rates_hz)  # restored, not measured again
     sampled = cli("sample", "--checkpoint", "checkpoints/dn", "--labels-from", str(noise_files[1.0]), "--num-events", "8",
                   "--output", "gen.h5", "--seed", "3")
     assert sampled.exit_code == 0, sampled.output
