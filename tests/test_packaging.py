@@ -61,7 +61,7 @@ def test_wheel_ships_the_presets_and_the_installed_copy_finds_them(tmp_path: Pat
     shown = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
                            env={**os.environ, "PYTHONPATH": str(site)}, check=True).stdout.split()
     assert Path(shown[0]) == (site / "genesis_cli" / "presets").resolve()
-    assert shown[1] == "8" and shown[2] == "5160"
+    assert shown[1] == "9" and shown[2] == "5160"  # nine presets (gpu, issue 25)
 
 
 def test_configuration_reference_is_up_to_date() -> None:
