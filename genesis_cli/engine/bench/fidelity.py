@@ -29,6 +29,7 @@ from genesis_cli.engine.evaluation.physics import PhysicsSummary, summarise
 from genesis_cli.engine.evaluation.report import EvaluationReport
 from genesis_cli.engine.runs.checkpoint import load_checkpoint
 from genesis_cli.engine.runs.store import FINAL
+from genesis_cli.engine.sampling.generator import TrainedGenerator
 from genesis_cli.engine.simulation.runner import simulate_to_file
 from genesis_cli.engine.training import session
 from genesis_cli.errors import UsageError
@@ -130,8 +131,10 @@ def run_fidelity(plan: FidelityPlan, say: Callable[[str], None] = print) -> Fide
         steps, seconds, train_rate = _train(plan, train_file, say)
     generated = out / plan.named("generated", ".h5")
     sampling_rate = float("nan")
+    generator = None
     if not (plan.reuse and generated.exists()):
-        _, sampled = workflows.sample_heldout(run_dir, heldout_file, generated, seed=plan.seed, device=plan.device)
+        generator, sampled = workflows.sample_heldout(run_dir, heldout_file, generated, seed=plan.seed,
+                                                      device=plan.device)
         sampling_rate = sampled.events_per_second
         say(f"generated {sampled.events:,} events in {sampled.seconds:.0f} s")
     report = workflows.evaluate(heldout_file, generated, seed=plan.seed,
@@ -140,7 +143,7 @@ def run_fidelity(plan: FidelityPlan, say: Callable[[str], None] = print) -> Fide
         plan.preset, plan.budget, plan.data_style, steps, seconds, train_rate, sampling_rate,
         summarise(report.real), summarise(report.generated, report.real), _aucs(report), report.overall_verdict,
         report.overall.line, {s.name: s.text() for s in report.shifts}, _copies(report),
-        _spread(plan, run_dir, heldout_file, say),
+        _spread(plan, run_dir, heldout_file, say, generator),
         {"train": str(train_file), "heldout": str(heldout_file), "run": str(run_dir), "generated": str(generated)})
     write_text_atomic(out / plan.named("fidelity", ".json"), json.dumps(result.to_dict(), indent=2, default=float))
     return result
@@ -153,14 +156,16 @@ def run_curve(plan: FidelityPlan, budgets: tuple[str, ...], say: Callable[[str],
     return [run_fidelity(replace(plan, budget=budget, tag=budget, keep_inputs=True), say) for budget in budgets]
 
 
-def _spread(plan: FidelityPlan, run_dir: Path, heldout_file: Path, say: Callable[[str], None]) -> dict[str, str]:
-    """Variance ratios at fixed labels (generated over simulated) for the held-out file's first labels."""
+def _spread(plan: FidelityPlan, run_dir: Path, heldout_file: Path, say: Callable[[str], None],
+            generator: TrainedGenerator | None) -> dict[str, str]:
+    """Variance ratios at fixed labels (generated over simulated) for the held-out file's first labels, with
+    the ``generator`` that sampled the held-out labels when there is one (loaded and compiled once)."""
     if plan.spread_labels <= 0:
         return {}
     from genesis_cli.engine.bench.spread import SpreadPlan, measure_spread
 
     measured = measure_spread(SpreadPlan(run_dir, heldout_file, plan.spread_labels, plan.spread_draws,
-                                         plan.seed, plan.device), say)
+                                         plan.seed, plan.device), say, generator)
     return {r.name: r.text() for r in measured.report.ratios}
 
 

@@ -49,8 +49,10 @@ class SpreadResult:
     seconds: float
 
 
-def measure_spread(plan: SpreadPlan, say: Callable[[str], None] = print) -> SpreadResult:
-    """Simulate and generate ``plan.draws`` events for each of ``plan.labels`` labels and compare their spreads."""
+def measure_spread(plan: SpreadPlan, say: Callable[[str], None] = print,
+                   generator: TrainedGenerator | None = None) -> SpreadResult:
+    """Simulate and generate ``plan.draws`` events for each of ``plan.labels`` labels and compare their spreads;
+    ``generator``: the run already loaded (with its EMA weights), so that it is not loaded and compiled again."""
     started = time.perf_counter()
     conditions = read_conditions(plan.labels_file, limit=plan.labels)
     rows = repeat_labels(conditions.labels, plan.draws)
@@ -58,7 +60,8 @@ def measure_spread(plan: SpreadPlan, say: Callable[[str], None] = print) -> Spre
                                      "seed": plan.seed + SIMULATION_SEED_OFFSET})
     simulator = EventSimulator(conditions.geometry, simulation)
     simulated = np.concatenate([batch.signals for batch in simulator.batches_for(rows)])
-    generator = TrainedGenerator.load(sampling_checkpoint(plan.run), plan.device, ema=not plan.raw_weights)
+    if generator is None or plan.raw_weights:
+        generator = TrainedGenerator.load(sampling_checkpoint(plan.run), plan.device, ema=not plan.raw_weights)
     if not np.allclose(generator.geometry.positions, conditions.geometry.positions, atol=1e-3):
         raise ValueError(f"{plan.labels_file}: its DOMs are not the run's detector ({plan.run})")
     sampling = SamplingPlan.of(generator.config)

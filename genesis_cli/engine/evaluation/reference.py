@@ -34,6 +34,7 @@ from genesis_cli.settings.evaluation import EvaluationConfig
 BINNED = ("n_hit", "log10_charge", "charge_residual", "cog_vertex_distance", "linefit_angle", "onset_time")
 ENERGY_BINS = 4  # quantile bins of the real labelled energy
 ZENITH_EDGES = (-1.0, -1.0 / 3.0, 1.0 / 3.0, 1.0)  # cos zenith: up-going, horizontal, down-going
+ZENITH_BINS = ("up-going", "horizontal", "down-going")
 MIN_BIN_EVENTS = 50
 HIGH_AUC, DOM_AUC = "classifier AUC, high-level", "classifier AUC, per-DOM"
 FRECHET, SLOPE = "Frechet distance, high-level", "charge-vs-energy slope difference"
@@ -50,10 +51,15 @@ def _mean(values: list[float]) -> float:
     return float(np.mean(finite)) if finite else float("nan")
 
 
+def energy_edges(real: Observables) -> np.ndarray:
+    """(ENERGY_BINS + 1,) log10 energy edges of the energy bins: quantiles of the real labelled energies."""
+    log_e = np.log10(real.labels[:, 0])
+    return np.quantile(log_e, np.linspace(0, 1, ENERGY_BINS + 1)) if len(log_e) else np.zeros(ENERGY_BINS + 1)
+
+
 def bin_index(real: Observables) -> dict[str, Callable[[Observables], np.ndarray]]:
     """Binning name -> function giving each event's bin (energy quartiles of the real file; zenith thirds)."""
-    log_e = np.log10(real.labels[:, 0])
-    edges = np.quantile(log_e, np.linspace(0, 1, ENERGY_BINS + 1)) if len(log_e) else np.zeros(ENERGY_BINS + 1)
+    edges = energy_edges(real)
     return {"energy": lambda o: np.clip(np.searchsorted(edges, np.log10(o.labels[:, 0]), side="right") - 1, 0, ENERGY_BINS - 1),
             "zenith": lambda o: np.clip(np.searchsorted(ZENITH_EDGES, np.cos(o.labels[:, 1]), side="right") - 1,
                                         0, len(ZENITH_EDGES) - 2)}

@@ -35,6 +35,7 @@ import numpy as np
 from genesis_cli.engine.evaluation.features import EnergyFit
 from genesis_cli.engine.evaluation.observables import Observables
 from genesis_cli.engine.evaluation.pairing import Pairing
+from genesis_cli.engine.evaluation.reference import MIN_BIN_EVENTS, ZENITH_BINS, bin_index, energy_edges
 from genesis_cli.engine.evaluation.verdicts import significance_verdict
 from genesis_cli.settings.evaluation import EvaluationConfig
 
@@ -198,19 +199,17 @@ def binned_time_offsets(real: Observables, generated: Observables, pairing: Pair
     judge's bins: quartiles of the real energies, thirds in cos zenith) filled by ``MIN_BIN_EVENTS`` events
     on both sides; a pair is binned by its labels. A wrong onset for some energies or directions that
     averages out overall shows here."""
-    from genesis_cli.engine.evaluation.reference import MIN_BIN_EVENTS, bin_index
-
     samples = _Samples(real, generated, pairing)
     binning = bin_index(real)
     g_rows, r_rows = samples.rows
 
-    def bins(obs: Observables, rows: np.ndarray) -> np.ndarray:
-        return binning["energy"](obs)[rows] * 10 + binning["zenith"](obs)[rows]
+    def bins(obs: Observables, rows: np.ndarray) -> np.ndarray:  # energy bin * zenith bins + zenith bin
+        return binning["energy"](obs)[rows] * len(ZENITH_BINS) + binning["zenith"](obs)[rows]
 
     g_bin, r_bin = bins(generated, g_rows), bins(real, r_rows)
     if samples.paired:
         g_bin = r_bin  # a pair shares its labels
-    edges = np.quantile(np.log10(real.labels[:, 0]), np.linspace(0, 1, 5)) if len(real.labels) else np.zeros(5)
+    edges = energy_edges(real)
     statistic = samples.location(generated.high["onset_time"], real.high["onset_time"])
     rng = np.random.default_rng(seed)
     shifts = []
@@ -219,11 +218,11 @@ def binned_time_offsets(real: Observables, generated: Observables, pairing: Pair
         inside = samples.within(g_bin == code, r_bin == code)
         if min(len(inside.rows[0]), len(inside.rows[1])) < MIN_BIN_EVENTS:
             continue
-        energy, zenith = divmod(int(code), 10)
+        energy, zenith = divmod(int(code), len(ZENITH_BINS))
         value, error = _estimate(inside, statistic, inside.resamples(settings.bootstrap, rng))
         z = _z(value, error)
         name = (f"time offset, E {10 ** edges[energy]:.2g}-{10 ** edges[energy + 1]:.2g} GeV, "
-                f"{('up-going', 'horizontal', 'down-going')[zenith]}")
+                f"{ZENITH_BINS[zenith]}")
         shifts.append(Shift(name, "light onset at the vertex in one energy and zenith bin", "ns", value, error, z,
                             significance_verdict(value, family_z(z, len(filled)), settings.time_offset_ns),
                             f"{len(inside.rows[0]):,} generated, {len(inside.rows[1]):,} simulated events; "
