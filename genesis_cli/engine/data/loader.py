@@ -31,6 +31,7 @@ from genesis_cli.engine.data.normalization import Normalizer, time_offsets
 from genesis_cli.engine.data.splits import DataSplit, split_of
 from genesis_cli.engine.detector.dark_noise import DarkNoise, light_only
 from genesis_cli.engine.detector.noise import NoiseAccumulator
+from genesis_cli.engine.detector.propagation import light_onset
 from genesis_cli.engine.memory import reuse_freed_batch_memory
 from genesis_cli.errors import DataError
 from genesis_cli.settings import ExperimentConfig
@@ -95,7 +96,7 @@ def fit_normalizer(file: EventFile, split: DataSplit, config: ExperimentConfig,
     clean = data.dark_noise == "measured"
     origin = data.resolved_time_origin
     positions = file.geometry.positions
-    npe_parts, time_parts, written_parts, no_hit_times = [], [], [], []
+    npe_parts, time_parts, written_parts, no_hit_times, onsets = [], [], [], [], []
     for rows, raw in read_blocks(file, sample):
         if noise is not None:
             noise.add(raw, all_labels[rows])
@@ -107,6 +108,7 @@ def fit_normalizer(file: EventFile, split: DataSplit, config: ExperimentConfig,
         offsets = time_offsets(origin, time, hit, all_labels[rows], positions)
         npe_parts.append(npe[hit])
         time_parts.append((time - offsets)[hit])
+        onsets.append(light_onset(npe, time - offsets, hit))
         written_parts.append((time - offsets)[hit] if origin == "first_hit" else time[hit])  # as the inverse writes them
         no_hit_times.append(raw[:, 1][~hit][:1000])
     labels = all_labels[train]
@@ -118,7 +120,7 @@ def fit_normalizer(file: EventFile, split: DataSplit, config: ExperimentConfig,
         np.concatenate(npe_parts), np.concatenate(time_parts), labels, file.geometry,
         time_origin=origin, hit_channel=config.diffusion.hit_channel,
         no_hit_time=_no_hit_convention(no_hit_times), replace_time_inf_with=data.replace_time_inf_with,
-        time_scale=data.time_scale_ns, output_time_range=_range(written_parts))
+        time_scale=data.time_scale_ns, output_time_range=_range(written_parts), onsets=np.concatenate(onsets))
 
 
 def _range(parts: list[np.ndarray]) -> tuple[float, float]:

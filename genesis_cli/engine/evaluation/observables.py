@@ -32,7 +32,7 @@ import numpy as np
 from genesis_cli.engine.data.eventfile import EventFile
 from genesis_cli.engine.detector import Geometry
 from genesis_cli.engine.detector.directions import travel_direction
-from genesis_cli.engine.detector.propagation import C_ICE_M_PER_NS
+from genesis_cli.engine.detector.propagation import C_ICE_M_PER_NS, light_onset
 from genesis_cli.engine.evaluation.dom_frame import CELLS, CHANNELS, frame_image
 
 #: name -> (label, unit) of the event observables, in report order.
@@ -63,7 +63,6 @@ LABEL_AWARE = {
 #: Hits sampled per file for the per-hit observables, spread evenly over its events (bounded memory).
 HIT_SAMPLES = 250_000
 NEAR_VERTEX_M = 150.0
-ONSET_BRIGHTEST = 3  # DOMs whose direct-light residuals give the onset
 
 
 @dataclass(frozen=True)
@@ -206,19 +205,8 @@ def block_observables(signals: np.ndarray, labels: np.ndarray, positions: np.nda
             "cog_vertex_across": across_offset,
             "near_charge_fraction": near, "linefit_angle": np.degrees(np.arccos(along)),
             "linefit_azimuth_offset": azimuth_offset,
-            "onset_time": _onset(npe, time - distance / C_ICE_M_PER_NS, hit)}
+            "onset_time": light_onset(npe, time - distance / C_ICE_M_PER_NS, hit)}
     return high, image
-
-
-def _onset(npe: np.ndarray, residual: np.ndarray, hit: np.ndarray) -> np.ndarray:
-    """(B,) median direct-light residual of each event's ONSET_BRIGHTEST brightest hit DOMs."""
-    k = min(ONSET_BRIGHTEST, npe.shape[1])
-    brightest = np.argpartition(-np.where(hit, npe, -1.0), k - 1, axis=1)[:, :k]
-    chosen = np.take_along_axis(np.where(hit, residual, np.nan), brightest, axis=1)
-    out = np.full(npe.shape[0], np.nan)
-    some = np.isfinite(chosen).any(axis=1)
-    out[some] = np.nanmedian(chosen[some], axis=1)
-    return out
 
 
 def event_hashes(signals: np.ndarray) -> np.ndarray:
