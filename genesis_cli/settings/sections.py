@@ -196,9 +196,10 @@ class DataConfig(StrictModel):
                               "t - d / c_ice, so prompt light sits at 0 on every DOM), file (the training split's "
                               "earliest hit) or first_hit (each event's first hit; loses absolute time).")
     time_scale_ns: float = Field(
-        3000.0, gt=0, allow_inf_nan=False,
+        30.0, gt=0, allow_inf_nan=False,
         description="Hit times enter the model as sign(u) log1p(|u| / time_scale_ns), u measured from time_origin: "
-                    "linear (ns-resolving) within about this many ns of the origin, logarithmic beyond.")
+                    "linear (ns-resolving) within about this many ns of the origin (the light onset, for vertex), "
+                    "logarithmic beyond.")
     align_time: bool = Field(
         False, description="Older spelling of time_origin: first_hit (true overrides time_origin).")
     memory_budget_gb: float | None = Field(
