@@ -75,14 +75,6 @@ def _symexp(tau: np.ndarray, scale: float) -> np.ndarray:
     return np.sign(tau) * np.expm1(np.abs(tau)) * scale
 
 
-def _prompt_reference(hit_npe: np.ndarray, hit_time: np.ndarray, onsets: np.ndarray | None) -> float:
-    """The vertex origin's reference (ns after d / c_ice): the median light onset, else the median time
-    of the brighter half of the hits."""
-    if onsets is not None and np.isfinite(onsets).any():
-        return float(np.nanmedian(onsets))
-    return float(np.median(hit_time[hit_npe >= np.median(hit_npe)]))
-
-
 def time_offsets(origin: str, time: np.ndarray, hit: np.ndarray, labels: np.ndarray | None,
                  positions: np.ndarray | None) -> np.ndarray:
     """(B, L) per-DOM part of a time origin: 0 (file), the event's first hit (first_hit) or the
@@ -129,8 +121,8 @@ class Normalizer:
     @classmethod
     def fit(cls, hit_npe: np.ndarray, hit_time: np.ndarray, labels: np.ndarray, geometry: Geometry, *,
             time_origin: str, hit_channel: bool, no_hit_time: float, replace_time_inf_with: float,
-            time_scale: float = 1.0, output_time_range: tuple[float, float] | None = None,
-            onsets: np.ndarray | None = None) -> Normalizer:
+            onsets: np.ndarray, time_scale: float = 1.0,
+            output_time_range: tuple[float, float] | None = None) -> Normalizer:
         """Statistics from training-split samples.
 
         Args:
@@ -145,10 +137,10 @@ class Normalizer:
                 after the first hit for ``first_hit``): the readout window; generated hits outside it are
                 not recorded (None: the range of ``hit_time``).
             onsets: (N,) the sampled events' light onsets (``propagation.light_onset`` of their
-                direct-light residuals); for ``vertex`` their median is the reference, so prompt light
-                sits at u ~ 0 where the transform resolves nanoseconds (None: the median of the
-                brighter half of the hits, which lies ~300 ns after the prompt light, what runs
-                before this option used).
+                times after the origin's per-hit part; NaN for an event without hits); for ``vertex``
+                their median is the reference, so prompt light sits at u ~ 0 where the transform
+                resolves nanoseconds. Runs fitted before kept the median of the brighter half of the
+                hits (~300 ns after the prompt light) in their checkpoints.
         """
         if time_origin not in TIME_ORIGINS:
             raise ValueError(f"unknown time origin {time_origin!r}; choose {', '.join(TIME_ORIGINS)}")
@@ -165,7 +157,7 @@ class Normalizer:
         # vertex: the prompt light of bright (signal) hits, so that the transform's linear, ns-resolving
         # region is where the direct light arrives
         reference = {"file": float(hit_time.min()), "first_hit": 0.0,
-                     "vertex": _prompt_reference(hit_npe, hit_time, onsets)}[time_origin]
+                     "vertex": float(np.nanmedian(onsets))}[time_origin]
         tau = _symlog(hit_time - reference, time_scale)
         low, high = output_time_range if output_time_range is not None else (hit_time.min(), hit_time.max())
         std = max(float(tau.std()), 1e-6)
