@@ -10,7 +10,7 @@ import pytest
 
 from genesis_cli.engine.data.eventfile import EventFile
 from genesis_cli.engine.data.loader import fit_normalizer
-from genesis_cli.engine.data.normalization import Normalizer
+from genesis_cli.engine.data.normalization import MAX_NPE_FACTOR, Normalizer
 from genesis_cli.engine.data.splits import make_split
 from genesis_cli.settings import resolve_config
 
@@ -178,6 +178,72 @@ def test_state_dict_is_plain_json_and_restores(toy_file: Path) -> None:
     assert np.array_equal(forward(restored, raw, labels), forward(normalizer, raw, labels))
     with pytest.raises(ValueError, match="lacks"):
         Normalizer.from_state_dict({"npe_scale": 1.0})
+
+
+def test_quantile_map_sends_a_sample_to_a_standard_normal_and_back_within_its_range() -> None:
+    from genesis_cli.engine.data.quantile_map import QuantileMap
+
+    sample = np.log1p(np.random.default_rng(0).gamma(1.5, 3.0, size=50_000))
+    qmap = QuantileMap.fit(sample)
+    z = qmap.forward(sample)
+    assert abs(z.mean()) < 0.01 and abs(z.std() - 1) < 0.01
+    np.testing.assert_allclose(qmap.inverse(z), sample, atol=1e-12)  # exact inside the range
+    assert qmap.inverse(np.array([-50.0]))[0] == sample.min() and qmap.inverse(np.array([50.0]))[0] == sample.max()
+
+
+def test_quantile_map_puts_a_discrete_value_at_the_middle_of_its_step() -> None:
+    from statistics import NormalDist
+
+    from genesis_cli.engine.data.quantile_map import QuantileMap
+
+    counts = np.repeat([1.0, 2.0, 3.0, 4.0], 2500)  # integer charges, a quarter each
+    qmap = QuantileMap.fit(counts)
+    expected = [NormalDist().inv_cdf(p) for p in (0.125, 0.375, 0.625, 0.875)]
+    np.testing.assert_allclose(qmap.forward(np.array([1.0, 2.0, 3.0, 4.0])), expected, atol=1e-3)
+    np.testing.assert_allclose(qmap.inverse(np.array(expected)), [1.0, 2.0, 3.0, 4.0], atol=1e-3)
+
+
+def test_the_quantile_map_floor_keeps_resolution_where_the_sample_is_sparse() -> None:
+    """Between the noise and the prompt light few hits lie: the hits' quantiles alone map that gap to
+    almost one score, and the floor's share of a reference transform keeps it resolved."""
+    from genesis_cli.engine.data.quantile_map import Floor, QuantileMap
+
+    rng = np.random.default_rng(1)
+    sample = np.concatenate([rng.normal(-1000, 100, 20_000), rng.normal(1000, 100, 20_000)])
+    gap = np.array([-20.0, 20.0])
+    alone = np.diff(QuantileMap.fit(sample).forward(gap))[0]
+    floored_map = QuantileMap.fit(sample, floor=Floor(lambda u: u / 1000, lambda z: z * 1000, 0.5))
+    floored = np.diff(floored_map.forward(gap))[0]
+    assert alone < 1e-3 < 0.01 < floored  # the reference's own slope over the gap is 0.04
+    np.testing.assert_allclose(floored_map.inverse(floored_map.forward(sample)), sample, atol=1e-9)
+
+
+@pytest.mark.parametrize("overrides", [("data.npe_transform=quantile",),
+                                       ("data.npe_transform=quantile", "data.time_transform=quantile")])
+def test_quantile_transforms_make_hits_standard_normal_and_round_trip(toy_file: Path, overrides: tuple[str, ...]) -> None:
+    """The charges' (and times') quantile transform: hits standard normal over the training sample, the
+    round trip exact, and generated charges never beyond the training range (the saturated DOMs)."""
+    normalizer, raw, labels = fitted(toy_file, *overrides)
+    back = back_again(normalizer, raw, labels)
+    hit = raw[:, 0] > 0
+    assert np.array_equal(back[:, 0] > 0, hit)
+    np.testing.assert_allclose(back[:, 0][hit], raw[:, 0][hit], rtol=1e-5)
+    np.testing.assert_allclose(back[:, 1][hit], raw[:, 1][hit], rtol=1e-6)
+    x = forward(normalizer, raw, labels)
+    assert abs(x[:, 0][hit].mean()) < 0.3 and 0.7 < x[:, 0][hit].std() < 1.3
+    x[:, 0][hit] = 40.0  # far beyond any training charge's score
+    brightest = normalizer.inverse_signals(x, labels, POSITIONS["toy"])[:, 0][hit]
+    assert np.allclose(brightest, np.expm1(normalizer.npe_map.values[-1]), rtol=1e-6)
+    assert brightest.max() <= normalizer.max_npe / MAX_NPE_FACTOR * (1 + 1e-6)  # the largest training charge
+    restored = Normalizer.from_state_dict(json.loads(json.dumps(normalizer.state_dict())))
+    assert restored == normalizer
+
+
+def test_quantile_charges_without_the_hit_channel_are_refused_naming_the_key() -> None:
+    from genesis_cli.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"data\.npe_transform.*hit_channel"):
+        resolve_config(overrides=["data.npe_transform=quantile", "diffusion.hit_channel=false"])
 
 
 def test_normalizer_is_fitted_on_the_training_split_only(toy_file: Path, tmp_path: Path) -> None:

@@ -69,6 +69,16 @@ class ExperimentConfig(StrictModel):
         return value
 
     @model_validator(mode="after")
+    def _quantile_charges_need_the_hit_channel(self) -> ExperimentConfig:
+        if self.data.npe_transform == "quantile" and not self.diffusion.hit_channel:
+            raise PydanticCustomError(
+                "genesis_npe_transform",
+                "quantile needs diffusion.hit_channel: true (without the hit channel a DOM's "
+                "charge score also says whether it was hit); set data.npe_transform: log or turn the hit channel on",
+                {"at": "data.npe_transform"})
+        return self
+
+    @model_validator(mode="after")
     def _link_batch_size(self) -> ExperimentConfig:
         """Make ``data.batch_size`` read ``training.batch_size``: one value, two names."""
         self.data._batch_size_source = self.training

@@ -200,6 +200,20 @@ class DataConfig(StrictModel):
         description="Hit times enter the model as sign(u) log1p(|u| / time_scale_ns), u measured from time_origin: "
                     "linear (ns-resolving) within about this many ns of the origin (the light onset, for vertex), "
                     "logarithmic beyond.")
+    npe_transform: choice("log", "quantile") = Field(  # type: ignore[valid-type]
+        "log", description="How hit charges enter the model: log (log1p(npe), standardised over hits) or quantile "
+                           "(mapped onto a standard normal through the training hits' distribution, so the "
+                           "single-photoelectron peak and saturated charges are resolved and generated charges "
+                           "stay within the training range; needs diffusion.hit_channel).")
+    time_transform: choice("symlog", "quantile") = Field(  # type: ignore[valid-type]
+        "symlog", description="How hit times enter the model: symlog (sign(u) log1p(|u| / time_scale_ns), "
+                              "standardised) or quantile (u mapped onto a standard normal through the training "
+                              "hits' distribution, mixed with the symlog's by time_quantile_floor).")
+    time_quantile_floor: float = Field(
+        0.5, ge=0, lt=1, allow_inf_nan=False,
+        description="time_transform: quantile only: the weight of the symlog transform in the map's distribution, "
+                    "so times where few training hits lie (the ns before the prompt light) keep part of its "
+                    "resolution (0: the hits' quantiles alone).")
     align_time: bool = Field(
         False, description="Older spelling of time_origin: first_hit (true overrides time_origin).")
     memory_budget_gb: float | None = Field(

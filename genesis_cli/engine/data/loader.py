@@ -120,7 +120,9 @@ def fit_normalizer(file: EventFile, split: DataSplit, config: ExperimentConfig,
         np.concatenate(npe_parts), np.concatenate(time_parts), labels, file.geometry,
         time_origin=origin, hit_channel=config.diffusion.hit_channel,
         no_hit_time=_no_hit_convention(no_hit_times), replace_time_inf_with=data.replace_time_inf_with,
-        time_scale=data.time_scale_ns, output_time_range=_range(written_parts), onsets=np.concatenate(onsets))
+        time_scale=data.time_scale_ns, output_time_range=_range(written_parts), onsets=np.concatenate(onsets),
+        npe_transform=data.npe_transform, time_transform=data.time_transform,
+        time_floor=data.time_quantile_floor)
 
 
 def _range(parts: list[np.ndarray]) -> tuple[float, float]:

@@ -5,6 +5,10 @@ Signals (B, 2, L) per DOM [npe, time] -> the model's (B, C, L). A DOM is hit whe
   deviation of log1p(npe) over hits (unit spread: what a v-prediction network assumes before it has
   learned anything, so an undertrained model does not widen the charges), without it m = 0 and s
   the RMS, so that no-hit DOMs stay exactly 0 and hit charges sit near 1.
+  With ``data.npe_transform: quantile`` (hit channel only) n' = Phi^-1(F(log1p(npe))), F the training
+  hits' distribution (quantile_map.py): hit charges standard normal, the single-photoelectron peak and
+  the saturated charges resolved in proportion to their share, generated charges within the training
+  range.
 - time: u = t - t_origin, measured from (``data.time_origin``)
   - ``vertex`` (default): the direct light of the labelled vertex, t_origin = d / c_ice + t_ref with d
     the DOM's distance from the vertex and t_ref the training events' median light onset (the median
@@ -20,6 +24,11 @@ Signals (B, 2, L) per DOM [npe, time] -> the model's (B, C, L). A DOM is hit whe
   DOMs get t' = 0. A small s (1 ns, the original) compresses the uniform noise of the 10 us window
   into an exponential pile-up at the edges of the range, where a model's small errors become
   microseconds; see docs/performance.md for the measured choice.
+  With ``data.time_transform: quantile`` t' = Phi^-1(F(u)) instead, F the mixture of the training
+  hits' distribution (weight 1 - ``data.time_quantile_floor``) and the symlog's standard normal: the
+  noise before the light, the prompt light and the late scattered light each get a share of the
+  score range with their share of the hits, and the sparse ns before the prompt light keep part of
+  the symlog's resolution.
 - The readout window: generated hits whose time falls outside the training hits' time range are
   not recorded (the detector would not have seen them).
 - hit channel (``diffusion.hit_channel``, the default): a third channel h = +1 on hit DOMs and -1 on
@@ -37,22 +46,26 @@ invertible, and a model can still recover the physical angle, e.g. for sin/cos f
 positions relative to the detector centre in units of the detector's half size.
 
 Geometry (3, L) uses the same centre and length scale as the label positions.
-All statistics are plain floats (``state_dict``), saved with checkpoints so sampling inverts exactly.
+All statistics are plain data (``state_dict``: floats, and the quantile maps' knots), saved with
+checkpoints so sampling inverts exactly.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any
 
 import numpy as np
 
+from genesis_cli.engine.data.quantile_map import Floor, QuantileMap
 from genesis_cli.engine.detector import Geometry
 from genesis_cli.engine.detector.propagation import cascade_delay_ns
 
 ZENITH_RANGE = math.pi
 TIME_ORIGINS = ("vertex", "file", "first_hit")
+NPE_TRANSFORMS = ("log", "quantile")  # data.npe_transform
+TIME_TRANSFORMS = ("symlog", "quantile")  # data.time_transform
 HIT_VALUE = 1.0  # the hit channel: +1 on hit DOMs, -1 on empty ones (analog bits)
 #: Generated npe below half this quantile of the training charges is "no hit": a model's output for
 #: an empty DOM is never exactly 0, while real hits are never smaller than the smallest charges.
@@ -75,6 +88,15 @@ def _symexp(tau: np.ndarray, scale: float) -> np.ndarray:
     return np.sign(tau) * np.expm1(np.abs(tau)) * scale
 
 
+def _time_map(relative: np.ndarray, scale: float, floor: float) -> QuantileMap:
+    """The quantile time map of hit times ``relative`` to the reference (ns), mixed with the symlog
+    transform's standard normal by weight ``floor``."""
+    symlog = _symlog(relative, scale)
+    mean, std = float(symlog.mean()), max(float(symlog.std()), 1e-6)
+    reference = Floor(lambda u: (_symlog(u, scale) - mean) / std, lambda z: _symexp(mean + std * z, scale), floor)
+    return QuantileMap.fit(relative, floor=reference if floor > 0 else None)
+
+
 def time_offsets(origin: str, time: np.ndarray, hit: np.ndarray, labels: np.ndarray | None,
                  positions: np.ndarray | None) -> np.ndarray:
     """(B, L) per-DOM part of a time origin: 0 (file), the event's first hit (first_hit) or the
@@ -91,7 +113,7 @@ def time_offsets(origin: str, time: np.ndarray, hit: np.ndarray, labels: np.ndar
 
 @dataclass(frozen=True)
 class Normalizer:
-    """Fitted normalisation statistics; every field is a plain float or bool."""
+    """Fitted normalisation statistics: plain floats, bools and strings, and the optional quantile maps."""
 
     npe_mean: float  # mean of log1p(npe) over hits with the hit channel; 0 without it (empty DOMs stay 0)
     npe_scale: float
@@ -116,13 +138,18 @@ class Normalizer:
     time_scale: float  # ns: tau = sign(u) log1p(|u| / time_scale) (data.time_scale_ns; 1 before it existed)
     time_min_ns: float  # the training hits' time range as written back (absolute, or after the event's first
     time_max_ns: float  # hit for first_hit): the readout window; generated hits outside it are not recorded
+    npe_transform: str = "log"  # log: log1p(npe) standardised; quantile: log1p(npe) through npe_map
+    time_transform: str = "symlog"  # symlog: tau standardised; quantile: u through time_map
+    npe_map: QuantileMap | None = None  # data.npe_transform: quantile (then npe_mean 0, npe_scale 1)
+    time_map: QuantileMap | None = None  # data.time_transform: quantile (then time_mean 0, time_std 1)
 
     # -- fitting ----------------------------------------------------------------------------------
     @classmethod
     def fit(cls, hit_npe: np.ndarray, hit_time: np.ndarray, labels: np.ndarray, geometry: Geometry, *,
             time_origin: str, hit_channel: bool, no_hit_time: float, replace_time_inf_with: float,
             onsets: np.ndarray, time_scale: float = 1.0,
-            output_time_range: tuple[float, float] | None = None) -> Normalizer:
+            output_time_range: tuple[float, float] | None = None, npe_transform: str = "log",
+            time_transform: str = "symlog", time_floor: float = 0.0) -> Normalizer:
         """Statistics from training-split samples.
 
         Args:
@@ -132,7 +159,12 @@ class Normalizer:
                 direct-light delay d / c_ice for ``vertex``.
             labels: (N, 6) physical labels of the training split.
             geometry: the detector (its centre and half size scale positions).
-            time_scale: ns where the time transform turns from linear to logarithmic.
+            time_scale: ns where the symlog time transform turns from linear to logarithmic.
+            npe_transform, time_transform: ``log`` / ``symlog`` (standardised), or ``quantile``: each
+                channel's hits mapped onto N(0, 1) through their empirical distribution (quantile_map.py;
+                the charges' needs the hit channel, as a hit's score is not a charge's absence).
+            time_floor: the share of the symlog transform's resolution the quantile time map keeps
+                (its distribution mixes the hits' with the symlog's standard normal by this weight).
             output_time_range: (min, max) of the hits' times as the inverse writes them (absolute, or
                 after the first hit for ``first_hit``): the readout window; generated hits outside it are
                 not recorded (None: the range of ``hit_time``).
@@ -154,26 +186,36 @@ class Normalizer:
         npe_scale = float(log_npe.std()) if hit_channel else float(np.sqrt(np.mean(log_npe ** 2)))
         if time_scale <= 0:
             raise ValueError(f"time scale must be > 0 ns, got {time_scale}")
+        if npe_transform not in NPE_TRANSFORMS or time_transform not in TIME_TRANSFORMS:
+            raise ValueError(f"unknown transforms {npe_transform!r} / {time_transform!r}; choose "
+                             f"{', '.join(NPE_TRANSFORMS)} / {', '.join(TIME_TRANSFORMS)}")
+        if npe_transform == "quantile" and not hit_channel:
+            raise ValueError("the quantile charge transform needs the hit channel (diffusion.hit_channel: true)")
+        npe_map = QuantileMap.fit(log_npe) if npe_transform == "quantile" else None
+        if npe_map is not None:
+            npe_mean, npe_scale = 0.0, 1.0
         # vertex: the prompt light of bright (signal) hits, so that the transform's linear, ns-resolving
         # region is where the direct light arrives
         reference = {"file": float(hit_time.min()), "first_hit": 0.0,
                      "vertex": float(np.nanmedian(onsets))}[time_origin]
-        tau = _symlog(hit_time - reference, time_scale)
+        time_map = _time_map(hit_time - reference, time_scale, time_floor) if time_transform == "quantile" else None
+        tau = time_map.forward(hit_time - reference) if time_map is not None else _symlog(hit_time - reference, time_scale)
         low, high = output_time_range if output_time_range is not None else (hit_time.min(), hit_time.max())
-        std = max(float(tau.std()), 1e-6)
+        mean, std = (0.0, 1.0) if time_map is not None else (float(tau.mean()), max(float(tau.std()), 1e-6))
         log_e = np.log10(labels[:, 0].astype(np.float64))
         centre = [(lo + hi) / 2 for lo, hi in geometry.extent.values()]
         return cls(
-            npe_mean=npe_mean, npe_scale=max(npe_scale, 1e-6), time_reference=reference, time_mean=float(tau.mean()), time_std=std,
+            npe_mean=npe_mean, npe_scale=max(npe_scale, 1e-6), time_reference=reference, time_mean=mean, time_std=std,
             log_energy_mean=float(log_e.mean()), log_energy_std=max(float(log_e.std()), 1e-6),
             centre_x=float(centre[0]), centre_y=float(centre[1]), centre_z=float(centre[2]),
             length_scale=geometry.half_size, time_origin=time_origin, hit_channel=hit_channel,
             no_hit_time=float(no_hit_time), replace_time_inf_with=float(replace_time_inf_with),
             hit_threshold=0.5 * float(np.quantile(hit_npe, HIT_THRESHOLD_QUANTILE)),
             max_npe=MAX_NPE_FACTOR * float(hit_npe.max()),
-            time_low=float((tau.min() - tau.mean()) / std), time_high=float((tau.max() - tau.mean()) / std),
+            time_low=float((tau.min() - mean) / std), time_high=float((tau.max() - mean) / std),
             min_npe=float(hit_npe.min()), time_scale=float(time_scale),
-            time_min_ns=float(low), time_max_ns=float(high),
+            time_min_ns=float(low), time_max_ns=float(high), npe_transform=npe_transform,
+            time_transform=time_transform, npe_map=npe_map, time_map=time_map,
         )
 
     # -- signals ----------------------------------------------------------------------------------
@@ -197,9 +239,12 @@ class Normalizer:
         time = np.where(np.isfinite(raw[:, 1]), raw[:, 1], self.replace_time_inf_with).astype(np.float64)
         offsets = self.time_offsets(time, hit, labels, positions)
         event, dom = np.nonzero(hit)
-        out[event, 0, dom] = (np.log1p(npe[event, dom].astype(np.float64)) - self.npe_mean) / self.npe_scale
+        log_npe = np.log1p(npe[event, dom].astype(np.float64))
+        out[event, 0, dom] = ((self.npe_map.forward(log_npe) if self.npe_map is not None else log_npe)
+                              - self.npe_mean) / self.npe_scale
         relative = time[event, dom] - offsets[event, dom] - self.time_reference
-        out[event, 1, dom] = (_symlog(relative, self.time_scale) - self.time_mean) / self.time_std
+        tau = self.time_map.forward(relative) if self.time_map is not None else _symlog(relative, self.time_scale)
+        out[event, 1, dom] = (tau - self.time_mean) / self.time_std
         if self.hit_channel:
             out[:, 2] = np.where(hit, HIT_VALUE, -HIT_VALUE)
         return out
@@ -213,14 +258,19 @@ class Normalizer:
         no-hit time. With the first_hit origin the times are relative to the event's first hit.
         """
         scaled = normalised.astype(np.float64)
-        npe = np.minimum(np.expm1(np.clip(scaled[:, 0] * self.npe_scale + self.npe_mean, 0.0, 700.0)), self.max_npe)
+        log_npe = scaled[:, 0] * self.npe_scale + self.npe_mean
+        if self.npe_map is not None:  # within the training charges
+            log_npe = self.npe_map.inverse(log_npe)
+        npe = np.minimum(np.expm1(np.clip(log_npe, 0.0, 700.0)), self.max_npe)
         if self.hit_channel:
             hit = scaled[:, 2] > 0
             npe = np.maximum(npe, self.min_npe)
         else:
             hit = npe > (self.hit_threshold if hit_threshold is None else hit_threshold)
         bounded = np.clip(scaled[:, 1], self.time_low - TIME_MARGIN_STD, self.time_high + TIME_MARGIN_STD)
-        time = _symexp(bounded * self.time_std + self.time_mean, self.time_scale) + self.time_reference
+        tau = bounded * self.time_std + self.time_mean
+        time = (self.time_map.inverse(tau) if self.time_map is not None else _symexp(tau, self.time_scale)) \
+            + self.time_reference
         if self.time_origin == "vertex":
             time = time + self.time_offsets(time, hit, labels, positions)
         # The readout window records no light outside it: a hit generated outside the training hits' time
@@ -262,8 +312,11 @@ class Normalizer:
 
     # -- persistence ------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        """Plain data (floats and bools) for checkpoints and JSON."""
-        return asdict(self)
+        """Plain data (floats, bools, strings and the quantile maps' knot lists) for checkpoints and JSON."""
+        state = asdict(self)
+        for name in ("npe_map", "time_map"):
+            state[name] = None if state[name] is None else {k: list(v) for k, v in state[name].items()}
+        return state
 
     @classmethod
     def from_state_dict(cls, state: dict[str, Any]) -> Normalizer:
@@ -275,8 +328,11 @@ class Normalizer:
             state = {**{k: v for k, v in state.items() if k != "align_time"}, **legacy}
         if "time_scale" not in state:  # before data.time_scale_ns: log1p of ns, no window clipping
             state = {"time_scale": 1.0, "time_min_ns": -math.inf, "time_max_ns": math.inf, **state}
-        names = {f.name for f in fields(cls)}
+        names = {f.name for f in fields(cls) if f.default is MISSING}  # the transforms default to the original ones
         missing = names - set(state)
         if missing:
             raise ValueError(f"normalisation state lacks {', '.join(sorted(missing))}")
-        return cls(**{k: state[k] for k in names})
+        maps = {name: QuantileMap(tuple(state[name]["values"]), tuple(state[name]["scores"]))
+                for name in ("npe_map", "time_map") if state.get(name)}
+        known = {f.name for f in fields(cls)}
+        return cls(**{**{k: v for k, v in state.items() if k in known}, **maps})
