@@ -138,10 +138,8 @@ class Normalizer:
     time_scale: float  # ns: tau = sign(u) log1p(|u| / time_scale) (data.time_scale_ns; 1 before it existed)
     time_min_ns: float  # the training hits' time range as written back (absolute, or after the event's first
     time_max_ns: float  # hit for first_hit): the readout window; generated hits outside it are not recorded
-    npe_transform: str = "log"  # log: log1p(npe) standardised; quantile: log1p(npe) through npe_map
-    time_transform: str = "symlog"  # symlog: tau standardised; quantile: u through time_map
-    npe_map: QuantileMap | None = None  # data.npe_transform: quantile (then npe_mean 0, npe_scale 1)
-    time_map: QuantileMap | None = None  # data.time_transform: quantile (then time_mean 0, time_std 1)
+    npe_map: QuantileMap | None = None  # data.npe_transform: quantile (then npe_mean 0, npe_scale 1); None: log
+    time_map: QuantileMap | None = None  # data.time_transform: quantile (then time_mean 0, time_std 1); None: symlog
 
     # -- fitting ----------------------------------------------------------------------------------
     @classmethod
@@ -214,8 +212,7 @@ class Normalizer:
             max_npe=MAX_NPE_FACTOR * float(hit_npe.max()),
             time_low=float((tau.min() - mean) / std), time_high=float((tau.max() - mean) / std),
             min_npe=float(hit_npe.min()), time_scale=float(time_scale),
-            time_min_ns=float(low), time_max_ns=float(high), npe_transform=npe_transform,
-            time_transform=time_transform, npe_map=npe_map, time_map=time_map,
+            time_min_ns=float(low), time_max_ns=float(high), npe_map=npe_map, time_map=time_map,
         )
 
     # -- signals ----------------------------------------------------------------------------------
@@ -328,7 +325,7 @@ class Normalizer:
             state = {**{k: v for k, v in state.items() if k != "align_time"}, **legacy}
         if "time_scale" not in state:  # before data.time_scale_ns: log1p of ns, no window clipping
             state = {"time_scale": 1.0, "time_min_ns": -math.inf, "time_max_ns": math.inf, **state}
-        names = {f.name for f in fields(cls) if f.default is MISSING}  # the transforms default to the original ones
+        names = {f.name for f in fields(cls) if f.default is MISSING}  # no quantile maps: the original transforms
         missing = names - set(state)
         if missing:
             raise ValueError(f"normalisation state lacks {', '.join(sorted(missing))}")
