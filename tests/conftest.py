@@ -77,6 +77,17 @@ def toy_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def trained_run(toy_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run of the debug model trained one epoch on ``toy_file`` (made once per session; read only)."""
+    from genesis_cli.engine.training import session
+    from tests.test_training import config_for
+
+    config = config_for(toy_file, tmp_path_factory.mktemp("run"), "shared", "training.num_epochs=1")
+    session.run(session.prepare_new_run(config))
+    return Path(config.checkpoint_dir) / "shared"
+
+
 def write_event_file(path: Path, *, n: int = 8, n_doms: int = 12, **datasets: object) -> Path:
     """A hand-made event file: valid by default; pass a dataset as None to omit it, or an array."""
     import h5py

@@ -47,6 +47,7 @@ from genesis_cli.engine.convert.layouts import (
 from genesis_cli.engine.convert.matching import DomMatcher
 from genesis_cli.engine.convert.prometheus import FRAME_SAMPLE, in_genesis_frame
 from genesis_cli.engine.convert.pulses import ConversionSummary, PulseBlock, pulses_to_file
+from genesis_cli.engine.convert.source_files import parquet_reading
 from genesis_cli.engine.data.eventfile import LABEL_COLUMNS, EventFile, EventIds
 from genesis_cli.engine.detector import ICECUBE_PMT_AREA_M2, Geometry, icecube86_geometry, with_known_response
 from genesis_cli.engine.extras import require_pyarrow
@@ -176,7 +177,11 @@ class ParquetTables:
         mapping = {**layout.labels, **(labels or {})}
         renamed = {**layout.pulse_columns, **(pulse_columns or {})}
         files = truth_files(folder, layout.truth_table)
-        ids = id_columns(require_pyarrow().read_schema(files[0]).names) if files else ()
+        if files:
+            with parquet_reading(files[0]):
+                ids = id_columns(require_pyarrow().read_schema(files[0]).names)
+        else:
+            ids = ()
         return cls(layout.truth_table, pulse_table or layout.pulse_table, [mapping[name] for name in LABEL_COLUMNS],
                    renamed, ids, layout.photons and "charge" not in (pulse_columns or {}))
 
@@ -198,16 +203,19 @@ def parquet_blocks(folder: Path, tables: ParquetTables) -> Iterator[PulseBlock]:
     wanted = tables.pulse_read()
     for truth_file in files:
         pulse_file = pulse_file_for(truth_file, folder, tables.pulse_table, tables.truth_table)
-        truth = parquet.read_table(truth_file)
+        with parquet_reading(truth_file):
+            truth = parquet.read_table(truth_file)
         missing = [c for c in (*tables.label_columns, EVENT_COLUMN, *tables.ids) if c not in truth.column_names]
         if missing:
             raise DataError(f"{truth_file}: lacks column {missing[0]!r} (columns: {', '.join(truth.column_names)})",
                             hint="map labels to other truth columns with --label NAME=COLUMN")
-        held = parquet.read_schema(pulse_file).names
+        with parquet_reading(pulse_file):
+            held = parquet.read_schema(pulse_file).names
         missing = [c for c in wanted if c not in held]
         if missing:
             raise DataError(f"{pulse_file}: lacks column {missing[0]!r}", hint=pulse_column_hint(held))
-        pulses = parquet.read_table(pulse_file, columns=wanted + [c for c in RESPONSE_COLUMNS if c in held])
+        with parquet_reading(pulse_file):
+            pulses = parquet.read_table(pulse_file, columns=wanted + [c for c in RESPONSE_COLUMNS if c in held])
         events = np.asarray(truth[EVENT_COLUMN], dtype=np.int64)
         labels = np.column_stack([np.asarray(truth[c], dtype=np.float64) for c in tables.label_columns])
         table = np.column_stack([np.asarray(pulses[c], dtype=np.float64) for c in wanted] +

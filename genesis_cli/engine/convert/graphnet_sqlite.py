@@ -33,6 +33,7 @@ from genesis_cli.engine.convert.layouts import (
 from genesis_cli.engine.convert.matching import DomMatcher, IdMatcher
 from genesis_cli.engine.convert.prometheus import FRAME_SAMPLE, in_genesis_frame
 from genesis_cli.engine.convert.pulses import ConversionSummary, PulseBlock, pulses_to_file
+from genesis_cli.engine.convert.source_files import DAMAGED_HINT, check_sqlite_complete
 from genesis_cli.engine.data.eventfile import LABEL_COLUMNS
 from genesis_cli.engine.detector import Geometry
 from genesis_cli.errors import DataError, UsageError
@@ -89,12 +90,14 @@ class GraphnetDatabase:
         if not path.exists():
             raise UsageError(f"{path}: file not found")
         self.path = path
+        check_sqlite_complete(path)
         try:
             self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
             tables = {name: self._columns(name) for (name,) in
                       self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         except sqlite3.DatabaseError as exc:
-            raise DataError(f"{path}: not a readable SQLite database ({exc})") from exc
+            raise DataError(f"{path}: not a readable SQLite database; it is truncated or corrupt ({exc})",
+                            hint=DAMAGED_HINT) from exc
         self.layout = layout_of(list(tables))
         if options.z_offset is not None and not self.layout.photons:
             raise UsageError("--z-offset applies to Prometheus photons only", hint="drop --z-offset")

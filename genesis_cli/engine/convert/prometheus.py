@@ -27,6 +27,7 @@ import numpy as np
 
 from genesis_cli.engine.convert.matching import DomMatcher
 from genesis_cli.engine.convert.pulses import ConversionSummary, PulseBlock, pulses_to_file
+from genesis_cli.engine.convert.source_files import parquet_reading
 from genesis_cli.engine.data.eventfile import LABEL_COLUMNS
 from genesis_cli.engine.detector import Geometry
 from genesis_cli.engine.extras import require_pyarrow
@@ -56,12 +57,13 @@ def first_photons(path: Path) -> np.ndarray:
     import pyarrow.compute as pc
 
     positions: list[np.ndarray] = []
-    for batch in parquet.ParquetFile(path).iter_batches(batch_size=BLOCK_EVENTS, columns=["photons"]):
-        photons = batch.column("photons")
-        positions.append(np.column_stack([np.asarray(pc.list_flatten(photons.field(name)), dtype=np.float64)
-                                          for name in PHOTON_FIELDS[:3]]))
-        if sum(len(p) for p in positions) >= FRAME_SAMPLE:
-            break
+    with parquet_reading(path):
+        for batch in parquet.ParquetFile(path).iter_batches(batch_size=BLOCK_EVENTS, columns=["photons"]):
+            photons = batch.column("photons")
+            positions.append(np.column_stack([np.asarray(pc.list_flatten(photons.field(name)), dtype=np.float64)
+                                              for name in PHOTON_FIELDS[:3]]))
+            if sum(len(p) for p in positions) >= FRAME_SAMPLE:
+                break
     return np.concatenate(positions)[:FRAME_SAMPLE] if positions else np.empty((0, 3))
 
 
@@ -127,7 +129,11 @@ def prometheus_blocks(path: Path, label_fields: list[str]) -> Iterator[PulseBloc
     parquet = require_pyarrow()
     import pyarrow.compute as pc
 
-    handle = parquet.ParquetFile(path)
+    with parquet_reading(path):
+        yield from _prometheus_batches(parquet.ParquetFile(path), path, label_fields, pc)
+
+
+def _prometheus_batches(handle: Any, path: Path, label_fields: list[str], pc: Any) -> Iterator[PulseBlock]:
     first = 0
     for batch in handle.iter_batches(batch_size=BLOCK_EVENTS, columns=["mc_truth", "photons"]):
         truth, photons = batch.column("mc_truth"), batch.column("photons")
@@ -164,9 +170,7 @@ def convert_prometheus(path: Path, out: Path, geometry: Geometry, *, labels: dic
 
 def _check_columns(path: Path) -> None:
     parquet = require_pyarrow()
-    try:
+    with parquet_reading(path):
         columns = parquet.ParquetFile(path).schema_arrow.names
-    except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for non-Parquet files
-        raise DataError(f"{path}: not a readable Parquet file ({type(exc).__name__})") from exc
     if "mc_truth" not in columns or "photons" not in columns:
         raise DataError(f"{path}: not a Prometheus file (columns: {', '.join(columns)}; expected mc_truth and photons)")
