@@ -63,7 +63,7 @@ def main() -> None:
     for key, path in files.items():
         against_sim = aucs(evaluate_files(args.heldout, path)) if key != runs[0] else reference
         delta = max(abs(against_sim[k] - reference[k]) for k in reference)
-        direct = aucs(evaluate_files(files[runs[0]], path)) if key != runs[0] else None
+        direct = aucs(evaluate_files(files[runs[0]], path, generated_reference=True)) if key != runs[0] else None
         direct_text = " / ".join(f"{v:.3f}" for v in direct.values()) if direct else "-"
         verdict = "" if key == runs[0] else (" ✓" if delta <= AUC_TOLERANCE else " ✗")
         print(f"| {key[0]} | {key[1]} | {' | '.join(f'{against_sim[k]:.3f}' for k in reference)} | "

@@ -280,21 +280,30 @@ def test_the_figures_are_ready_for_a_slide(toy_file: Path, tmp_path: Path, monke
     from genesis_cli.engine.evaluation import plots
     from genesis_cli.engine.evaluation.report import evaluate_files
 
+    copy = tmp_path / "copy.h5"
+    copy.write_bytes(toy_file.read_bytes())
+    report = evaluate_files(toy_file, copy)
     figures: list = []  # type: ignore[type-arg]
-    monkeypatch.setattr(plots, "save_figure", lambda fig, out, dpi: figures.append(fig) or out)
+    monkeypatch.setattr(plots, "save_figure_formats", lambda fig, stem, formats, dpi: figures.append(fig) or [stem])
     monkeypatch.setattr(comparison, "save_figure", lambda fig, out, dpi: figures.append(fig) or out)
-    plots.plot_report(evaluate_files(toy_file, toy_file), tmp_path / "evaluation.png")
-    axes = [ax for sub in figures[0].subfigs for ax in sub.axes if ax.get_label() != "<colorbar>"]
-    histograms = [ax for ax in axes if ax.get_ylabel() == "fraction of events / bin"]
+    plots.write_figure_folder(report, tmp_path)
+    panels = figures[1:-1]  # the summary first, the strings' map last
+    axes = [ax for fig in panels for ax in fig.axes]
+    histograms = [ax for ax in axes if ax.get_ylabel().startswith("fraction of ")]
     ratios = [ax for ax in axes if ax.get_ylabel() == "gen. / sim."]
-    assert len(histograms) == len(ratios) >= 19
+    assert len(histograms) == len(ratios) == len(panels) >= 19
     assert all(ax.get_xlabel() for ax in ratios) and "first-hit time [ns]" in [ax.get_xlabel() for ax in ratios]
     assert all(ax.containers for ax in histograms)  # simulation drawn with statistical error bars
     assert any(ax.get_yscale() == "log" for ax in histograms)  # falling spectra on log axes
     assert min(label.get_fontsize() for ax in axes for label in ax.get_xticklabels()) >= 11
+    assert "fraction of hits / bin" in [ax.get_ylabel() for ax in histograms]  # per-hit spectra count hits
+    onset = [ax for ax in histograms if ax.get_title().startswith("light onset")][0]
+    low, high = onset.get_xlim()
+    assert low < 0 < high  # relative to the simulation's median, not the file's 10,000 ns clock
+    figures.clear()
     result = comparison.ArchitectureResult("dit", "r", 1, 1.0, 10.0, 2.0, 0.1, 0.1, 0.99, 0.9, 3.0, "s")
     comparison.plot_tradeoff([result], tmp_path / "comparison.png")
-    auc_axis = figures[1].axes[0]
+    auc_axis = figures[0].axes[0]
     assert "AUC, high-level" in auc_axis.get_ylabel()
     low, high = auc_axis.get_ylim()
     assert low <= 0.5 and high >= 1.0  # chance to perfect: a 0.96-1.04 axis exaggerated tiny spreads

@@ -61,16 +61,24 @@ def compare_command(
                       seed=seed, overrides=overrides or [], reuse=reuse,
                       checkpoint_dir=Path(resolve_config(overrides=overrides or []).config.checkpoint_dir),
                       observer_for=lambda _: make_observer(False), say=print_notice, overwrite=overwrite)
-    table = Table("architecture", "params", "GFLOP/event", "train ev/s", "sample ev/s", "peak mem GiB",
+    table = Table("architecture", "params", "GFLOP/event", "train ev/s", "sample ev/s", "sampling peak GiB",
                   "best val loss", "AUC high", "AUC per-DOM", "Frechet", box=box.SIMPLE_HEAD,
                   title=f"Architecture comparison ({describe(results)})", title_justify="left")
     fmt = lambda v, d=3: "-" if not math.isfinite(v) else f"{v:,.{d}f}"  # noqa: E731
     for r in results:
         table.add_row(r.architecture, f"{r.parameters / 1e6:.2f} M", fmt(r.forward_gflops_per_event, 2),
                       fmt(r.train_events_per_second, 1), fmt(r.sampling_events_per_second, 1), fmt(r.peak_memory_gib, 2),
-                      fmt(r.best_val_loss, 4), fmt(r.auc_high_level), fmt(r.auc_per_dom), fmt(r.frechet_distance, 2))
+                      fmt(r.best_val_loss, 4), _with_error(r.auc_high_level, r.auc_high_level_error),
+                      _with_error(r.auc_per_dom, r.auc_per_dom_error), fmt(r.frechet_distance, 2))
     console(wide=True).print(table)
     figure = plot_tradeoff(results, output_dir / "comparison.png")
     print_success(f"table in {output_dir / 'comparison.json'}, figure in {figure}")
     for r in results:
         print_success(f"{r.architecture}: samples in {r.samples}, report in {output_dir / f'{r.architecture}_evaluation.json'}")
+
+
+def _with_error(value: float, error: float) -> str:
+    """``0.912 ± 0.009`` (the judge's standard error), or ``-`` when not measured."""
+    if not math.isfinite(value):
+        return "-"
+    return f"{value:.3f} ± {error:.3f}" if math.isfinite(error) else f"{value:.3f}"

@@ -31,7 +31,7 @@ def demo_command(
     from genesis_cli.cli.train import train_with_dashboard
     from genesis_cli.engine import workflows
     from genesis_cli.engine.detector import icecube86_geometry
-    from genesis_cli.engine.evaluation.plots import plot_report
+    from genesis_cli.engine.evaluation.plots import plot_summary
     from genesis_cli.engine.simulation.runner import simulate_to_file
     from genesis_cli.engine.training import session
     from genesis_cli.settings import resolve_config
@@ -75,7 +75,7 @@ def demo_command(
     for table in render(report):
         out.print(table)
     out.print(verdict_line(report))
-    figure = plot_report(report, directory / "evaluation.png")
+    figure = plot_summary(report, directory / "evaluation.png")
     print_success(f"done. data: {data} · run: {prepared.run_dir} · samples: {generated} · report: {figure} and "
                   f"{directory / 'evaluation.json'}")
     out.print("A few minutes of training on a CPU give a rough model; train longer "

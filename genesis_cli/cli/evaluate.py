@@ -33,14 +33,15 @@ def _verdict(text: str) -> str:
     return f"[{COLOURS.get(text, 'white')}]{text}[/]"
 
 
-PHYSICS_ROWS = (  # PhysicsSummary field, title, digits
-    ("hits_per_event", "hit DOMs per event", 1), ("weak_hit_fraction", "hits below 0.5 PE", 3),
-    ("npe_median", "npe median (hit DOMs)", 2), ("npe_q99", "npe 99% quantile", 1),
-    ("median_hit_time_ns", "median hit time [ns]", 0), ("early_hit_fraction", "hits before the simulation's 5% time", 3),
+PHYSICS_ROWS = (  # PhysicsSummary field, title (with its unit), digits
+    ("hits_per_event", "hit DOMs per event [DOMs]", 1), ("weak_hit_fraction", "hits below 0.5 PE [fraction of hits]", 3),
+    ("npe_median", "npe median, hit DOMs [PE]", 2), ("npe_q99", "npe 99% quantile, hit DOMs [PE]", 1),
+    ("median_hit_time_ns", "median hit time [ns]", 0),
+    ("early_hit_fraction", "hits before the simulation's 5% time [fraction of hits]", 3),
     ("median_cog_to_vertex_m", "median CoG distance to vertex [m]", 1),
-    ("cog_x_label_correlation", "correlation of CoG x with vertex x", 3),
+    ("cog_x_label_correlation", "correlation of CoG x with vertex x [-1 to 1]", 3),
     ("median_linefit_angle_deg", "median LineFit angle to direction [deg]", 1),
-    ("charge_vs_energy_slope", "slope of log10 charge vs log10 energy", 3),
+    ("charge_vs_energy_slope", "slope of log10 charge vs log10 energy [dex/dex]", 3),
 )
 
 
@@ -89,8 +90,8 @@ def render(report: Any) -> list[Table]:
                         _fmt(getattr(report.physics_generated, name), digits))
     if report.conditional:
         c = report.conditional
-        physics.add_row("charge correlation, same labels", "", _fmt(c["charge_correlation"]))
-        physics.add_row("median |Δ log10 charge|, same labels", "", _fmt(c["median_abs_log10_charge_difference"]))
+        physics.add_row("charge correlation, same labels [-1 to 1]", "", _fmt(c["charge_correlation"]))
+        physics.add_row("median |Δ log10 charge|, same labels [dex]", "", _fmt(c["median_abs_log10_charge_difference"]))
         physics.add_row("median CoG distance, same labels [m]", "", _fmt(c["median_cog_distance_m"], 1))
     return [copies, shifts, summary, observables, binned, physics]
 
@@ -103,14 +104,15 @@ def verdict_line(report: Any) -> str:
 def evaluate_command(
     real_data: Annotated[Path, typer.Option("--real-data", metavar="REAL.h5", help="Simulated (real) events.")],
     generated_data: Annotated[Path, typer.Option("--generated-data", metavar="GEN.h5", help="Generated events.")],
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", metavar="REPORT.png", help="Multi-panel figure.")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", metavar="SUMMARY.png", help="The one-slide summary figure: verdict, AUCs, physics shifts, the observables farthest from simulation.")] = None,
+    figures: Annotated[Optional[Path], typer.Option("--figures", metavar="DIR", help="A folder of figures for a talk: the summary, one figure per observable and the strings' hit-rate map, each PNG and PDF.")] = None,
     json_path: Annotated[Optional[Path], json_option("Metrics as JSON.", "METRICS.json")] = None,
     training_data: Annotated[Optional[Path], typer.Option(
         "--training-data", metavar="TRAIN.h5", help="The model's training file: look for memorised training events "
                                                     "(copies, and generated events closer to training events than "
                                                     "simulation is).")] = None,
     seed: Annotated[int, seed_option("Seed of the real-vs-real draws, the bootstrap and the classifiers.")] = 0,
-    overwrite: Annotated[bool, overwrite_option("the figure and JSON if they exist")] = False,
+    overwrite: Annotated[bool, overwrite_option("the figure, figure folder and JSON if they exist")] = False,
     config: ConfigOption = None,
     overrides: Annotated[Optional[list[str]], set_option(
         "Change how events are judged, e.g. evaluation.auc=[1,0.03,0.2] (see genesis config show).")] = None,
@@ -123,7 +125,8 @@ def evaluate_command(
     separation power, per energy and zenith bin, each beside real-vs-real at the same sample sizes.
     Ends in one verdict line: PASS, MARGINAL, FAIL, or TOO FEW EVENTS to judge.
     """
-    from genesis_cli.engine.evaluation.plots import plot_report
+    from genesis_cli.engine.atomic_files import write_folder_atomic
+    from genesis_cli.engine.evaluation.plots import plot_summary, write_figure_folder
     from genesis_cli.engine.evaluation.report import evaluate_files
 
     settings = resolve_config(config, overrides=overrides or []).config.evaluation  # a bad value stops here
@@ -131,6 +134,7 @@ def evaluate_command(
     if located:
         print_notice(located)
     outputs = [Output(output, "--output", figure=True)] if output is not None else []
+    outputs += [Output(figures, "--figures", folder=True)] if figures is not None else []
     outputs += [Output(json_path, "--json")] if json_path is not None else []
     check_outputs(outputs, {"--real-data": real_data, "--generated-data": generated_data,
                             "--training-data": training_data}, overwrite=overwrite)
@@ -145,8 +149,12 @@ def evaluate_command(
               f"mean rate · evaluated in {report.seconds:.1f} s")
     out.print(verdict_line(report))
     if output is not None:
-        plot_report(report, output)
-        print_success(f"figure written to {output}")
+        plot_summary(report, output)
+        print_success(f"summary figure written to {output}")
+    if figures is not None:
+        written: list[Path] = []
+        write_folder_atomic(figures, lambda folder: written.extend(write_figure_folder(report, folder)), what="figures")
+        print_success(f"{len(written)} figures (PNG and PDF) written to {figures}/")
     if json_path is not None:
         report.save_json(json_path)
         print_success(f"metrics written to {json_path}")

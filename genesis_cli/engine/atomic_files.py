@@ -46,6 +46,34 @@ def write_atomic(path: Path, write: Callable[[Path], None], *, what: str = "", h
     return path
 
 
+def write_folder_atomic(folder: Path, fill: Callable[[Path], object], *, what: str = "") -> Path:
+    """Build ``folder`` through ``fill(temporary)`` in a hidden sibling, then put it in place: a folder that
+    was there (the caller checked --overwrite) stays whole until the new one is complete, and is
+    removed only after. A failure leaves the old folder and no partial one."""
+    temporary, old = partial_path(folder), folder.with_name(f".{folder.name}.old")
+    for leftover in (temporary, old):
+        shutil.rmtree(leftover, ignore_errors=True)
+    try:
+        temporary.mkdir()
+        fill(temporary)
+        if folder.exists():
+            os.replace(folder, old)
+        os.replace(temporary, folder)
+        shutil.rmtree(old, ignore_errors=True)
+    except (OSError, RuntimeError) as exc:
+        shutil.rmtree(temporary, ignore_errors=True)
+        if old.exists() and not folder.exists():
+            os.replace(old, folder)
+        label = f"cannot write {what}" if what else "cannot write"
+        raise GenesisError(f"{folder}: {label} ({write_failure(exc, folder.parent)})", hint=WRITABLE_HINT) from exc
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        if old.exists() and not folder.exists():
+            os.replace(old, folder)
+        raise
+    return folder
+
+
 def write_text_atomic(path: Path, text: str) -> Path:
     """Write ``text`` (UTF-8) to ``path`` atomically; on failure nothing is left behind."""
     return write_atomic(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))

@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from genesis_cli.engine import workflows
 from genesis_cli.engine.atomic_files import write_text_atomic
@@ -32,6 +33,10 @@ from genesis_cli.settings.presets import preset_for_architecture
 
 #: The AUC axis spans at least chance (0.5) to perfect separation (1.0), so no spread is exaggerated.
 AUC_AXIS = (0.45, 1.03)
+AUC_HIGH, AUC_PER_DOM, FRECHET = "classifier AUC, high-level", "classifier AUC, per-DOM", "Frechet distance, high-level"
+#: A log axis only when its values span at least this ratio: a narrower log axis has no labelled decade
+#: and its minor labels repeat one rounded number ("288.8" at every tick).
+LOG_AXIS_SPAN = 10.0
 _STEPS = re.compile(r"^\s*(\d+)\s*(steps?)?\s*$")
 
 
@@ -60,7 +65,7 @@ class ArchitectureResult:
     forward_gflops_per_event: float
     train_events_per_second: float
     sampling_events_per_second: float
-    peak_memory_gib: float
+    peak_memory_gib: float  # peak memory while sampling the test labels (GPU allocated, or resident on the CPU)
     best_val_loss: float
     auc_high_level: float
     auc_per_dom: float
@@ -68,6 +73,9 @@ class ArchitectureResult:
     samples: str
     source: str = ""  # what was compared: "trained for 300" or "existing run"
     test_events: int = 0  # held-out labels sampled and judged
+    auc_high_level_error: float = math.nan  # the judge's standard errors at this test size (Hanley-McNeil)
+    auc_per_dom_error: float = math.nan
+    frechet_reference: float = math.nan  # real vs real at the same sizes: what simulation itself shows
 
 
 def describe(results: list[ArchitectureResult]) -> str:
@@ -154,58 +162,83 @@ def compare(architectures: list[str], *, out_dir: Path, data_path: Path | None, 
         samples = out_dir / f"{architecture}_samples.h5"
         judged = workflows.sample_and_judge(run_dir, heldout, samples, seed=seed,
                                             report_json=out_dir / f"{architecture}_evaluation.json")
-        generator, rows = judged.generator, {row.metric: row.value for row in judged.report.summary}
+        generator, rows = judged.generator, {row.metric: row for row in judged.report.summary}
+        high, per_dom, frechet = (rows[name] for name in (AUC_HIGH, AUC_PER_DOM, FRECHET))
         results.append(ArchitectureResult(
             architecture, str(run_dir), count_parameters(generator.diffusion.model),
             model_cost(generator.config.model, generator.geometry,
                        generator.config.diffusion.event_channels).forward_flops_per_event / 1e9,
-            train_rate, judged.sampling.events_per_second, peak_memory_bytes(generator.device) / 2**30, loss,
-            rows["classifier AUC, high-level"], rows["classifier AUC, per-DOM"], rows["Frechet distance, high-level"],
-            str(samples), source, judged.sampling.events))
+            train_rate, judged.sampling.events_per_second, round(peak_memory_bytes(generator.device) / 2**30, 3), loss,
+            high.value, per_dom.value, frechet.value, str(samples), source, judged.sampling.events,
+            high.error, per_dom.error, frechet.reference))
     write_text_atomic(out_dir / "comparison.json", json.dumps([asdict(r) for r in results], indent=2, default=float))
     return results
 
 
 def plot_tradeoff(results: list[ArchitectureResult], out: Path) -> Path:
-    """Quality against speed: the high-level classifier AUC against training events/s, and the
-    Frechet distance against sampling events/s, one labelled point per architecture."""
+    """Quality against speed: the high-level classifier AUC (with the judge's standard error) against
+    training events/s, and the Frechet distance (with simulation's own, real vs real, as a dashed line)
+    against sampling events/s, one labelled point per architecture. A panel with nothing measured says so."""
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import FuncFormatter
 
-    plain = FuncFormatter(_plain)
     with slide_style():
         fig, axes = plt.subplots(1, 2, figsize=(13, 5.5), layout="constrained")
-        unmeasured = [r.architecture for r in results if not r.train_events_per_second > 0]
-        for r in results:  # what could not be measured (too few events, a run's speed unknown) is not drawn
-            for ax, x, y in ((axes[0], r.train_events_per_second, r.auc_high_level),
-                             (axes[1], r.sampling_events_per_second, r.frechet_distance)):
+        panels = ((axes[0], "training speed", lambda r: (r.train_events_per_second, r.auc_high_level,
+                                                           r.auc_high_level_error)),
+                  (axes[1], "sampling speed", lambda r: (r.sampling_events_per_second, r.frechet_distance, math.nan)))
+        for ax, what, point in panels:
+            drawn = []
+            for r in results:  # what could not be measured (too few events, a run's speed unknown) is not drawn
+                x, y, error = point(r)
                 if x > 0 and math.isfinite(y):
-                    ax.scatter(x, y, s=80, zorder=3)
-                    ax.annotate(r.architecture, (x, y), xytext=(6, 6), textcoords="offset points")
-        if unmeasured:
-            axes[0].text(0.02, 0.02, f"training speed not measured: {', '.join(unmeasured)}",
-                         transform=axes[0].transAxes, fontsize=10, color="0.4")
-        aucs = [r.auc_high_level for r in results if math.isfinite(r.auc_high_level)]
+                    ax.errorbar(x, y, yerr=error if math.isfinite(error) else None, fmt="o", ms=8, capsize=4, zorder=3)
+                    above = len(drawn) % 2 == 0  # neighbours' names alternate above and below their points
+                    ax.annotate(r.architecture, (x, y), xytext=(8, 8 if above else -8), textcoords="offset points",
+                                va="bottom" if above else "top")
+                    drawn.append((x, y))
+            missing = [r.architecture for r in results if not point(r)[0] > 0]
+            if not drawn:
+                ax.text(0.5, 0.5, f"{what} not measured: {', '.join(missing)}\n(existing runs without their "
+                        "training records)", transform=ax.transAxes, ha="center", va="center", color="0.4")
+                ax.set_xticks([])
+                ax.set_yticks([])
+            elif missing:
+                ax.text(0.02, 0.02, f"{what} not measured: {', '.join(missing)}", transform=ax.transAxes,
+                        fontsize=10, color="0.4")
+            if drawn:
+                _axis_scale(ax.xaxis, [x for x, _ in drawn], ax.set_xscale)
+        aucs = [r.auc_high_level + (r.auc_high_level_error if math.isfinite(r.auc_high_level_error) else 0)
+                for r in results if math.isfinite(r.auc_high_level)]
         axes[0].axhline(0.5, color="0.5", ls="--", lw=1, label="indistinguishable (0.5)")
-        axes[0].set(xlabel="training speed [events/s]", ylabel="classifier AUC, high-level (events with labels)",
-                    title="quality vs training speed", xscale=_scale(r.train_events_per_second for r in results),
-                    ylim=(AUC_AXIS[0], max([AUC_AXIS[1], *(a + 0.02 for a in aucs)])))
+        axes[0].set(xlabel="training speed [events/s]", ylabel=f"{AUC_HIGH} (± its standard error)",
+                    title="quality vs training speed", ylim=(AUC_AXIS[0], max([AUC_AXIS[1], *(a + 0.02 for a in aucs)])))
         axes[0].legend(loc="lower right", frameon=False)
-        distances = [r.frechet_distance for r in results if math.isfinite(r.frechet_distance)]
+        references = [r.frechet_reference for r in results if math.isfinite(r.frechet_reference)]
+        if references:
+            axes[1].axhline(max(references), color="0.5", ls="--", lw=1, label="simulation vs simulation")
+            axes[1].legend(loc="best", frameon=False)
+        distances = [r.frechet_distance for r in results if math.isfinite(r.frechet_distance)] + references
         axes[1].set(xlabel="sampling speed [events/s]", ylabel="Fréchet distance, high-level features",
-                    title="quality vs sampling speed", xscale=_scale(r.sampling_events_per_second for r in results),
-                    yscale="log" if distances and min(distances) > 0 else "linear")
+                    title="quality vs sampling speed")
+        if distances and min(distances) > 0:
+            _axis_scale(axes[1].yaxis, distances, axes[1].set_yscale)
         for ax in axes:
             ax.margins(x=0.2, y=0.12)
-            for axis in (a for a in (ax.xaxis, ax.yaxis) if a.get_scale() == "log"):  # 6 and 20, not 6x10^0
-                axis.set_major_formatter(plain)
-                axis.set_minor_formatter(plain)
         return save_figure(fig, out, dpi=110)
 
 
-def _scale(values: Iterable[float]) -> str:
-    """A log axis for speeds, when there is something positive to put on it."""
-    return "log" if any(v > 0 for v in values) else "linear"
+def _axis_scale(axis: Any, values: list[float], set_scale: Callable[[str], None]) -> None:
+    """A log scale when ``values`` span a decade or more (labels in plain numbers: 6, 20, 300), else linear
+    with matplotlib's own ticks."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    positive = [v for v in values if v > 0]
+    if not positive or max(positive) / min(positive) < LOG_AXIS_SPAN:
+        set_scale("linear")
+        return
+    set_scale("log")
+    axis.set_major_formatter(FuncFormatter(_plain))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def _plain(value: float, _position: object = None) -> str:

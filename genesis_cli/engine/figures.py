@@ -48,3 +48,18 @@ def save_figure(fig: Any, out: Path, dpi: int) -> Path:
     finally:
         plt.close(fig)
     return out
+
+
+def save_figure_formats(fig: Any, stem: Path, formats: tuple[str, ...], dpi: int) -> list[Path]:
+    """Write ``fig`` once per format (``stem``.png, ``stem``.pdf, ...), each atomically; closes the figure."""
+    import matplotlib.pyplot as plt
+
+    written = []
+    try:
+        for extension in formats:
+            out = stem.with_name(f"{stem.name}.{extension}")
+            write_atomic(out, lambda temporary, e=extension: fig.savefig(temporary, dpi=dpi, format=e), what="the figure")
+            written.append(out)
+    finally:
+        plt.close(fig)
+    return written

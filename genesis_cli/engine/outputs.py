@@ -3,7 +3,8 @@
 - An output is never one of the command's inputs (same path, a link to it or a hard link),
   with or without ``--overwrite``: ``evaluate -o gen.h5`` must not turn the generated events into
   a PNG, and ``sample --labels-from lab.h5 --output lab.h5`` must not replace its label source.
-- An output is a file: naming an existing directory is an error (before sampling anything).
+- An output is a file: naming an existing directory is an error (before sampling anything); an
+  output that is a folder of files (``evaluate --figures``) is replaced as a whole.
 - An existing output is replaced only with ``--overwrite``; the replacement is atomic (a temporary
   sibling renamed over it), so the old file stays whole until the new one is complete.
 - Two outputs of one command are never the same file.
@@ -33,6 +34,7 @@ class Output:
     path: Path
     flag: str
     figure: bool = False
+    folder: bool = False  # a folder of files, replaced as a whole (atomic_files.write_folder_atomic)
 
 
 def same_file(a: Path, b: Path) -> bool:
@@ -64,7 +66,9 @@ def check_outputs(outputs: list[Output], inputs: Mapping[str, Path | None], *, o
         for other in outputs[:i]:
             if same_file(output.path, other.path):
                 raise UsageError(f"{output.flag} {output.path}: is also {other.flag}", hint="give each output its own name")
-        if output.path.is_dir():
+        if output.folder and output.path.exists() and not output.path.is_dir():
+            raise UsageError(f"{output.flag} {output.path}: is a file", hint="name a folder to write")
+        if output.path.is_dir() and not output.folder:
             raise UsageError(f"{output.flag} {output.path}: is a directory", hint="name a file to write")
         if output.figure:
             figure_format(output.path, output.flag)

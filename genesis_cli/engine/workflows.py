@@ -76,6 +76,7 @@ def sample_heldout(run: Path, heldout: Path, out: Path, *, seed: int, device: st
     """Generate events for ``heldout``'s labels with the run's checkpoint (its best, else its newest)
     into ``out``, with the run's sampling settings and ``seed``."""
     generator = TrainedGenerator.load(sampling_checkpoint(run), device)
+    reset_peak_memory(generator.device)  # the peak of this sampling, not of whatever ran before in the process
     plan = replace(SamplingPlan.of(generator.config), seed=seed)
     rows = labels_from_file(heldout)
     return generator, sample_to_file(generator, rows.labels, out, plan, overwrite=True, progress=progress, ids=rows.ids)

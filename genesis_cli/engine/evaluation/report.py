@@ -175,13 +175,23 @@ def strict_json(value: Any) -> Any:
 
 
 def evaluate_files(real_path: Path, generated_path: Path, *, seed: int = 0, settings: EvaluationConfig | None = None,
-                   training_path: Path | None = None) -> EvaluationReport:
+                   training_path: Path | None = None, generated_reference: bool = False) -> EvaluationReport:
     """Evaluate two event files by the evaluation ``settings`` (None: the defaults), and with
-    ``training_path`` look for memorised training events; metrics that cannot be computed are NaN."""
+    ``training_path`` look for memorised training events; metrics that cannot be computed are NaN.
+    ``real_path`` must be simulation (a file `genesis sample` wrote is refused as swapped files) unless
+    ``generated_reference``: one generated sample judged against another (benchmarks/sampler_quality.py)."""
     settings = settings or EvaluationConfig()
     started = time.perf_counter()
     paths = [real_path, generated_path] + ([training_path] if training_path is not None else [])
+    if same_file(real_path, generated_path):
+        raise UsageError(f"--real-data and --generated-data are the same file ({real_path}): a file judged against "
+                         "itself says nothing", hint="pass held-out simulation as --real-data and the generated "
+                                                     "events as --generated-data")
     with EventFile(real_path) as real_file:
+        if not generated_reference and real_file.attributes().get("generator") == "genesis sample":
+            raise UsageError(f"--real-data {real_path}: was written by `genesis sample` (its provenance): the judge "
+                             "needs simulation on the real side",
+                             hint="swap the files: --real-data SIMULATION.h5 --generated-data GENERATED.h5")
         for path in paths[1:]:
             with EventFile(path) as other:
                 if other.n_doms != real_file.n_doms:

@@ -29,11 +29,13 @@ DISTANCE_KINDS = ("w1", "hit_w1", "separation", "binned_w1", "slope", "frechet")
 
 def verdict(kind: str, value: float, reference: float, settings: EvaluationConfig | None = None) -> str:
     """The verdict on a distance ``value`` given its real-vs-real ``reference`` at the test's sizes, by
-    the rule the evaluation settings give ``kind``: (noise factor, floor, fair limit)."""
-    if not math.isfinite(value):
+    the rule the evaluation settings give ``kind``: (noise factor, floor, fair limit). Without a reference
+    (real-vs-real draws too small to fill a bin the test fills) it is not judged: a distance means nothing
+    without what simulation itself shows at these sizes."""
+    if not (math.isfinite(value) and math.isfinite(reference)):
         return UNKNOWN
     noise_factor, floor, fair_limit = getattr(settings or EvaluationConfig(), kind)
-    allowed = max(floor, noise_factor * reference) if math.isfinite(reference) else floor
+    allowed = max(floor, noise_factor * reference)
     if value <= allowed:
         return GOOD
     return FAIR if value <= max(fair_limit, allowed) else POOR
