@@ -54,7 +54,7 @@ def test_simulate_refuses_to_overwrite(cli: Cli, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("args,message", [
-    (["--kind", "cascde"], "--kind: kind: 'cascde' is not one of cascade, track, mixed; did you mean cascade?"),
+    (["--kind", "cascde"], "--kind: kind: unknown kind 'cascde'; choose cascade, track or mixed; did you mean cascade?"),
     (["--energy-range", "1e6", "1e3"], "--energy-range: energy_min_gev: 1000000.0 must not exceed energy_max_gev (1000.0)"),
     (["--events", "0"], "--events: events: input should be greater than 0 (got 0)"),
 ])

@@ -143,7 +143,7 @@ def test_inconsistent_checkpoints_are_named(cli: Cli, run_dir: Path, tmp_path: P
     torch.save(payload, broken)
     assert message in _error(cli("sample", "--checkpoint", str(broken), "--num-events", "2",
                                  "--output", str(tmp_path / "g.h5")))
-    resumed = cli("resume", str(broken))
+    resumed = cli("resume", str(broken), "--epochs", "5")  # training left: the checkpoint is read
     assert resumed.exit_code == 2 and message.split(";")[0].replace("generate events", "") in resumed.stderr
 
 
@@ -164,7 +164,7 @@ def test_a_truncated_file_is_not_ready(cli: Cli, toy_file: Path, tmp_path: Path)
 
 
 # -- 20. an interrupted sample never replaces a complete file ------------------------------------------
-def test_interrupted_sample_with_overwrite_keeps_the_old_file(cli: Cli, run_dir: Path, tmp_path: Path,
+def test_interrupted_sample_with_overwrite_keeps_the_old_file(cli: Cli, run_dir: Path, toy_file: Path, tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     from genesis_cli.engine.sampling.generator import TrainedGenerator
 
@@ -190,7 +190,7 @@ def test_interrupted_sample_with_overwrite_keeps_the_old_file(cli: Cli, run_dir:
         assert handle["input"].shape[0] == 3 and bool(handle.attrs["interrupted"])
     inspected = cli("inspect-data", str(partial))
     assert "written by an interrupted `genesis sample`" in inspected.stdout
-    evaluated = cli("evaluate", "--real-data", str(output), "--generated-data", str(partial))
+    evaluated = cli("evaluate", "--real-data", str(toy_file), "--generated-data", str(partial))
     assert f"{partial}: written by an interrupted `genesis sample`" in evaluated.stderr
 
 
@@ -221,7 +221,7 @@ def test_overwrite_on_a_terminal_asks_first(cli: Cli, tmp_path: Path, monkeypatc
     monkeypatch.setattr("genesis_cli.cli.prompts.interactive", lambda: True)
     args = ["simulate", str(out), "--events", "10", "--overwrite"]
     declined = CliRunner().invoke(app, args, input="n\n")
-    assert declined.exit_code == 1 and f"Replace {out}?" in declined.stdout
+    assert declined.exit_code == 130 and f"Replace {out}?" in declined.stdout  # a cancel: 130
     assert out.read_bytes() == b"a user's file"
     accepted = CliRunner().invoke(app, args, input="y\n")
     assert accepted.exit_code == 0 and out.read_bytes()[:8] == b"\x89HDF\r\n\x1a\n"

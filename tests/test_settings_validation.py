@@ -127,7 +127,7 @@ def test_patience_and_min_delta_must_be_non_negative() -> None:
 
 def test_early_stopping_mode_is_min_or_max() -> None:
     assert one_problem("training.early_stopping_mode=mx").endswith(
-        "training.early_stopping_mode: 'mx' is not one of min, max; did you mean max?")
+        "training.early_stopping_mode: unknown value 'mx'; choose min or max; did you mean max?")
 
 
 def test_baseline_must_be_finite() -> None:
@@ -172,7 +172,7 @@ def test_beta_schedule_order() -> None:
 
 def test_unknown_beta_schedule_is_an_error_not_a_fallback() -> None:
     assert one_problem("diffusion.beta_schedule=sigmoid").endswith(
-        "'sigmoid' is not one of linear, cosine")
+        "unknown beta schedule 'sigmoid'; choose linear or cosine")
 
 
 # --- choices --------------------------------------------------------------------------------------
@@ -191,7 +191,7 @@ def test_choices_accept_any_casing_and_store_canonical(key: str, given: str, sto
 
 def test_unknown_architecture_suggests_closest() -> None:
     assert one_problem("model.architecture=resnt").endswith(
-        "model.architecture: 'resnt' is not one of dit, cnn, mlp, hybrid, resnet; did you mean resnet?")
+        "model.architecture: unknown architecture 'resnt'; choose dit, cnn, mlp, hybrid or resnet; did you mean resnet?")
 
 
 # --- warmup -----------------------------------------------------------------------------------------

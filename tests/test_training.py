@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from genesis_cli.engine.training import session
 from genesis_cli.engine.runs.reports import StepReport, TrainingObserver
+from genesis_cli.engine.training import session
 from genesis_cli.engine.training.trainer import Trainer
 from genesis_cli.settings import resolve_config
 from tests.conftest import CliResult, strip_ansi
@@ -116,7 +116,7 @@ def test_on_a_terminal_an_existing_run_is_resumed_versioned_or_left(cli: Cli, to
     assert cli(*args).exit_code == 0
     monkeypatch.setattr("genesis_cli.cli.train.interactive", lambda: True)
     cancelled = CliRunnerWithInput(cli)("3\n", *args)
-    assert cancelled.exit_code == 1 and "checkpoints/q already holds a run." in cancelled.stdout
+    assert cancelled.exit_code == 130 and "checkpoints/q already holds a run." in cancelled.stdout
     assert not (tmp_path / "checkpoints/q_v2").exists()
     versioned = CliRunnerWithInput(cli)("2\n", *args)
     assert versioned.exit_code == 0 and (tmp_path / "checkpoints/q_v2/model_final.pt").exists()
@@ -124,7 +124,7 @@ def test_on_a_terminal_an_existing_run_is_resumed_versioned_or_left(cli: Cli, to
     assert resumed.exit_code == 0, resumed.output
     assert torch.load(tmp_path / "checkpoints/q/model_final.pt", weights_only=True)["epoch"] == 2
     kept = CliRunnerWithInput(cli)("n\n", *args, "--overwrite")  # destructive: asked first, default no
-    assert kept.exit_code == 1 and "Replace the run in checkpoints/q?" in kept.stdout
+    assert kept.exit_code == 130 and "Replace the run in checkpoints/q?" in kept.stdout
 
 
 def test_without_a_config_a_terminal_offers_the_presets_and_scripts_are_told(cli: Cli, toy_file: Path, tmp_path: Path,
@@ -389,7 +389,7 @@ def test_interactive_prompt_offers_the_event_files_here_or_toy_data(cli: Cli, to
     monkeypatch.setattr("genesis_cli.cli.train.interactive", lambda: True)
     monkeypatch.setattr("genesis_cli.cli.train.TOY_EVENTS", 120)
     declined = CliRunnerWithInput(cli)("2\n", "train", "--config", "debug", *FAST)  # 1: toy data, 2: cancel
-    assert declined.exit_code == 2 and not (tmp_path / "genesis_toy.h5").exists()
+    assert declined.exit_code == 130 and not (tmp_path / "genesis_toy.h5").exists()
     accepted = CliRunnerWithInput(cli)("1\n", "train", "--config", "debug", "--epochs", "1", *FAST)
     assert accepted.exit_code == 0, accepted.output
     assert (tmp_path / "genesis_toy.h5").exists()

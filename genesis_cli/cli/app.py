@@ -11,14 +11,19 @@ failure into the CLI's one error style (see :mod:`genesis_cli.cli.output`):
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated, Any
 
 import typer
-from typer import _click  # Typer >= 0.26 vendors Click; pyproject pins the Typer range.
-from typer.core import TyperGroup
+from typer import (
+    _click,  # Typer >= 0.26 vendors Click; pyproject pins the Typer range.
+    rich_utils,
+)
+from typer.core import TyperGroup, TyperOption
 
-from genesis_cli.cli.output import console, debug_from_env, print_error
+from genesis_cli.cli.output import WIDE_OUTPUT_COLUMNS, console, debug_from_env, print_error
+from genesis_cli.cli.prompts import EXIT_CANCELLED
 from genesis_cli.engine.interrupts import exit_code_of
 from genesis_cli.errors import EXIT_FAILURE, EXIT_OK, GenesisError
 from genesis_cli.version import __version__
@@ -59,9 +64,9 @@ class GenesisGroup(TyperGroup):
             hint = f"run '{ctx.command_path} --help' for usage" if ctx is not None else None
             print_error([exc.format_message()], hint)
             code = exc.exit_code
-        except typer.Abort:
-            console(stderr=True).print("[yellow]Aborted.[/]")
-            code = EXIT_FAILURE
+        except typer.Abort:  # Ctrl-C or Ctrl-D at a prompt: a cancel, as every other cancel
+            console(stderr=True).print("[yellow]Cancelled.[/]")
+            code = EXIT_CANCELLED
         if standalone_mode:
             sys.exit(code)
         return code
@@ -135,6 +140,19 @@ def _register() -> None:
 _register()
 
 
+def _flag_type(self: TyperOption, ctx: _click.Context) -> str | None:
+    """The help's type column: nothing for an on/off flag (Typer writes ``<bool>`` beside ``--overwrite``)."""
+    if self.is_flag and self.metavar is None:
+        return None
+    return _typer_type(self, ctx)
+
+
+_typer_type = TyperOption.display_type_rich
+TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
+
+
 def main() -> None:
     """Console-script entry point (``genesis``) and ``python -m genesis_cli``."""
+    if not sys.stdout.isatty() and "COLUMNS" not in os.environ:
+        rich_utils.MAX_WIDTH = WIDE_OUTPUT_COLUMNS  # piped --help is not cut to 80 columns ("--resume-from-c…")
     app(prog_name="genesis")

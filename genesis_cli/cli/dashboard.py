@@ -8,7 +8,6 @@ in both modes, in the guide's wording.
 from __future__ import annotations
 
 from collections import deque
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -18,6 +17,7 @@ from rich.panel import Panel
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 
+from genesis_cli.cli.output import duration_text
 from genesis_cli.engine.runs.reports import EpochReport, EvalReport, RunInfo, StepReport, TrainingObserver
 
 if TYPE_CHECKING:
@@ -44,10 +44,6 @@ def rate(events_per_second: float) -> str:
     return f"{events_per_second:.1f}" if events_per_second >= 1 else f"{events_per_second:.2g}"
 
 
-def _duration(seconds: float) -> str:
-    return str(timedelta(seconds=int(max(seconds, 0))))
-
-
 class PlainReporter(TrainingObserver):
     """Plain log lines: for pipes, files and CI."""
 
@@ -58,14 +54,14 @@ class PlainReporter(TrainingObserver):
         self.console.print(escape(text), highlight=False, soft_wrap=True)
 
     def on_start(self, info: RunInfo) -> None:
-        self._print(f"Training {info.experiment}: {info.architecture}, {info.parameters:,} parameters on {info.device}; "
+        self._print(f"Training {info.experiment}: {info.architecture}, {info.parameters:,} parameters on {info.where}; "
                     f"{info.train_events:,} training and {info.val_events:,} validation events; "
                     f"{info.total_steps:,} steps ({info.steps_per_epoch:,} per epoch)")
 
     def on_step(self, r: StepReport) -> None:
         self._print(f"epoch {r.epoch} step {r.step}/{r.total_steps} ({r.percent:.0f}%) loss {r.loss:.4f} "
                     f"(smoothed {r.smoothed_loss:.4f}) lr {r.learning_rate:.2e} {rate(r.events_per_second)} events/s "
-                    f"ETA {_duration(r.eta_seconds)}")
+                    f"ETA {duration_text(r.eta_seconds)}")
 
     def on_eval(self, r: EvalReport) -> None:
         self._print(f"step {r.step}: validation loss {r.val_loss:.4f}")
@@ -90,37 +86,46 @@ class LiveDashboard(PlainReporter):
         self.val_loss: float | None = None
         self.epoch: EpochReport | None = None
         self.messages: deque[str] = deque(maxlen=MESSAGES_SHOWN)
+        self.ended = False
         self.live = Live(self._render(), console=console, refresh_per_second=4, transient=False)
 
     def on_start(self, info: RunInfo) -> None:
         self.info = info
         self.live.start()
-        self.live.update(self._render())
+        self._show()
 
     def on_step(self, r: StepReport) -> None:
         self.step = r
-        self.live.update(self._render())
+        self.live.update(self._render())  # steps come often: the 4 Hz refresh draws them
 
     def on_eval(self, r: EvalReport) -> None:
         self.val_loss = r.val_loss
-        self.live.update(self._render())
+        self._show()
 
     def on_epoch(self, r: EpochReport) -> None:
         self.epoch = r
+        self._show()  # first: printing the line redraws the panel drawn last below it
         self.live.console.print(f"Epoch {r.epoch} completed: loss={r.monitored_loss:.4f}")
-        self.live.update(self._render())
 
     def on_message(self, text: str) -> None:
-        self.live.console.print(escape(text))
         self.messages.append(text)
+        self.live.console.print(escape(text))
 
     def on_end(self, reason: str) -> None:
-        self.live.update(self._render())
+        self.ended = True
+        self._show()
         self.live.stop()
 
+    def _show(self) -> None:
+        """Draw now: an epoch's end or a validation result shows at once, not a refresh later."""
+        self.live.update(self._render(), refresh=True)
+
     def stop(self) -> None:
-        """Always stop the live display (restores the cursor), also after errors."""
+        """Always stop the live display (restores the cursor), also after errors. Interrupted (no on_end),
+        the panel is cleared, so the interruption's message follows the plain lines without a stray border."""
         if self.live.is_started:
+            if not self.ended:
+                self.live.transient = True
             self.live.stop()
 
     def _render(self) -> Panel:
@@ -128,16 +133,20 @@ class LiveDashboard(PlainReporter):
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold")
         table.add_column()
-        if s is not None and info is not None:
-            table.add_row("progress", ProgressBar(total=s.total_steps, completed=s.step, width=50))
-            table.add_row("", f"{s.percent:.0f}% · epoch {s.epoch}/{info.num_epochs} · step {s.step:,}/{s.total_steps:,} · "
-                              f"elapsed {_duration(s.elapsed_seconds)} · ETA {_duration(s.eta_seconds)}")
+        step = s.step if s is not None else self.epoch.step if self.epoch is not None else None
+        if info is not None and step is not None:  # a short run may end before its first logged step
+            table.add_row("progress", ProgressBar(total=info.total_steps, completed=step, width=50))
+            epoch = s.epoch if s is not None else self.epoch.epoch if self.epoch is not None else 0
+            timing = f" · elapsed {duration_text(s.elapsed_seconds)} · ETA {duration_text(s.eta_seconds)}" if s else ""
+            table.add_row("", f"{100 * step / max(info.total_steps, 1):.0f}% · epoch {epoch}/{info.num_epochs} · "
+                              f"step {step:,}/{info.total_steps:,}{timing}")
+        if s is not None:
             table.add_row("loss", f"{s.loss:.5f}  (smoothed {s.smoothed_loss:.5f})")
             table.add_row("", f"[cyan]{sparkline(s.history)}[/]")
             table.add_row("learning rate", f"{s.learning_rate:.3e}   grad norm {s.grad_norm:.3f}")
             table.add_row("throughput", f"{rate(s.events_per_second)} events/s   memory {s.memory_bytes / 2**30:.2f} GiB")
-        else:
-            table.add_row("status", "starting…")
+        elif step is None:
+            table.add_row("status", "finished" if self.ended else "starting…")
         table.add_row("validation", f"{self.val_loss:.5f}" if self.val_loss is not None else "-")
         if info is not None and info.patience is not None:
             e = self.epoch
@@ -146,7 +155,7 @@ class LiveDashboard(PlainReporter):
             table.add_row("early stopping", f"{used}/{info.patience} epochs without improvement · {best}")
         elif info is not None:
             table.add_row("early stopping", "off")
-        title = (f"GENESIS · {info.experiment} · {info.architecture} · {info.parameters:,} params · {info.device}"
+        title = (f"GENESIS · {info.experiment} · {info.architecture} · {info.parameters:,} params · {info.where}"
                  + (f" · {info.amp}" if info.amp else "")) if info else "GENESIS"
         return Panel(table, title=title, title_align="left", border_style="blue")
 

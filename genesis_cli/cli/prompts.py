@@ -15,9 +15,12 @@ from pathlib import Path
 import typer
 
 from genesis_cli.cli.output import console
+from genesis_cli.errors import EXIT_INTERRUPTED
 
-#: The exit code when the user answers a question with "cancel" or "no".
-EXIT_CANCELLED = 1
+#: The exit code of a cancel at any prompt: the "cancel" entry, "no" to a replace question, Ctrl-C or
+#: Ctrl-D while asked. The same as Ctrl-C anywhere else (README: exit codes).
+EXIT_CANCELLED = EXIT_INTERRUPTED
+CANCEL = "cancel"
 
 
 def interactive() -> bool:
@@ -26,7 +29,8 @@ def interactive() -> bool:
 
 
 def choose(question: str, options: Sequence[str], default: int = 0) -> int:
-    """Ask for one of ``options`` by number (1-based on screen); returns its index. Enter takes ``default``."""
+    """Ask for one of ``options`` by number (1-based on screen); returns its index. Enter takes ``default``.
+    An option named ``cancel`` exits with EXIT_CANCELLED when chosen."""
     out = console()
     out.print(f"[bold]{question}[/bold]")
     for index, option in enumerate(options, start=1):
@@ -35,6 +39,8 @@ def choose(question: str, options: Sequence[str], default: int = 0) -> int:
     while True:
         answer = typer.prompt("Choose", default=str(default + 1), show_default=True).strip()
         if answer.isdigit() and 1 <= int(answer) <= len(options):
+            if options[int(answer) - 1] == CANCEL:
+                raise typer.Exit(EXIT_CANCELLED)
             return int(answer) - 1
         out.print(f"[yellow]Enter a number from 1 to {len(options)}.[/]")
 
@@ -52,8 +58,10 @@ def locate_checkpoint(path: Path) -> Path:
 
     candidates = store.checkpoint_candidates(path) if not path.exists() else []
     if len(candidates) > 1 and interactive():
+        named = store.named_run(path)
+        default = next((i for i, p in enumerate(candidates) if p.parent.name == named), 0)
         found = candidates[choose(f"{path} is in {len(candidates)} runs. Which one? (most recent first)",
-                                  [str(p) for p in candidates], default=0)]
+                                  [*(str(p) for p in candidates), CANCEL], default=default)]
         print_notice(store.resolved_notice(path, found))
         return found
     located, notice = store.locate_checkpoint(path)

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from genesis_cli.cli.options import DeviceOption, overwrite_option, sampler_option, seed_option
-from genesis_cli.cli.output import print_notice, print_success, progress_callback
+from genesis_cli.cli.output import print_notice, print_success, print_warning, progress_callback
 from genesis_cli.cli.prompts import confirm_replacing
 from genesis_cli.engine.outputs import Output, check_outputs
 from genesis_cli.errors import EXIT_INTERRUPTED, UsageError
@@ -53,14 +53,17 @@ def sample_command(
 
     from genesis_cli.cli.prompts import locate_checkpoint
     from genesis_cli.engine.runs.store import sampling_checkpoint
-    from genesis_cli.engine.sampling.conditions import labels_from_file, labels_from_ranges, parse_range
+    from genesis_cli.engine.sampling.conditions import LABEL_FLAGS, labels_from_file, labels_from_ranges, parse_range
     from genesis_cli.engine.sampling.generate import SamplingPlan, sample_to_file
     from genesis_cli.engine.sampling.generator import TrainedGenerator
+    from genesis_cli.engine.sampling.label_checks import check_file_labels, check_requested
     from genesis_cli.engine.sampling.provenance import LabelSource
 
     flags = {"diffusion.sampler": sampler.lower() if sampler else None, "diffusion.sampling_steps": steps,
              "diffusion.guidance_scale": guidance_scale, "sampling.batch_size": batch_size, "sampling.seed": seed}
     resolve_config(flags=flags, flag_names=FLAGS)  # a bad value is refused before the checkpoint is read
+    range_texts = {name: text for name, text in zip(LABEL_FLAGS, (energy, zenith, azimuth, x, y, z)) if text}
+    ranges = {name: parse_range(text, name) for name, text in range_texts.items()}
     checkpoint = locate_checkpoint(checkpoint)
     check_outputs([Output(output, "--output")], {"--checkpoint": checkpoint if checkpoint.is_file() else None,
                                                   "--labels-from": labels_from}, overwrite=overwrite)
@@ -71,14 +74,12 @@ def sample_command(
         print_notice(notice)
     trained = TrainedGenerator.load(chosen, device or "auto", compile=compile_model, on_message=print_notice)
     plan = SamplingPlan.of(derive_config(trained.config, flags, "command line", FLAGS))
-    range_texts = {name: text for name, text in
-                   zip(("energy", "zenith", "azimuth", "x", "y", "z"), (energy, zenith, azimuth, x, y, z)) if text}
-    ranges = {name: parse_range(text, name) for name, text in range_texts.items()}
     if labels_from is not None:
         if ranges:
             raise UsageError("--labels-from and label ranges exclude each other", hint="pass one or the other")
         rows = labels_from_file(labels_from, num_events)
         labels, ids = rows.labels, rows.ids
+        warnings = check_file_labels(labels_from, labels, trained.normalizer)
     else:
         if num_events is None:
             raise UsageError("--num-events is required without --labels-from")
@@ -87,8 +88,11 @@ def sample_command(
         if not ranges:
             print_notice("no labels given: sampling the training distribution (see genesis sample --help)")
         ids = None
+        warnings = check_requested(ranges, trained.normalizer)
         labels = labels_from_ranges(num_events, ranges, trained.normalizer, trained.geometry,
                                     np.random.default_rng(plan.seed))
+    for warning in warnings:
+        print_warning(warning)
     with progress_callback(len(labels), f"sampling {output.name}") as advance:
         summary = sample_to_file(trained, labels, output, plan, overwrite=overwrite, progress=advance,
                                  label_source=LabelSource(labels_from, range_texts), ids=ids)

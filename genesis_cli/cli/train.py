@@ -10,7 +10,7 @@ import typer
 from genesis_cli.cli.dashboard import make_observer
 from genesis_cli.cli.options import ArchOption, ConfigOption, DeviceOption, SetOption, overwrite_option, seed_option
 from genesis_cli.cli.output import console, print_notice, print_success
-from genesis_cli.cli.prompts import EXIT_CANCELLED, choose, confirm, interactive, locate_checkpoint
+from genesis_cli.cli.prompts import CANCEL, EXIT_CANCELLED, choose, confirm, interactive, locate_checkpoint
 from genesis_cli.engine.interrupts import Terminated, exit_code_of
 from genesis_cli.errors import UsageError
 from genesis_cli.settings import resolve_config
@@ -68,11 +68,9 @@ def _data_path() -> Path:
     found = sorted(Path(".").glob("*.h5"))[:MAX_OFFERED]
     options = [f"{path} ({path.stat().st_size / 2**20:,.0f} MiB)" for path in found]
     toy = f"simulate a toy dataset ({TOY_FILE}, {TOY_EVENTS:,} events)" if not TOY_FILE.exists() else None
-    choice = choose("No --data-path given. Train on:", [*options, *([toy] if toy else []), "cancel"])
+    choice = choose("No --data-path given. Train on:", [*options, *([toy] if toy else []), CANCEL])
     if choice < len(found):
         return found[choice]
-    if toy is None or choice > len(found):
-        raise UsageError("no training data given", hint="pass --data-path FILE.h5")
     from genesis_cli.cli.output import progress_callback
     from genesis_cli.engine.detector import icecube86_geometry
     from genesis_cli.engine.simulation.runner import simulate_to_file
@@ -113,12 +111,10 @@ def _existing_run(experiment: Any, run_dir: Path, values: dict[str, Any], overri
                      f"(continue the other with `genesis resume {run_dir}`; replace it with --overwrite)")
         return session.prepare_new_run(version)
     choice = choose(f"{run_dir} already holds a run.", [f"resume it (genesis resume {run_dir})",
-                    f"start a new version: {version.experiment_name}", "cancel"], default=0)
+                    f"start a new version: {version.experiment_name}", CANCEL], default=0)
     if choice == 0:
         return session.prepare_resume(run_dir, values, assignments=overrides, flag_names=names)
-    if choice == 1:
-        return session.prepare_new_run(version)
-    raise typer.Exit(EXIT_CANCELLED)
+    return session.prepare_new_run(version)
 
 
 def train_with_dashboard(prepared: Any, debug: bool) -> None:
@@ -128,6 +124,10 @@ def train_with_dashboard(prepared: Any, debug: bool) -> None:
     main = session.is_main_process()  # under torchrun, only rank 0 talks to the user
     for notice in prepared.notices if main else ():
         print_notice(notice)
+    if prepared.nothing_left is not None:
+        if main:
+            print_notice(prepared.nothing_left)
+        return
     observer = make_observer(debug) if main else None
     try:
         reason = session.run(prepared, observer, debug=debug)
@@ -243,4 +243,4 @@ def _recent_run() -> Path:
                          hint="pass a run directory or a checkpoint: genesis resume checkpoints/NAME")
     if not interactive():
         raise UsageError("no run given", hint="pass one of the most recent: " + ", ".join(map(str, runs)))
-    return runs[choose("Resume which run? (most recent first)", [str(run) for run in runs], default=0)]
+    return runs[choose("Resume which run? (most recent first)", [*(str(run) for run in runs), CANCEL], default=0)]

@@ -16,10 +16,11 @@ from pydantic_core import PydanticCustomError
 from genesis_cli.settings.suggestions import did_you_mean
 
 
-def choice(*options: str) -> Any:
-    """A pydantic type accepting exactly ``options`` (any casing), stored in canonical spelling.
+def choice(*options: str, noun: str = "value") -> Any:
+    """A pydantic type accepting exactly ``options`` (any casing), stored in canonical spelling; an unknown
+    value is refused as "unknown ``noun`` 'x'; choose a, b or c".
 
-    Example: ``optimizer: choice("AdamW", "Adam", "SGD") = "AdamW"``.
+    Example: ``optimizer: choice("AdamW", "Adam", "SGD", noun="optimizer") = "AdamW"``.
     """
     canonical = {o.lower(): o for o in options}
 
@@ -30,9 +31,14 @@ def choice(*options: str) -> Any:
                 return canonical[key]
             raise PydanticCustomError(
                 "genesis_choice",
-                "{value} is not one of {options}{hint}",
-                {"value": repr(value), "options": ", ".join(options), "hint": did_you_mean(value, options)},
+                "unknown {noun} {value}; choose {options}{hint}",
+                {"noun": noun, "value": repr(value), "options": one_of(options), "hint": did_you_mean(value, options)},
             )
         return value  # non-strings fall through to the Literal check, which names the type
 
     return Annotated[Literal[options], BeforeValidator(normalise)]  # type: ignore[valid-type]
+
+
+def one_of(options: tuple[str, ...] | list[str]) -> str:
+    """``a, b or c``: a choice's options as a sentence lists them."""
+    return options[0] if len(options) == 1 else f"{', '.join(options[:-1])} or {options[-1]}"

@@ -26,8 +26,18 @@ DEFAULT_PRESET = "default"
 
 def preset_for_architecture(architecture: str | None) -> str:
     """The preset an architecture trains with when no --config is given: ``dit`` (or none) is the
-    ``default`` preset, every other architecture has a preset of its own name."""
-    return DEFAULT_PRESET if architecture is None else ALIASES.get(architecture, architecture)
+    ``default`` preset, every other architecture has a preset of its own name. An unknown architecture
+    is refused as such (not as an unknown preset)."""
+    from genesis_cli.settings.choices import one_of
+    from genesis_cli.settings.sections import ARCHITECTURES
+
+    if architecture is None:
+        return DEFAULT_PRESET
+    name = architecture.strip().lower()
+    if name not in ARCHITECTURES:
+        raise ConfigError([f"--arch {architecture}: unknown architecture; choose {one_of(ARCHITECTURES)}"
+                           f"{did_you_mean(name, ARCHITECTURES)}"])
+    return ALIASES.get(name, name)
 
 
 @cache

@@ -45,7 +45,7 @@ Fraction = Annotated[float, Field(ge=0.0, lt=1.0)]
 class ModelConfig(StrictModel):
     """Network architecture and size. Keys an architecture does not use are ignored by it."""
 
-    architecture: choice(*ARCHITECTURES) = Field(  # type: ignore[valid-type]
+    architecture: choice(*ARCHITECTURES, noun="architecture") = Field(  # type: ignore[valid-type]
         "dit", description="Network family: dit, cnn, mlp, hybrid or resnet.")
     hidden: int = Field(512, gt=0, description="Width of the hidden representation.")
     depth: int = Field(8, gt=0, description="Number of blocks (layers).")
@@ -100,7 +100,7 @@ class DiffusionConfig(StrictModel):
     """Gaussian diffusion (Ho et al. 2020, arXiv:2006.11239): noise schedule and training target."""
 
     timesteps: int = Field(1000, gt=0, description="Number of diffusion steps T.")
-    beta_schedule: choice("linear", "cosine") = Field(  # type: ignore[valid-type]
+    beta_schedule: choice("linear", "cosine", noun="beta schedule") = Field(  # type: ignore[valid-type]
         "linear",
         description="Noise schedule: linear (Ho et al. 2020) or cosine (Nichol & Dhariwal 2021).")
     beta_start: float = Field(1e-4, gt=0, lt=1, description="First beta of the linear schedule.")
@@ -133,7 +133,7 @@ class DiffusionConfig(StrictModel):
         "logit", description="What the network predicts for the hit channel: logit (the prior log-odds of a hit; the "
                              "clean estimate is the exact one-bit posterior tanh((2 sqrt(a) x_t / (1 - a) + logit) / 2), "
                              "trained by cross-entropy) or value (eps or v, like npe and time).")
-    sampler: choice(*SAMPLERS) = Field(  # type: ignore[valid-type]
+    sampler: choice(*SAMPLERS, noun="sampler") = Field(  # type: ignore[valid-type]
         "dpm-solver-sde", description="Default sampler: ddpm (all T steps), ddim, dpm-solver (DPM-Solver++ 2M, "
                                       "deterministic) or dpm-solver-sde (its stochastic variant; matches 1000-step "
                                       "DDPM at 20 steps).")

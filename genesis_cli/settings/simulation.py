@@ -21,7 +21,7 @@ class SimulationConfig(StrictModel):
 
     events: int = Field(10_000, gt=0, description="Number of events.")
     seed: Seed = Field(42, description="Random seed; the same seed gives the same file.")
-    kind: choice(*SIMULATION_KINDS) = Field(  # type: ignore[valid-type]
+    kind: choice(*SIMULATION_KINDS, noun="kind") = Field(  # type: ignore[valid-type]
         "mixed", description="cascade, track (starting muon track) or mixed (half each).")
     energy_min_gev: float = Field(1e3, gt=0, description="Lowest energy (log-uniform spectrum).")
     energy_max_gev: float = Field(1e6, gt=0, description="Highest energy.")

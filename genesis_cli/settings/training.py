@@ -27,9 +27,9 @@ class TrainingConfig(StrictModel):
     learning_rate: float = Field(2e-4, gt=0, description="Peak learning rate.")
     weight_decay: float = Field(0.01, ge=0, description="Decoupled weight decay (L2 for SGD).")
     grad_clip_norm: float = Field(1.0, ge=0, description="Clip the gradient norm to this value; 0 disables.")
-    optimizer: choice(*OPTIMIZERS) = Field(  # type: ignore[valid-type]
+    optimizer: choice(*OPTIMIZERS, noun="optimizer") = Field(  # type: ignore[valid-type]
         "AdamW", description="AdamW, Adam or SGD.")
-    scheduler: choice(*SCHEDULERS) = Field(  # type: ignore[valid-type]
+    scheduler: choice(*SCHEDULERS, noun="scheduler") = Field(  # type: ignore[valid-type]
         "cosine", description="Learning-rate schedule: cosine, plateau, linear, step or none.")
     warmup_steps: int = Field(1000, ge=0, description="Linear warmup length in steps, used when warmup_ratio is 0.")
     warmup_ratio: Fraction = Field(

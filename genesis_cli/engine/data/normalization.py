@@ -140,6 +140,8 @@ class Normalizer:
     time_max_ns: float  # hit for first_hit): the readout window; generated hits outside it are not recorded
     npe_map: QuantileMap | None = None  # data.npe_transform: quantile (then npe_mean 0, npe_scale 1); None: log
     time_map: QuantileMap | None = None  # data.time_transform: quantile (then time_mean 0, time_std 1); None: symlog
+    label_low: tuple[float, ...] | None = None  # (6,) the training labels' range: sampling warns outside it
+    label_high: tuple[float, ...] | None = None  # (None: fitted before it was kept)
 
     # -- fitting ----------------------------------------------------------------------------------
     @classmethod
@@ -213,6 +215,7 @@ class Normalizer:
             time_low=float((tau.min() - mean) / std), time_high=float((tau.max() - mean) / std),
             min_npe=float(hit_npe.min()), time_scale=float(time_scale),
             time_min_ns=float(low), time_max_ns=float(high), npe_map=npe_map, time_map=time_map,
+            label_low=tuple(float(v) for v in labels.min(axis=0)), label_high=tuple(float(v) for v in labels.max(axis=0)),
         )
 
     # -- signals ----------------------------------------------------------------------------------
@@ -331,5 +334,6 @@ class Normalizer:
             raise ValueError(f"normalisation state lacks {', '.join(sorted(missing))}")
         maps = {name: QuantileMap(tuple(state[name]["values"]), tuple(state[name]["scores"]))
                 for name in ("npe_map", "time_map") if state.get(name)}
+        ranges = {name: tuple(float(v) for v in state[name]) for name in ("label_low", "label_high") if state.get(name)}
         known = {f.name for f in fields(cls)}
-        return cls(**{**{k: v for k, v in state.items() if k in known}, **maps})
+        return cls(**{**{k: v for k, v in state.items() if k in known}, **maps, **ranges})

@@ -28,6 +28,12 @@ class RunInfo:
     start_step: int
     patience: int | None  # None when early stopping is off
     amp: str | None
+    processes: int = 1  # processes of a distributed launch (torchrun), each with its own device
+
+    @property
+    def where(self) -> str:
+        """``cuda:0``, or ``4 processes (cuda)`` for a distributed launch."""
+        return self.device if self.processes == 1 else f"{self.processes} processes ({self.device.split(':')[0]})"
 
 
 @dataclass(frozen=True)

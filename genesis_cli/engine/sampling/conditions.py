@@ -21,10 +21,12 @@ from genesis_cli.engine.detector import Geometry
 from genesis_cli.errors import UsageError
 
 LABEL_FLAGS = ("energy", "zenith", "azimuth", "x", "y", "z")
+#: The angles' physical ranges (radians): a zenith beyond pi or an azimuth beyond 2 pi is no direction.
+ANGLE_RANGES = {"zenith": (0.0, math.pi), "azimuth": (0.0, 2 * math.pi)}
 
 
 def parse_range(text: str, flag: str) -> tuple[float, float]:
-    """'1e5:1e7' -> (1e5, 1e7); '1e6' -> (1e6, 1e6)."""
+    """'1e5:1e7' -> (1e5, 1e7); '1e6' -> (1e6, 1e6); impossible values (energy <= 0, angles beyond their range) refused."""
     parts = text.split(":")
     try:
         values = [float(p) for p in parts]
@@ -37,7 +39,22 @@ def parse_range(text: str, flag: str) -> tuple[float, float]:
         raise UsageError(f"--{flag} {text!r}: the lower end exceeds the upper end")
     if flag == "energy" and lo <= 0:
         raise UsageError(f"--energy {text!r}: energies must be > 0 GeV")
+    check_angle(flag, lo, hi)
     return lo, hi
+
+
+def check_angle(flag: str, lo: float, hi: float) -> None:
+    """Refuse an angle range outside its physical range; name degrees when the numbers look like them."""
+    if flag not in ANGLE_RANGES:
+        return
+    low, high = ANGLE_RANGES[flag]
+    if lo >= low - 1e-9 and hi <= high + 1e-9:
+        return
+    text = f"{lo:g}:{hi:g}" if lo != hi else f"{lo:g}"
+    radians = f"{math.radians(lo):.4g}:{math.radians(hi):.4g}" if lo != hi else f"{math.radians(lo):.4g}"
+    hint = (f"angles are in radians: {text} degrees is --{flag} {radians}" if lo >= 0 and hi <= 360
+            else f"give --{flag} in radians, within {low:g} and {high:.4f}")
+    raise UsageError(f"--{flag} {text}: outside the {flag}'s range, {low:g} to {high:.4f} rad", hint=hint)
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,10 @@ from genesis_cli.engine.atomic_files import write_text_atomic
 from genesis_cli.engine.runs.checkpoint import FOR_RESUMING, RunCheckpoint, load_checkpoint
 from genesis_cli.engine.runs.directory import TENSORBOARD_FILES, RunClaim, busy_error, lock_holder, run_directory
 from genesis_cli.engine.runs.reports import TrainingObserver
-from genesis_cli.engine.runs.resume import resume_config
+from genesis_cli.engine.runs.resume import nothing_left, resume_config
 from genesis_cli.engine.runs.store import BEST, FINAL, REGULAR_GLOB, newest_checkpoint
 from genesis_cli.engine.runtime.distributed import Distributed
+from genesis_cli.engine.training.lr_schedule import learning_rate
 from genesis_cli.errors import UsageError
 from genesis_cli.settings import ExperimentConfig, derive_config
 from genesis_cli.settings.yaml_io import dump_yaml
@@ -48,6 +49,7 @@ class PreparedRun:
     checkpoint: Path | None = None
     notices: list[str] = field(default_factory=list)
     overwrite: bool = False
+    nothing_left: str | None = None  # a resumed run with no training left: why, and how to train on
 
     @property
     def tensorboard_dir(self) -> Path:
@@ -163,14 +165,21 @@ def prepare_resume(target: Path, overrides: dict[str, Any] | None = None, *, ass
     if checkpoint.optimizer_state_dict is None:
         notices.append(f"{path} holds no optimizer state (training.save_optimizer_in_best: false): the optimizer "
                        "restarts, so the steps that follow differ from an uninterrupted run")
+    finished = nothing_left(checkpoint, config, run_dir)
+    change = None if finished else schedule_change(checkpoint, saved, config)
+    notices += [change] if change else []
     _check_not_busy(run_dir)
     _check_wandb(config)
-    return PreparedRun(config, run_dir, checkpoint, path, notices)
+    return PreparedRun(config, run_dir, checkpoint, path, notices, nothing_left=finished)
 
 
 def run(prepared: PreparedRun, observer: TrainingObserver | None = None, *, debug: bool = False) -> str:
-    """Train (or continue); returns 'completed', 'early_stopped' or 'budget'; KeyboardInterrupt propagates."""
+    """Train (or continue); returns 'completed', 'early_stopped', 'budget', or 'nothing_left' (a resumed run
+    with no training left: nothing is built or written); KeyboardInterrupt propagates."""
     from genesis_cli.engine.training.trainer import Trainer
+
+    if prepared.nothing_left is not None:
+        return "nothing_left"
 
     try:
         return fit(prepared, Trainer(prepared.config, prepared.run_dir, observer=observer, resume=prepared.resume,
@@ -201,3 +210,27 @@ def _start_new_run(prepared: PreparedRun, claim: RunClaim) -> None:
     for name in RECORD_FILES:
         claim.will_write(prepared.run_dir, name)
     claim.will_write(prepared.tensorboard_dir, TENSORBOARD_FILES)
+
+
+def schedule_change(checkpoint: RunCheckpoint, saved: ExperimentConfig, config: ExperimentConfig) -> str | None:
+    """What a resume that moves a decaying schedule's end (cosine, linear: more epochs, steps or time)
+    does to the learning rate, in plain words; None when the schedule is unchanged. The LR stays a pure
+    function of (step, horizon) (lr_schedule.py), so a longer horizon raises it again: a warm restart."""
+    t, before = config.training, saved.training
+    per_epoch = int((checkpoint.scheduler_state_dict or {}).get("steps_per_epoch") or 0)
+    if t.scheduler not in ("cosine", "linear") or not per_epoch or checkpoint.global_step == 0:
+        return None
+    old_total, new_total = before.step_horizon(per_epoch), t.step_horizon(per_epoch)
+    if (old_total, before.time_budget) == (new_total, t.time_budget) or checkpoint.global_step >= new_total:
+        return None
+    step = checkpoint.global_step
+
+    def used(budget: float | None) -> float:
+        return checkpoint.training_seconds / budget if budget else 0.0
+
+    stood = learning_rate(step - 1, old_total, per_epoch, before, time_fraction=used(before.time_budget))
+    goes = learning_rate(step, new_total, per_epoch, t, time_fraction=used(t.time_budget))
+    restart = " (a warm restart)" if goes > 1.5 * stood else ""
+    return (f"the {t.scheduler} learning-rate schedule now ends at step {new_total:,} (was {old_total:,}): the "
+            f"learning rate goes from {stood:.2e}, where it stood at step {step:,}, to {goes:.2e}{restart}, "
+            f"then decays to 0 by the new end")
