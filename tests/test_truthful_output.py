@@ -392,3 +392,10 @@ def test_the_perfect_generator_passes_at_200_events(cli: Cli, tmp_path: Path) ->
     assert cli("simulate", str(perfect), "--labels-from", str(real), "--seed", "111").exit_code == 0
     report = evaluate_files(real, perfect)
     assert report.overall.verdict == "PASS", report.overall.line
+
+
+def test_a_value_that_rounds_to_zero_never_reads_minus_zero() -> None:
+    from genesis_cli.cli.evaluate import _fmt
+
+    assert _fmt(-0.0000004) == "0.000" and _fmt(-0.0004, 2) == "0.00" and _fmt(-0.25) == "-0.250"
+    assert _fmt(float("nan")) == "-"

@@ -26,7 +26,10 @@ COLOURS = {"good": "green", "fair": "yellow", "poor": "red", "n/a": "dim"}
 
 
 def _fmt(value: float, digits: int = 3) -> str:
-    return "-" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
+    """A value at ``digits`` decimals; one that rounds to zero reads 0.000, never -0.000."""
+    if value is None or not math.isfinite(value):
+        return "-"
+    return f"{value if round(value, digits) != 0 else 0.0:.{digits}f}"
 
 
 def _verdict(text: str) -> str:
