@@ -111,7 +111,8 @@ def _off_scale_arrows(ax: Any, centres: np.ndarray, ratio: np.ndarray, high: flo
     for x in xs:
         ax.annotate("", xy=(x, high), xytext=(x, high - 0.3 * (high - 1.0)),
                     arrowprops={"arrowstyle": "-|>", "color": GENERATED_COLOUR, "lw": 1.2})
-    span, labelled = ax.get_xlim()[1] - ax.get_xlim()[0] if len(centres) < 2 else centres[-1] - centres[0], []
+    span = float(centres[-1] - centres[0]) if len(centres) > 1 else 1.0
+    labelled: list[float] = []
     for i in np.argsort(-values):
         if all(abs(xs[i] - x) > 0.1 * span for x in labelled):
             labelled.append(xs[i])
