@@ -278,6 +278,13 @@ def test_prometheus_own_example_converts_with_the_documented_command(cli: Cli, t
     assert signals[:, 0].sum(axis=1).tolist() == counts  # every photon on a DOM, one PE each
 
 
+def test_an_export_named_like_a_file_is_refused_before_work(cli: Cli, toy_file: Path, tmp_path: Path) -> None:
+    result = cli("convert", str(toy_file), str(tmp_path / "out.h5"))  # once wrote a Parquet folder named out.h5
+    assert result.exit_code == 2
+    assert f"OUT {tmp_path / 'out.h5'}: an event file converts into a GraphNeT Parquet folder, not a .h5 file" in result.stderr
+    assert not (tmp_path / "out.h5").exists()
+
+
 def test_a_given_z_offset_is_used_and_checked(cli: Cli, tmp_path: Path) -> None:
     source = REAL / "prometheus" / "example_photons_4_events.parquet"
     wrong = cli("convert", str(source), str(tmp_path / "a.h5"), "--z-offset", "0")

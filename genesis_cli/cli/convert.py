@@ -114,6 +114,10 @@ def convert_command(
                   f"{summary.seconds:.1f} s, {summary.events_per_second:,.0f} events/s")
 
 
+#: Extensions that name a file: an export's output is a folder, so a name like out.h5 is a mistake.
+FILE_SUFFIXES = (".h5", ".hdf5", ".hdf", ".parquet", ".db", ".sqlite")
+
+
 def _export(source: Path, output: Path, pulse_table: str | None, overwrite: bool) -> None:
     """GENESIS file -> GraphNeT Parquet folder."""
     from genesis_cli.engine.convert.graphnet_parquet import PULSE_TABLE, export_graphnet_parquet
@@ -121,6 +125,9 @@ def _export(source: Path, output: Path, pulse_table: str | None, overwrite: bool
     from genesis_cli.engine.extras import require_pyarrow
 
     require_pyarrow()
+    if output.suffix.lower() in FILE_SUFFIXES:
+        raise UsageError(f"OUT {output}: an event file converts into a GraphNeT Parquet folder, not a "
+                         f"{output.suffix} file", hint=f"name the folder without an extension, e.g. {output.with_suffix('')}_parquet")
     if output.exists() and not overwrite:
         raise UsageError(f"{output}: already exists", hint="choose another name or pass --overwrite")
     if not output.parent.exists():
