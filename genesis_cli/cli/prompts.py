@@ -58,10 +58,8 @@ def locate_checkpoint(path: Path) -> Path:
 
     candidates = store.checkpoint_candidates(path) if not path.exists() else []
     if len(candidates) > 1 and interactive():
-        named = store.named_run(path)
-        default = next((i for i, p in enumerate(candidates) if p.parent.name == named), 0)
         found = candidates[choose(f"{path} is in {len(candidates)} runs. Which one? (most recent first)",
-                                  [*(str(p) for p in candidates), CANCEL], default=default)]
+                                  [*(str(p) for p in candidates), CANCEL], default=0)]
         print_notice(store.resolved_notice(path, found))
         return found
     located, notice = store.locate_checkpoint(path)

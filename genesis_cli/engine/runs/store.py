@@ -78,13 +78,6 @@ def sampling_checkpoint(path: Path, skipped: list[str] | None = None) -> Path:
 FLAT_NAME = re.compile(r"^(?P<run>.+)_(?P<kind>best|final|epoch_\d+)\.pt$")
 
 
-def named_run(path: Path) -> str | None:
-    """The run a checkpoint path names: ``cnn`` for ``checkpoints/cnn_best.pt`` (the guide's flat spelling),
-    ``t1`` for ``checkpoints/t1/model_best.pt``."""
-    flat = None if path.name in (BEST, FINAL) or REGULAR.match(path.name) else FLAT_NAME.match(path.name)
-    return flat["run"] if flat else (path.parent.name or None)
-
-
 def checkpoint_candidates(path: Path) -> list[Path]:
     """The files a missing checkpoint ``path`` may mean in the run layout, the most recently written first.
 
