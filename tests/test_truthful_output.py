@@ -109,6 +109,11 @@ def test_the_run_keeps_its_training_label_range() -> None:
         "f.h5: 1 of 2 events lie outside the training z range -300-300 m: the model extrapolates for them"]
 
 
+def _estimated(normalizer: Normalizer) -> str:
+    half = 3 ** 0.5 * normalizer.log_energy_std
+    return f"{10 ** (normalizer.log_energy_mean - half):.3g}-{10 ** (normalizer.log_energy_mean + half):.3g}"
+
+
 def test_a_run_fitted_before_the_range_was_kept_checks_its_energies_only() -> None:
     normalizer = _normalizer(np.array([[1e3, 0.1, 0.2, 0, 0, 0], [1e6, 3.0, 6.0, 1, 1, 1]]))
     state = {k: v for k, v in normalizer.state_dict().items() if k not in ("label_low", "label_high")}
@@ -116,6 +121,10 @@ def test_a_run_fitted_before_the_range_was_kept_checks_its_energies_only() -> No
     assert old.label_low is None
     assert check_requested({"x": (-5000, 5000)}, old) == []
     assert check_requested({"energy": (1e9, 1e10)}, old)[0].startswith("--energy 1e+09:1e+10 GeV reaches outside")
+    far = np.array([[1e12, 0.1, 0.2, 9e3, 0, 0], [1e4, 0.1, 0.2, 0, 0, 0]])  # a file: energies too, as for ranges
+    assert check_file_labels(Path("f.h5"), far, old) == [
+        f"f.h5: 1 of 2 events lie outside the training energy range {_estimated(old)} GeV: the model extrapolates "
+        "for them"]
 
 
 

@@ -23,10 +23,6 @@ UNITS = {"energy": "GeV", "zenith": "rad", "azimuth": "rad", "x": "m", "y": "m",
 RANGE_SLACK = 0.01
 
 
-def _scale(name: str, value: float) -> float:
-    return math.log10(value) if name == "energy" else value
-
-
 def _shown(name: str, value: float) -> str:
     return f"{value:.3g}" if name == "energy" else f"{value:.4g}"
 
@@ -43,16 +39,25 @@ def _training_range(normalizer: Normalizer, name: str) -> tuple[float, float] | 
     return 10 ** (normalizer.log_energy_mean - half), 10 ** (normalizer.log_energy_mean + half)
 
 
-def outside_training(name: str, lo: float, hi: float, normalizer: Normalizer) -> str | None:
-    """A warning when [lo, hi] of label ``name`` reaches beyond the training labels' range, else None."""
+def _beyond(name: str, values: np.ndarray, normalizer: Normalizer) -> tuple[np.ndarray, tuple[float, float]] | None:
+    """(which ``values`` of label ``name`` lie beyond the training range by more than its slack, that range),
+    or None when the run does not know the range. Energies are compared in log10."""
     trained = _training_range(normalizer, name)
     if trained is None:
         return None
-    t_lo, t_hi = (_scale(name, v) for v in trained)
-    slack = RANGE_SLACK * max(t_hi - t_lo, 1e-12)
-    if _scale(name, lo) >= t_lo - slack and _scale(name, hi) <= t_hi + slack:
+    scale = np.log10 if name == "energy" else np.asarray
+    low, high = scale(np.asarray(trained, dtype=np.float64))
+    slack = RANGE_SLACK * max(float(high - low), 1e-12)
+    scaled = scale(np.asarray(values, dtype=np.float64))
+    return (scaled < low - slack) | (scaled > high + slack), trained
+
+
+def outside_training(name: str, lo: float, hi: float, normalizer: Normalizer) -> str | None:
+    """A warning when [lo, hi] of label ``name`` reaches beyond the training labels' range, else None."""
+    found = _beyond(name, np.array([lo, hi]), normalizer)
+    if found is None or not found[0].any():
         return None
-    unit = UNITS[name]
+    trained, unit = found[1], UNITS[name]
     return (f"--{name} {_shown(name, lo)}:{_shown(name, hi)} {unit} reaches outside the training range "
             f"{_shown(name, trained[0])}-{_shown(name, trained[1])} {unit}: the model never saw such events "
             f"and extrapolates there")
@@ -66,17 +71,13 @@ def check_requested(ranges: dict[str, tuple[float, float]], normalizer: Normaliz
 def check_file_labels(path: Path, labels: np.ndarray, normalizer: Normalizer) -> list[str]:
     """Warnings for a labels file (N, 6) whose events reach outside the training labels' range, per label:
     how many, and the training range."""
-    if normalizer.label_low is None or normalizer.label_high is None or not len(labels):
-        return []
     warnings = []
     for index, name in enumerate(LABEL_FLAGS):
-        t_lo, t_hi = normalizer.label_low[index], normalizer.label_high[index]
-        values, low, high = (np.log10(labels[:, 0]), math.log10(t_lo), math.log10(t_hi)) if name == "energy" \
-            else (labels[:, index], t_lo, t_hi)
-        slack = RANGE_SLACK * max(high - low, 1e-12)
-        outside = int(((values < low - slack) | (values > high + slack)).sum())
-        if outside:
-            unit = UNITS[name]
+        found = _beyond(name, labels[:, index], normalizer)
+        outside = int(found[0].sum()) if found is not None else 0
+        if found is not None and outside:
+            trained, unit = found[1], UNITS[name]
             warnings.append(f"{path}: {outside:,} of {len(labels):,} events lie outside the training {name} range "
-                            f"{_shown(name, t_lo)}-{_shown(name, t_hi)} {unit}: the model extrapolates for them")
+                            f"{_shown(name, trained[0])}-{_shown(name, trained[1])} {unit}: the model extrapolates "
+                            "for them")
     return warnings
