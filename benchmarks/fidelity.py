@@ -4,6 +4,7 @@
         [--data-style toy|original] [--geometry FILE.csv] [--out DIR] [--set KEY=VALUE ...]
         [--device cpu] [--threads 2] [--reuse] [--json FILE] [--spread-labels 20] [--spread-draws 100]
     python benchmarks/fidelity.py --preset cpu --curve 10m,20m,30m ...     # AUC against training minutes
+    python benchmarks/fidelity.py --preset cpu --out DIR --distill 1,2,4 --distill-budget 30m [--guidance-scale 1]
 
 Simulates a training file and a held-out file (different seeds), trains the preset for the budget
 (steps such as 3000, or time such as 30m), generates events for the held-out labels with the
@@ -13,7 +14,10 @@ original` shuffles the detector's DOM order and simulates PeV energies, as the o
 files had. `--reuse` keeps the files already in --out (re-judging a run without training again). Each row
 also gives the event-to-event spread at fixed labels (benchmarks/spread.py; `--spread-labels 0`
 skips it). `--curve` trains one run per budget on the same files, each with its whole learning-rate
-schedule, and ends with a table of AUC against training minutes.
+schedule, and ends with a table of AUC against training minutes. `--distill` distils the run in --out
+(trained first unless it is there) with `genesis distill` for --distill-budget and judges the teacher
+and the student at each step count against simulation, each student against the teacher
+(bench/distilled.py).
 The table in docs/performance.md was made with this script.
 """
 
@@ -21,10 +25,14 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
+from genesis_cli.engine.bench.distilled import DistillPlan, run_distilled
+from genesis_cli.engine.bench.distilled import markdown_table as distilled_table
 from genesis_cli.engine.bench.fidelity import (
     DATA_STYLES,
     FidelityPlan,
@@ -34,6 +42,7 @@ from genesis_cli.engine.bench.fidelity import (
     run_curve,
     run_fidelity,
 )
+from genesis_cli.engine.runs.store import FINAL
 
 
 def main() -> None:
@@ -54,6 +63,9 @@ def main() -> None:
     parser.add_argument("--spread-labels", type=int, default=20, help="labels of the spread check (0: skip it)")
     parser.add_argument("--spread-draws", type=int, default=100, help="events per label of the spread check")
     parser.add_argument("--curve", help="comma-separated budgets (10m,20m,30m): one run each, and the AUC curve")
+    parser.add_argument("--distill", help="comma-separated student steps (1,2,4): distil the run in --out and judge")
+    parser.add_argument("--distill-budget", default="30m", help="distillation steps (2000) or time (30m)")
+    parser.add_argument("--guidance-scale", type=float, default=1.0, help="guidance folded into the student")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -61,6 +73,9 @@ def main() -> None:
                         args.geometry, args.seed, args.device, tuple(args.overrides), args.reuse,
                         spread_labels=args.spread_labels, spread_draws=args.spread_draws)
     say = lambda text: print(text, flush=True)  # noqa: E731
+    if args.distill:
+        distil(plan, args, say)
+        return
     if args.curve:
         results = run_curve(plan, tuple(b.strip() for b in args.curve.split(",")), say)
     else:
@@ -74,6 +89,16 @@ def main() -> None:
     if args.json:
         rows = [r.to_dict() for r in results]
         args.json.write_text(json.dumps(rows if args.curve else rows[0], indent=2, default=float))
+
+
+def distil(plan: FidelityPlan, args: argparse.Namespace, say: Callable[[str], None]) -> None:
+    """Train the teacher unless --out holds it, distil it, and print the teacher-and-student table."""
+    if not (plan.out_dir / "checkpoints" / plan.named("fidelity") / FINAL).exists():
+        print(markdown_row(run_fidelity(plan, say), header=True))
+    steps = tuple(int(s) for s in args.distill.split(","))
+    rows = run_distilled(DistillPlan(replace(plan, reuse=args.reuse), args.distill_budget, args.guidance_scale, steps),
+                         say)
+    print(distilled_table(rows))
 
 
 def show(result: FidelityResult) -> None:

@@ -115,6 +115,7 @@ def _register() -> None:
         config,
         convert,
         demo,
+        distill,
         evaluate,
         inspect_data,
         presets,
@@ -130,6 +131,7 @@ def _register() -> None:
     app.command("convert", epilog=convert.EXAMPLES)(convert.convert_command)
     app.command("train", epilog=train.TRAIN_EXAMPLES)(train.train_command)
     app.command("resume", epilog=train.RESUME_EXAMPLES)(train.resume_command)
+    app.command("distill", epilog=distill.EXAMPLES)(distill.distill_command)
     app.command("sample", epilog=sample.EXAMPLES)(sample.sample_command)
     app.command("evaluate", epilog=evaluate.EXAMPLES)(evaluate.evaluate_command)
     app.command("compare", epilog=compare.EXAMPLES)(compare.compare_command)

@@ -54,7 +54,7 @@ class PlainReporter(TrainingObserver):
         self.console.print(escape(text), highlight=False, soft_wrap=True)
 
     def on_start(self, info: RunInfo) -> None:
-        self._print(f"Training {info.experiment}: {info.architecture}, {info.parameters:,} parameters on {info.where}; "
+        self._print(f"{info.activity} {info.experiment}: {info.architecture}, {info.parameters:,} parameters on {info.where}; "
                     f"{info.train_events:,} training and {info.val_events:,} validation events; "
                     f"{info.total_steps:,} steps ({info.steps_per_epoch:,} per epoch)")
 
@@ -138,7 +138,7 @@ class LiveDashboard(PlainReporter):
             table.add_row("progress", ProgressBar(total=info.total_steps, completed=step, width=50))
             epoch = s.epoch if s is not None else self.epoch.epoch if self.epoch is not None else 0
             timing = f" · elapsed {duration_text(s.elapsed_seconds)} · ETA {duration_text(s.eta_seconds)}" if s else ""
-            table.add_row("", f"{100 * step / max(info.total_steps, 1):.0f}% · epoch {epoch}/{info.num_epochs} · "
+            table.add_row("", f"{100 * step / max(info.total_steps, 1):.0f}% · epoch {epoch}{info.epochs_text} · "
                               f"step {step:,}/{info.total_steps:,}{timing}")
         if s is not None:
             table.add_row("loss", f"{s.loss:.5f}  (smoothed {s.smoothed_loss:.5f})")
@@ -155,7 +155,8 @@ class LiveDashboard(PlainReporter):
             table.add_row("early stopping", f"{used}/{info.patience} epochs without improvement · {best}")
         elif info is not None:
             table.add_row("early stopping", "off")
-        title = (f"GENESIS · {info.experiment} · {info.architecture} · {info.parameters:,} params · {info.where}"
+        name = f"{info.experiment} (distilling)" if info and info.student else info.experiment if info else ""
+        title = (f"GENESIS · {name} · {info.architecture} · {info.parameters:,} params · {info.where}"
                  + (f" · {info.amp}" if info.amp else "")) if info else "GENESIS"
         return Panel(table, title=title, title_align="left", border_style="blue")
 

@@ -46,15 +46,16 @@ PARAM_KEYS = {
 NEGATIVE_SWITCHES = ("no_restore_best_weights",)
 
 
-def flag_settings(ctx: typer.Context) -> tuple[dict[str, Any], dict[str, str]]:
-    """The settings the command's flags set (dotted key -> value; None: not given) and each key's flag."""
+def flag_settings(ctx: typer.Context, keys: dict[str, str] = PARAM_KEYS) -> tuple[dict[str, Any], dict[str, str]]:
+    """The settings the command's flags set (dotted key -> value; None: not given) and each key's flag;
+    ``keys`` maps the command's parameters to the settings they set."""
     values = {}
     for name, value in ctx.params.items():
-        if name in PARAM_KEYS:
+        if name in keys:
             if name in NEGATIVE_SWITCHES:
                 value = False if value else None
-            values[PARAM_KEYS[name]] = str(value) if isinstance(value, Path) else value
-    names = {PARAM_KEYS[p.name]: p.opts[0] for p in ctx.command.params if p.name in PARAM_KEYS}
+            values[keys[name]] = str(value) if isinstance(value, Path) else value
+    names = {keys[p.name]: p.opts[0] for p in ctx.command.params if p.name in keys}
     return values, names
 
 

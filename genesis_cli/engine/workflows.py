@@ -72,12 +72,15 @@ def sample_and_judge(run: Path, heldout: Path, out: Path, *, seed: int, device: 
 
 
 def sample_heldout(run: Path, heldout: Path, out: Path, *, seed: int, device: str | None = "auto",
-                   progress: Callable[[int], None] | None = None) -> tuple[TrainedGenerator, SamplingSummary]:
+                   progress: Callable[[int], None] | None = None, steps: int | None = None,
+                   guidance_scale: float | None = None) -> tuple[TrainedGenerator, SamplingSummary]:
     """Generate events for ``heldout``'s labels with the run's checkpoint (its best, else its newest)
-    into ``out``, with the run's sampling settings and ``seed``."""
+    into ``out``, with the run's sampling settings (``steps`` and ``guidance_scale`` changed when given) and ``seed``."""
     generator = TrainedGenerator.load(sampling_checkpoint(run), device)
     reset_peak_memory(generator.device)  # the peak of this sampling, not of whatever ran before in the process
     plan = replace(SamplingPlan.of(generator.config), seed=seed)
+    plan = replace(plan, steps=steps or plan.steps,
+                   guidance_scale=plan.guidance_scale if guidance_scale is None else guidance_scale)
     rows = labels_from_file(heldout)
     return generator, sample_to_file(generator, rows.labels, out, plan, overwrite=True, progress=progress, ids=rows.ids)
 

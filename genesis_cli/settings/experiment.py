@@ -10,6 +10,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from genesis_cli.settings.base import Seed, StrictModel
+from genesis_cli.settings.distill import DistillConfig
 from genesis_cli.settings.evaluation import EvaluationConfig
 from genesis_cli.settings.sections import DataConfig, DiffusionConfig, ModelConfig, SamplingConfig
 from genesis_cli.settings.training import TrainingConfig
@@ -42,6 +43,7 @@ class ExperimentConfig(StrictModel):
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
+    distill: DistillConfig = Field(default_factory=DistillConfig)
 
     @field_validator("device", mode="before")
     @classmethod
@@ -76,6 +78,31 @@ class ExperimentConfig(StrictModel):
                 "quantile needs diffusion.hit_channel: true (without the hit channel a DOM's "
                 "charge score also says whether it was hit); set data.npe_transform: log or turn the hit channel on",
                 {"at": "data.npe_transform"})
+        return self
+
+    @model_validator(mode="after")
+    def _consistency_sampling_is_a_students(self) -> ExperimentConfig:
+        """Only a distilled student samples with ``consistency``, and only with it, at guidance 1 (its guidance
+        is folded in): a teacher's denoiser is no consistency function, and a student's is no denoiser."""
+        d, student = self.diffusion, self.distill.is_student
+        if d.sampler == "consistency" and not student:
+            raise PydanticCustomError(
+                "genesis_sampler", "consistency samples a student made by genesis distill; this run is no student "
+                "(choose ddpm, ddim, dpm-solver or dpm-solver-sde, or distil it: genesis distill RUN_DIR)",
+                {"at": "diffusion.sampler"})
+        if student and d.sampler != "consistency":
+            raise PydanticCustomError(
+                "genesis_sampler", "{sampler} cannot sample a distilled student; it samples with consistency "
+                "(its steps: --steps 1, 2 or 4)", {"sampler": repr(d.sampler), "at": "diffusion.sampler"})
+        if student and d.sampling_steps > d.consistency_grid:
+            raise PydanticCustomError(
+                "genesis_steps", "{steps} steps: a consistency student samples in 1 to {grid} steps (its grid)",
+                {"steps": d.sampling_steps, "grid": d.consistency_grid, "at": "diffusion.sampling_steps"})
+        if student and d.guidance_scale != 1.0:
+            raise PydanticCustomError(
+                "genesis_guidance", "{scale} is not 1: this student has the teacher's guidance scale "
+                "{folded} folded in (one pass per step); distil another student for another scale",
+                {"scale": d.guidance_scale, "folded": self.distill.guidance_scale, "at": "diffusion.guidance_scale"})
         return self
 
     @model_validator(mode="after")

@@ -22,7 +22,7 @@ ARCHITECTURES = ("dit", "cnn", "mlp", "hybrid", "resnet")
 #: DiT (one token per string is ~125x cheaper than one per DOM on an H100 at equal width), four DOMs
 #: per position for the convolutional models, one DOM per position for the per-DOM MLP.
 DEFAULT_PATCH_SIZE: dict[str, int | str] = {"dit": "string", "hybrid": 4, "cnn": 4, "resnet": 4, "mlp": 1}
-SAMPLERS = ("ddpm", "ddim", "dpm-solver", "dpm-solver-sde")
+SAMPLERS = ("ddpm", "ddim", "dpm-solver", "dpm-solver-sde", "consistency")
 #: Architectures with multi-head attention, for which ``heads`` must divide ``hidden``.
 ATTENTION_ARCHITECTURES = frozenset({"dit", "hybrid"})
 #: Tolerance of the train/val/test ratio sum (ratios such as 0.7/0.15/0.15 are inexact in binary).
@@ -135,9 +135,13 @@ class DiffusionConfig(StrictModel):
                              "trained by cross-entropy) or value (eps or v, like npe and time).")
     sampler: choice(*SAMPLERS, noun="sampler") = Field(  # type: ignore[valid-type]
         "dpm-solver-sde", description="Default sampler: ddpm (all T steps), ddim, dpm-solver (DPM-Solver++ 2M, "
-                                      "deterministic) or dpm-solver-sde (its stochastic variant; matches 1000-step "
-                                      "DDPM at 20 steps).")
-    sampling_steps: int = Field(20, gt=0, description="Steps of ddim, dpm-solver and dpm-solver-sde.")
+                                      "deterministic), dpm-solver-sde (its stochastic variant; matches 1000-step "
+                                      "DDPM at 20 steps) or consistency (multistep consistency sampling: a student "
+                                      "made by genesis distill, and only such a student).")
+    sampling_steps: int = Field(20, gt=0, description="Steps of ddim, dpm-solver, dpm-solver-sde and consistency.")
+    consistency_grid: int = Field(
+        50, gt=1, description="Timesteps of a consistency student's grid (T / this apart): genesis distill trains on "
+                              "it and the consistency sampler steps on it (Luo et al. 2023's 50 of 1000).")
     guidance_scale: float = Field(
         1.0, ge=0, description="Classifier-free guidance scale at sampling (1: conditional model only).")
     ddim_eta: float = Field(0.0, ge=0, le=1, description="DDIM stochasticity (0: deterministic).")
@@ -149,6 +153,14 @@ class DiffusionConfig(StrictModel):
     def event_channels(self) -> int:
         """Channels per DOM the model diffuses: npe, time and, with the hit channel, h."""
         return 3 if self.hit_channel else 2
+
+    @model_validator(mode="after")
+    def _grid_fits(self) -> DiffusionConfig:
+        if self.consistency_grid > self.timesteps:
+            raise PydanticCustomError(
+                "genesis_grid", "{grid} must be at most the diffusion's timesteps ({timesteps})",
+                {"grid": self.consistency_grid, "timesteps": self.timesteps, "at": "consistency_grid"})
+        return self
 
     @model_validator(mode="after")
     def _betas_increase(self) -> DiffusionConfig:

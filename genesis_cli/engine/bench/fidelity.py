@@ -141,8 +141,8 @@ def run_fidelity(plan: FidelityPlan, say: Callable[[str], None] = print) -> Fide
                                 report_json=out / plan.named("evaluation", ".json"), training=train_file)
     result = FidelityResult(
         plan.preset, plan.budget, plan.data_style, steps, seconds, train_rate, sampling_rate,
-        summarise(report.real), summarise(report.generated, report.real), _aucs(report), report.overall_verdict,
-        report.overall.line, {s.name: s.text() for s in report.shifts}, _copies(report),
+        summarise(report.real), summarise(report.generated, report.real), aucs_of(report), report.overall_verdict,
+        report.overall.line, {s.name: s.text() for s in report.shifts}, copies_of(report),
         _spread(plan, run_dir, heldout_file, say, generator),
         {"train": str(train_file), "heldout": str(heldout_file), "run": str(run_dir), "generated": str(generated)})
     write_text_atomic(out / plan.named("fidelity", ".json"), json.dumps(result.to_dict(), indent=2, default=float))
@@ -187,7 +187,7 @@ def _train(plan: FidelityPlan, train_file: Path, say: Callable[[str], None]) -> 
     return trained.steps, trained.training_seconds, trained.events_per_second
 
 
-def _copies(report: EvaluationReport) -> dict[str, str]:
+def copies_of(report: EvaluationReport) -> dict[str, str]:
     """Each copy check as "share (verdict)", and the nearest-neighbour memorisation test as its AUC."""
     copies = {c.name: f"{c.fraction:.1%} ({c.verdict})" for c in report.copies}
     if report.memorisation is not None:
@@ -196,7 +196,7 @@ def _copies(report: EvaluationReport) -> dict[str, str]:
     return copies
 
 
-def _aucs(report: EvaluationReport) -> dict[str, float]:
+def aucs_of(report: EvaluationReport) -> dict[str, float]:
     return {row.metric: row.value for row in report.summary if "AUC" in row.metric}
 
 

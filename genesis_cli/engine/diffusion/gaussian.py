@@ -57,6 +57,11 @@ class GaussianDiffusion(nn.Module):
         alphas_cumprod = torch.cumprod(1.0 - betas, dim=0)
         self.register_buffer("alphas_cumprod", alphas_cumprod, persistent=False)  # (T,) float64
 
+    def with_model(self, model: nn.Module) -> GaussianDiffusion:
+        """The same diffusion around another network: a compiled or DDP-wrapped ``model`` (subclasses that
+        hold more than the config, such as a distillation's teacher, carry it over)."""
+        return type(self)(model, self.config)
+
     @property
     def timesteps(self) -> int:
         return int(self.alphas_cumprod.shape[0])
@@ -187,6 +192,8 @@ class GaussianDiffusion(nn.Module):
         options: dict[str, Any] = {"generator": generator, "callback": callback}
         if name == "ddim":
             options["eta"] = config.ddim_eta if eta is None else eta
+        if name == "consistency":
+            options["grid"] = config.consistency_grid
         run = functools.partial(SAMPLERS[name], alphas_cumprod=self.alphas_cumprod, steps=steps or config.sampling_steps,
                                 **options)
         x = run(eps_fn, x)

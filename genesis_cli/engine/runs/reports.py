@@ -29,6 +29,16 @@ class RunInfo:
     patience: int | None  # None when early stopping is off
     amp: str | None
     processes: int = 1  # processes of a distributed launch (torchrun), each with its own device
+    student: bool = False  # a distillation (genesis distill)
+
+    @property
+    def activity(self) -> str:
+        return "Distilling" if self.student else "Training"
+
+    @property
+    def epochs_text(self) -> str:
+        """``3/10`` when the epochs bound the run, else ``3``'s total left out: a step or time budget ends it."""
+        return f"/{self.num_epochs}" if self.num_epochs * self.steps_per_epoch <= self.total_steps else ""
 
     @property
     def where(self) -> str:

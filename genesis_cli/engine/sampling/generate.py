@@ -20,7 +20,7 @@ from genesis_cli.engine.data.writer import EventWriter, WrittenEvents
 from genesis_cli.engine.interrupts import deferred_interrupts
 from genesis_cli.engine.memory import reuse_freed_batch_memory
 from genesis_cli.engine.sampling.generator import TrainedGenerator
-from genesis_cli.engine.sampling.provenance import LabelSource, provenance
+from genesis_cli.engine.sampling.provenance import LabelSource, distillation_provenance, provenance
 from genesis_cli.settings import ExperimentConfig
 
 
@@ -61,6 +61,7 @@ def sample_to_file(generator: TrainedGenerator, labels: np.ndarray, out: Path, p
                        guidance_scale=guidance_scale, seed=plan.seed, batch_size=batch_size, device=generator.device,
                        precision=generator.precision)
     attrs["architecture"] = generator.config.model.architecture
+    attrs.update(distillation_provenance(generator.config.distill))
     if generator.dark_noise is not None:
         attrs["dark_noise"] = "measured from the training events; added before each event's light (data.dark_noise)"
     reuse_freed_batch_memory()

@@ -92,4 +92,4 @@ def for_sampling(diffusion: GaussianDiffusion, config: ExperimentConfig, device:
     if not compile_wanted(s.compile if compile is None else compile, device):
         return diffusion.to(device)
     denoiser = CompiledDenoiser(diffusion.model, mode=s.compile_mode, backend=s.compile_backend, on_message=on_message)
-    return type(diffusion)(denoiser, config.diffusion).to(device)
+    return diffusion.with_model(denoiser).to(device)

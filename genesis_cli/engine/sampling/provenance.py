@@ -18,6 +18,7 @@ from typing import Any
 import h5py
 import torch
 
+from genesis_cli.settings.distill import DistillConfig
 from genesis_cli.version import __version__
 
 HASH_BLOCK = 1 << 20
@@ -60,3 +61,13 @@ def provenance(checkpoint: Path, state: dict[str, Any], labels: LabelSource, *, 
         "torch_version": str(torch.__version__), "h5py_version": h5py.version.version,
         "hdf5_version": h5py.version.hdf5_version,
     }
+
+
+def distillation_provenance(distill: DistillConfig) -> dict[str, Any]:
+    """A student's attributes: its teacher, the method, its default steps and the guidance folded into it
+    (the effective guidance scale of its events; the student itself runs one conditional pass). {} otherwise."""
+    if not distill.is_student:
+        return {}
+    return {"distilled_from": str(distill.teacher), "teacher_step": int(distill.teacher_step or 0),
+            "distillation": distill.method, "distilled_steps": int(distill.steps),
+            "guidance_scale": float(distill.guidance_scale), "guidance": "folded into the student"}

@@ -15,6 +15,8 @@ from genesis_cli.engine.data.splits import DataSplit, split_of
 from genesis_cli.engine.detector.dark_noise import DarkNoise
 from genesis_cli.engine.diffusion import GaussianDiffusion
 from genesis_cli.engine.diffusion.custom import diffusion_class
+from genesis_cli.engine.distill.consistency import ConsistencyDistillation
+from genesis_cli.engine.distill.teacher import check_detector, load_teacher
 from genesis_cli.engine.ema import EMA
 from genesis_cli.engine.models import ModelFactory
 from genesis_cli.engine.runtime.distributed import Distributed
@@ -91,17 +93,27 @@ class TrainingParts:
 def build_parts(config: ExperimentConfig, dist: Distributed, device: torch.device,
                 normalizer: Normalizer | None, dark_noise: DarkNoise | None = None) -> TrainingParts:
     """Data, model, diffusion, optimizer, EMA and the training step of ``config`` on ``device`` (with a
-    resumed run's normalisation and dark noise)."""
+    resumed run's normalisation and dark noise). A student (``distill.teacher`` set) starts from its
+    teacher's EMA weights, normalisation and dark noise, and trains on the distillation objective."""
+    teacher = load_teacher(config, device) if config.distill.is_student else None
+    if teacher is not None and normalizer is None:
+        normalizer, dark_noise = teacher.normalizer, teacher.dark_noise
     data = build_data(config, normalizer, dist, dark_noise)
     model = ModelFactory.create_model(config.model, device=device, geometry=data.file.geometry,
                                       channels=config.diffusion.event_channels)
-    diffusion_type = diffusion_class(config.diffusion)  # GaussianDiffusion, or the user's diffusion.loss_class
-    diffusion = train_diffusion = diffusion_type(model, config.diffusion).to(device)
+    if teacher is not None:
+        check_detector(teacher, data.file.geometry.positions, data.file.path)
+        model.load_state_dict(teacher.diffusion.model.state_dict())  # a resumed student's weights replace these
+        diffusion: GaussianDiffusion = ConsistencyDistillation(model, config.diffusion, teacher.diffusion,
+                                                               config.distill)
+    else:
+        diffusion = diffusion_class(config.diffusion)(model, config.diffusion)  # or the user's diffusion.loss_class
+    diffusion = train_diffusion = diffusion.to(device)
     optimizer = build_optimizer(config, model, device)
     if dist.world > 1:  # gradients synchronised through DDP; evaluation uses the plain model
         wrapped = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None)
-        train_diffusion = diffusion_type(wrapped, config.diffusion).to(device)
+        train_diffusion = diffusion.with_model(wrapped).to(device)
     ema = EMA(model, config.training.ema_decay)  # after DDP's broadcast: every rank starts from the same weights
     step = TrainStep(config, train_diffusion, model, optimizer, ema, device)
     return TrainingParts(data, model, diffusion, optimizer, ema, step, data.train.geometry.to(device))

@@ -52,7 +52,7 @@ class TrainStep:
         if self.compiling:
             try:
                 compiled = torch.compile(diffusion.model, mode=t.compile_mode, backend=t.compile_backend)
-                self.diffusion = type(diffusion)(compiled, config.diffusion).to(device)  # the user's loss class too
+                self.diffusion = diffusion.with_model(compiled).to(device)  # the user's loss class too
             except Exception as exc:  # noqa: BLE001 - an unusable backend or mode
                 self.compiling = False
                 self.on_message(compile_failure(exc))

@@ -191,7 +191,8 @@ class Trainer:
             self.config.experiment_name, str(self.run_dir), str(self.device), self.config.model.architecture,
             sum(p.numel() for p in self.model.parameters()), len(self.data.train.indices) * self.dist.world,
             len(self.data.split.val), self.steps_per_epoch, self.total_steps, t.num_epochs, self.global_step,
-            t.early_stopping_patience if self.early else None, precision_name(self.step.amp), self.dist.world))
+            t.early_stopping_patience if self.early else None, precision_name(self.step.amp), self.dist.world,
+            self.config.distill.is_student))
         self.step.attach(self.observer.on_message)
         for message in self.pending_messages:
             self.observer.on_message(message)

@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from genesis_cli.engine.diffusion.samplers.consistency import sample_consistency
 from genesis_cli.engine.diffusion.samplers.ddim import sample_ddim
 from genesis_cli.engine.diffusion.samplers.ddpm import sample_ddpm
 from genesis_cli.engine.diffusion.samplers.dpm_solver import sample_dpm_solver, sample_dpm_solver_sde
@@ -25,6 +26,7 @@ SAMPLERS: dict[str, Callable[..., torch.Tensor]] = {
     "ddim": sample_ddim,
     "dpm-solver": sample_dpm_solver,
     "dpm-solver-sde": sample_dpm_solver_sde,
+    "consistency": sample_consistency,  # a distilled student's (engine/distill/)
 }
 
-__all__ = ["SAMPLERS", "SamplerCallback", "sample_ddim", "sample_ddpm", "sample_dpm_solver", "sample_dpm_solver_sde"]
+__all__ = ["SAMPLERS", "SamplerCallback", "sample_consistency", "sample_ddim", "sample_ddpm", "sample_dpm_solver", "sample_dpm_solver_sde"]
