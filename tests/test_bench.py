@@ -27,12 +27,19 @@ def test_bench_all_on_cpu(cli: Cli, toy_file: Path, tmp_path: Path) -> None:
     result = cli("bench", "--config", "debug", "--what", "all", "--steps", "2", "--device", "cpu",
                  "--data-path", str(toy_file), "--json", str(out))
     assert result.exit_code == 0, result.output
-    rows = {r["what"]: r for r in json.loads(out.read_text())["results"]}
+    report = json.loads(out.read_text())
+    students = [r for r in report["results"] if r["variant"].startswith("student")]
+    rows = {r["what"]: r for r in report["results"] if r not in students}
     assert set(rows) == {"train", "sample", "data"}
     assert all(r["events_per_second"] > 0 for r in rows.values())
     assert rows["train"]["flops_per_second"] > 0 and rows["train"]["mfu"] is None  # CPU: FLOP/s only
     assert "fp32, eager" in rows["train"]["detail"]
     assert "dpm-solver-sde, 20 steps" in rows["sample"]["detail"]
+    # a distilled student beside the sampler, at 1, 2 and 4 steps, with its speed-up over it
+    assert [r["variant"] for r in students] == ["student, 1 step", "student, 2 steps", "student, 4 steps"]
+    assert all("consistency" in r["detail"] and "guidance 1 folded in" in r["detail"] for r in students)
+    assert set(report["student_speedup_over_sampler"]) == {f"{r['variant']}, batch 2" for r in students}
+    assert "sample, student, 4 steps, batch 2:" in result.output
     assert rows["data"]["detail"].startswith("memory mode")
     assert "GENESIS bench (debug)" in result.stdout
 
@@ -60,7 +67,8 @@ def test_baseline_sweep_and_profile(cli: Cli, tmp_path: Path) -> None:
 
 def test_sampling_baseline_is_the_original_ddpm_job_scaled_from_timed_steps(tmp_path: Path) -> None:
     config = resolve_config("debug", overrides=["model.hidden=32", "model.heads=2"]).config
-    report = run_bench(config, BenchPlan(("sample",), (2,), 1, device="cpu", baseline=True), lambda _: None)
+    report = run_bench(config, BenchPlan(("sample",), (2,), 1, device="cpu", baseline=True, student_steps=()),
+                       lambda _: None)
     ours, original = report.results
     assert (ours.variant, original.variant) == ("genesis", "original")
     assert original.detail.startswith("ddpm, 1000 steps, 2 guidance passes, patch 1, fp32; timed over 2 steps")
@@ -74,7 +82,7 @@ def test_several_samplers_and_guidance(cli: Cli, tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     result = cli("bench", "--config", "debug", "--what", "sample", "--sampler", "ddim", "--sampler", "dpm-solver",
                  "--sampling-steps", "3", "--guidance-scale", "2", "--steps", "1", "--device", "cpu",
-                 "--json", str(out), *TINY)
+                 "--student-steps", "0", "--json", str(out), *TINY)
     assert result.exit_code == 0, result.output
     details = [r["detail"] for r in json.loads(out.read_text())["results"]]
     assert details == ["ddim, 3 steps, guidance 2, fp32, eager", "dpm-solver, 3 steps, guidance 2, fp32, eager"]

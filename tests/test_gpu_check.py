@@ -40,7 +40,7 @@ def test_the_cpu_dry_run_runs_every_stage_and_writes_one_table(tmp_path: Path) -
     loop = [row for row in rows if row.stage == "loop"]  # the training loop beside the benchmark's step
     assert [row.variant for row in loop] == ["genesis train loop", "genesis bench step", ""]
     assert loop[2].unit == "%" and loop[2].value and "forward" in loop[2].detail
-    assert {row.variant for row in rows if row.what == "speedup"} == {"train", "sample"}
+    assert {row.variant for row in rows if row.what == "speedup"} == {"train", "sample", "student"}
     verdicts = [row for row in rows if row.stage == "fidelity" and row.what == "verdict"]
     assert [row.variant for row in verdicts] == ["10", "20"]  # one run per budget: AUC against training time
     assert all("training_minutes" in row.numbers for row in verdicts)
@@ -99,8 +99,12 @@ def test_the_summary_sets_best_against_best_and_guided_against_the_original() ->
         _bench("baseline", "original sample, default, batch 8", 0.5, what="sample", variant="original"),
         _bench("sampling", "default, guidance 1, batch 256", 6_000, what="sample", variant="guidance 1"),
         _bench("sampling", "default, guidance 2, batch 256", 3_000, what="sample", variant="guidance 2", mfu=0.3),
+        _bench("sampling", "default, student 4 steps (guidance 2 folded in), batch 256", 30_000, what="sample",
+               variant="student 4"),
     ]
     summary = {row.item: row for row in summary_rows(rows)}
+    # a distilled student is set against the guided sampler it replaces, and never counts as "our sampling"
+    assert summary["student speed-up over guided sampling, 4 steps, batch 64"].value == pytest.approx(10.0)
     assert summary["training speed-up over the original (default)"].value == pytest.approx(12_000 / 75)
     # the original sampled with two guidance passes: it is set against our guided sampling, not the faster unguided
     assert summary["sampling speed-up over the original (default)"].value == pytest.approx(3_000 / 0.5)

@@ -38,6 +38,7 @@ def bench_command(
     sampler: Annotated[Optional[list[str]], sampler_option("Sampler to time; repeat for several (default: the config's).")] = None,
     sampling_steps: Annotated[Optional[int], typer.Option("--sampling-steps", help="Steps of ddim, dpm-solver and dpm-solver-sde.")] = None,
     guidance_scale: Annotated[Optional[float], typer.Option("--guidance-scale", help="Guidance scale (not 0 or 1: two passes per step).")] = None,
+    student_steps: Annotated[Optional[list[int]], typer.Option("--student-steps", metavar="N", help="Also time a distilled student (genesis distill) sampling in N steps, the guidance folded in; repeat for several (default: 1, 2 and 4; 0: none).")] = None,
     baseline: Annotated[bool, typer.Option("--baseline", help="Also run the original configuration (one token per DOM, fp16, eager; 1000 guided DDPM steps) and report the speed-ups.")] = False,
     data_path: Annotated[Optional[Path], typer.Option("--data-path", help="Event file for the data benchmark.")] = None,
     profile: Annotated[Optional[Path], typer.Option("--profile", metavar="FILE", help="Write torch.profiler tables of each workload to FILE.")] = None,
@@ -50,7 +51,7 @@ def bench_command(
     Training events/s and step time, sampling events/s, data-loader events/s, peak memory and
     model FLOP/s (MFU on known GPUs): medians after warm-up, device-synchronised.
     """
-    from genesis_cli.engine.bench import ALL, BenchPlan, run_bench
+    from genesis_cli.engine.bench import ALL, STUDENT_STEPS, BenchPlan, run_bench
 
     resolved = resolve_config(config, flags={"diffusion.sampling_steps": sampling_steps, "diffusion.guidance_scale": guidance_scale},
                               flag_names=FLAGS, overrides=overrides or [])
@@ -61,8 +62,9 @@ def bench_command(
     check_outputs(outputs, {"--data-path": data_path}, overwrite=overwrite)
     confirm_replacing([o.path for o in outputs], overwrite)
     whats = ALL if what == "all" else tuple(w.strip() for w in what.split(","))
+    students = STUDENT_STEPS if student_steps is None else tuple(n for n in student_steps if n != 0)
     plan = BenchPlan(whats, tuple(batch_size or (settings.training.batch_size,)), steps, tuple(sampler or ()),
-                     device, data_path, baseline, profile is not None)
+                     device, data_path, baseline, profile is not None, students)
     report = run_bench(settings, plan, print_notice)
     if report.results:
         console(wide=True).print(_table(report, config or "defaults"))
@@ -72,6 +74,8 @@ def bench_command(
                       f"({loop.events_per_second(loop.loop):,.1f} against {loop.events_per_second(loop.bench):,.1f})")
     for failure in report.failures:
         print_notice(failure)
+    for name, ratio in report.student_speedups.items():
+        print_success(f"sample, {name}: {ratio:,.1f}x the events/s of the sampler above at that batch")
     for name, ratio in report.speedups.items():
         print_success(f"{name}: {ratio:,.1f}x the events/s of the original configuration (best batch against best batch)")
     if profile is not None:

@@ -17,8 +17,7 @@ DISTILL_METHODS = ("consistency",)
 
 
 class DistillConfig(StrictModel):
-    """A student's distillation: its teacher, the method, the folded guidance and the training defaults
-    `genesis distill` gives the student (the training section holds what the run then uses)."""
+    """A student's distillation (genesis distill): its teacher, method, folded guidance and training defaults."""
 
     teacher: str | None = Field(
         None, description="The teacher checkpoint this run distils (set by genesis distill; null: not a student).")

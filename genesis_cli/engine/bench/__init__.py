@@ -7,11 +7,12 @@ from genesis_cli.engine.bench.accounting import LoopComparison, compare_loop
 from genesis_cli.engine.bench.baseline import original_configuration
 from genesis_cli.engine.bench.measure import PEAK_BF16_TFLOPS, BenchResult, Workload, measure, peak_flops
 from genesis_cli.engine.bench.profiling import Profile, profile_workload
-from genesis_cli.engine.bench.suite import ALL, BenchPlan, BenchReport, run_bench, try_measure
+from genesis_cli.engine.bench.suite import ALL, STUDENT_STEPS, BenchPlan, BenchReport, run_bench, try_measure
 from genesis_cli.engine.bench.workloads import bench_data, sample_workload, train_workload
 
 __all__ = [
     "ALL",
+    "STUDENT_STEPS",
     "LoopComparison",
     "compare_loop",
     "PEAK_BF16_TFLOPS",

@@ -21,6 +21,7 @@ from genesis_cli.engine.bench.baseline import ORIGINAL_FUSED_OPTIMIZER, original
 from genesis_cli.engine.bench.measure import BenchResult, Workload, measure
 from genesis_cli.engine.bench.profiling import Profile, profile_workload
 from genesis_cli.engine.bench.workloads import bench_data, original_sample_workload, sample_workload, train_workload
+from genesis_cli.engine.distill.teacher import untrained_student
 from genesis_cli.engine.runtime.device import resolve_device
 from genesis_cli.errors import UsageError
 from genesis_cli.settings import ExperimentConfig, derive_config
@@ -28,6 +29,8 @@ from genesis_cli.settings import ExperimentConfig, derive_config
 WHATS = ("train", "sample", "data", "loop")
 #: What ``--what all`` runs (the loop needs an event file and trains a throwaway run: asked for by name).
 ALL = ("train", "sample", "data")
+#: Step counts of a distilled student that `--what sample` times beside the configured sampler (issue 27).
+STUDENT_STEPS = (1, 2, 4)
 #: Profiled repeats per workload with --profile (after warm-up).
 PROFILE_REPEATS = 3
 
@@ -42,6 +45,7 @@ class BenchPlan:
     data_path: Path | None = None
     baseline: bool = False
     profile: bool = False
+    student_steps: tuple[int, ...] = STUDENT_STEPS  # a distilled student's sampling, beside the sampler's
 
     def __post_init__(self) -> None:
         unknown = [w for w in self.whats if w not in WHATS]
@@ -49,6 +53,8 @@ class BenchPlan:
             raise UsageError(f"--what {','.join(unknown) or '(none)'}: choose {', '.join(WHATS)} or all")
         if self.repeats <= 0:
             raise UsageError(f"--steps {self.repeats}: must be > 0")
+        if any(s <= 0 for s in self.student_steps):
+            raise UsageError(f"--student-steps {', '.join(map(str, self.student_steps))}: every step count must be > 0")
         if not self.batch_sizes or any(b <= 0 for b in self.batch_sizes):
             raise UsageError(f"--batch-size {', '.join(map(str, self.batch_sizes))}: every batch size must be > 0")
 
@@ -66,9 +72,19 @@ class BenchReport:
         found = {what: speedup(self.results, what) for what in WHATS}
         return {what: value for what, value in found.items() if value is not None}
 
+    @property
+    def student_speedups(self) -> dict[str, float]:
+        """Each student row's events/s over the configured sampler's at the same batch size
+        ("student, 4 steps, batch 256" -> ratio)."""
+        teacher = {r.batch_size: r for r in self.results if r.what == "sample" and r.variant == "genesis"}
+        return {f"{r.variant}, batch {r.batch_size}": r.events_per_second / teacher[r.batch_size].events_per_second
+                for r in self.results if r.what == "sample" and r.variant.startswith("student")
+                and r.batch_size in teacher}
+
     def to_dict(self) -> dict[str, Any]:
         return {"results": [r.to_dict() for r in self.results], "failures": self.failures,
-                "speedup_over_original": self.speedups, "loops": [loop.to_dict() for loop in self.loops]}
+                "speedup_over_original": self.speedups, "student_speedup_over_sampler": self.student_speedups,
+                "loops": [loop.to_dict() for loop in self.loops]}
 
 
 def run_bench(config: ExperimentConfig, plan: BenchPlan, on_message: Callable[[str], None]) -> BenchReport:
@@ -95,6 +111,10 @@ def run_bench(config: ExperimentConfig, plan: BenchPlan, on_message: Callable[[s
                 chosen = derive_config(config, {"diffusion.sampler": sampler}, "--sampler")
                 _run(report, plan, f"sample ({sampler}), batch {batch}",
                      lambda b=batch, c=chosen: sample_workload(c, b, device, on_message))
+            for steps in plan.student_steps:
+                student = untrained_student(config, steps)
+                _run(report, plan, f"sample (student, {steps} steps), batch {batch}",
+                     lambda b=batch, c=student: sample_workload(c, b, device, on_message))
             if original is not None:
                 _run(report, plan, f"sample (original), batch {batch}",
                      lambda b=batch: original_sample_workload(original, b, device))

@@ -86,7 +86,8 @@ def train_workload(config: ExperimentConfig, batch_size: int, device: torch.devi
 
 def sample_workload(config: ExperimentConfig, batch_size: int, device: torch.device,
                     on_message: Callable[[str], None] | None = None) -> Workload:
-    """One batch of ``batch_size`` events from noise with the configured sampler, steps and guidance."""
+    """One batch of ``batch_size`` events from noise with the configured sampler, steps and guidance (a
+    student's config: its consistency sampler, one pass per step; variant ``student, N steps``)."""
     model, diffusion, geometry, _, label = _prepare(config, batch_size, device)
     model.eval()
     diffusion = for_sampling(diffusion, config, device, on_message=on_message)  # compiled as `genesis sample` runs it
@@ -103,8 +104,11 @@ def sample_workload(config: ExperimentConfig, batch_size: int, device: torch.dev
     passes = 1 if d.guidance_scale in (0.0, 1.0) else 2
     flops = _cost(config).forward_flops_per_event * steps * passes * batch_size
     compiled = "compiled" if isinstance(diffusion.model, CompiledDenoiser) else "eager"
-    return Workload("sample", "genesis", device, batch_size, run, flops,
-                    f"{d.sampler}, {steps} steps, guidance {d.guidance_scale:g}, {precision_name(amp) or 'fp32'}, {compiled}")
+    student = config.distill.is_student
+    guidance = f"guidance {config.distill.guidance_scale:g} folded in" if student else f"guidance {d.guidance_scale:g}"
+    counted = f"{steps} step{'s' if steps != 1 else ''}"
+    return Workload("sample", f"student, {counted}" if student else "genesis", device, batch_size, run, flops,
+                    f"{d.sampler}, {counted}, {guidance}, {precision_name(amp) or 'fp32'}, {compiled}")
 
 
 def original_sample_workload(config: ExperimentConfig, batch_size: int, device: torch.device) -> Workload:

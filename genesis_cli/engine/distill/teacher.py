@@ -24,6 +24,7 @@ from genesis_cli.settings import ExperimentConfig, derive_config
 #: Where a student writes comes from the command (its defaults: here), never from the teacher's settings, as
 #: for a new training run: the teacher may have been trained elsewhere.
 WHERE_RUNS_WRITE = ("checkpoint_dir", "log_dir", "output_dir")
+BENCHMARK_TEACHER = "(none: timed with untrained weights)"
 EPOCHS_UNBOUNDED = 1_000_000  # a distillation ends at its step or time budget, not after the teacher's epochs
 #: The diffusion settings a student shares with its teacher (besides the whole model section): the schedule
 #: and the event representation.
@@ -91,3 +92,12 @@ def check_detector(teacher: TrainedGenerator, positions: np.ndarray, data_path: 
     if positions.shape != teacher.geometry.positions.shape or not np.allclose(positions, teacher.geometry.positions):
         raise UsageError(f"{data_path}: its detector differs from that of the teacher {teacher.path}",
                          hint="distil on the teacher's training file (the default) or one of the same detector")
+
+
+def untrained_student(config: ExperimentConfig, steps: int) -> ExperimentConfig:
+    """A student of ``config`` sampling in ``steps`` with ``config``'s guidance folded in, without a teacher
+    checkpoint: what `genesis bench` times (speed does not depend on the weights)."""
+    return derive_config(config, {"distill.teacher": BENCHMARK_TEACHER, "distill.steps": steps,
+                                  "distill.guidance_scale": config.diffusion.guidance_scale,
+                                  "diffusion.sampler": "consistency", "diffusion.sampling_steps": steps,
+                                  "diffusion.guidance_scale": 1.0}, "benchmark student")

@@ -26,11 +26,12 @@ from genesis_cli.engine.bench.baseline import ORIGINAL_FUSED_OPTIMIZER, original
 from genesis_cli.engine.bench.check.plan import BACKGROUND_STAGE, CheckPlan, CheckRow
 from genesis_cli.engine.bench.fidelity import ROW_COLUMNS, FidelityPlan, run_fidelity, short_number, simulate_inputs
 from genesis_cli.engine.bench.measure import BenchResult, Workload, median_seconds
-from genesis_cli.engine.bench.suite import try_measure
+from genesis_cli.engine.bench.suite import STUDENT_STEPS, try_measure
 from genesis_cli.engine.bench.workloads import original_sample_workload, sample_workload, train_workload
 from genesis_cli.engine.comparison import parse_budget
 from genesis_cli.engine.data.benchmark import benchmark_loader
 from genesis_cli.engine.data.subset import write_subset
+from genesis_cli.engine.distill.teacher import untrained_student
 from genesis_cli.engine.runtime.device import resolve_device
 from genesis_cli.settings import ExperimentConfig, derive_config, resolve_config
 
@@ -172,7 +173,8 @@ def baseline(plan: CheckPlan, record: Record, clock: Clock) -> None:
 
 
 def sampling(plan: CheckPlan, record: Record, clock: Clock) -> None:
-    """The default sampler and step count at each batch, with guidance off (the default) and on."""
+    """The default sampler and step count at each batch, with guidance off (the default) and on; then a
+    distilled student (untrained weights: speed only) at 1, 2 and 4 steps with the guidance folded in."""
     device = resolve_device(plan.device)
     config = _preset(plan.sample_preset, plan)
     for scale in plan.guidance_scales:
@@ -184,6 +186,17 @@ def sampling(plan: CheckPlan, record: Record, clock: Clock) -> None:
             _measured(record, "sampling", f"{plan.sample_preset}, guidance {scale:g}, batch {batch}",
                       lambda c=guided, b=batch: sample_workload(c, b, device), plan.repeats, what="sample",
                       preset=plan.sample_preset, variant=f"guidance {scale:g}", batch=batch)
+    folded = max(plan.guidance_scales)  # a distilled student of the guided sampler: one pass per step
+    for steps in STUDENT_STEPS:
+        student = untrained_student(derive_config(config, {"diffusion.guidance_scale": folded}, LABEL), steps)
+        for batch in plan.sample_batches:
+            if not clock.fits(0):
+                record(_note("sampling", plan.sample_preset, f"stopped by the stage's time cap before the student "
+                                                             f"at {steps} steps, batch {batch}"))
+                return
+            _measured(record, "sampling", f"{plan.sample_preset}, student {steps} steps (guidance {folded:g} "
+                      f"folded in), batch {batch}", lambda c=student, b=batch: sample_workload(c, b, device), plan.repeats,
+                      what="sample", preset=plan.sample_preset, variant=f"student {steps}", batch=batch)
 
 
 def prepare(plan: CheckPlan, record: Record, clock: Clock) -> None:

@@ -25,8 +25,9 @@ def summary_rows(rows: list[CheckRow]) -> list[CheckRow]:
     original_preset = next((r.preset for r in rows if r.stage == "baseline" and r.preset), None)
     ours = {
         "train": _best(r for r in rows if r.stage == "train" and r.preset == original_preset),
-        "sample": _best([r for r in rows if r.stage == "sampling" and r.variant != "guidance 1"]
-                        or [r for r in rows if r.stage == "sampling"]),
+        "sample": _best([r for r in rows if r.stage == "sampling" and r.variant.startswith("guidance ")
+                         and r.variant != "guidance 1"]
+                        or [r for r in rows if r.stage == "sampling" and r.variant.startswith("guidance ")]),
     }
     for what, title in (("train", "training"), ("sample", "sampling")):
         mine, theirs = ours[what], original[what]
@@ -35,6 +36,15 @@ def summary_rows(rows: list[CheckRow]) -> list[CheckRow]:
                                 mine.value / theirs.value, "x", f"ours at best ({mine.item}): {_rate(mine.value)}; "
                                 f"{theirs.item}: {_rate(theirs.value)}", what="speedup",
                                 variant=what))
+    guided = {r.numbers.get("batch"): r for r in rows if r.stage == "sampling" and r.value
+              and r.variant.startswith("guidance ") and r.variant != "guidance 1"}
+    for r in rows:  # a distilled student against the guided sampler it replaces, at the same batch
+        teacher = guided.get(r.numbers.get("batch"))
+        if r.stage == "sampling" and r.variant.startswith("student ") and r.value and teacher is not None:
+            out.append(CheckRow(SUMMARY, f"student speed-up over guided sampling, {r.variant.split()[1]} steps, "
+                                f"batch {int(r.numbers['batch']):,}", r.value / teacher.value, "x",
+                                f"{r.item}: {_rate(r.value)}; {teacher.item}: {_rate(teacher.value)}",
+                                what="speedup", variant="student"))
     for stage, what in (("train", "train"), ("sampling", "sample")):
         for preset in dict.fromkeys(r.preset for r in rows if r.stage == stage and r.preset):
             best = max((r for r in rows if r.stage == stage and r.preset == preset and "mfu" in r.numbers),
