@@ -128,7 +128,7 @@ def test_sample_from_ranges_is_reproducible(cli: Cli, trained_run: Path, tmp_pat
     (["--energy", "5:1"], "the lower end exceeds the upper end"),
     (["--energy", "abc"], "expected a number or LO:HI"),
     ([], "--num-events is required without --labels-from"),
-    (["--sampler", "euler"], "--sampler: diffusion.sampler: unknown sampler 'euler'; choose ddpm, ddim, dpm-solver or dpm-solver-sde"),
+    (["--sampler", "euler"], "--sampler: diffusion.sampler: unknown sampler 'euler'; choose ddpm, ddim, dpm-solver, dpm-solver-sde or consistency"),
     (["--steps", "0"], "--steps: diffusion.sampling_steps: input should be greater than 0 (got 0)"),
     (["--batch-size", "0"], "--batch-size: sampling.batch_size: input should be greater than 0 (got 0)"),
     (["--guidance-scale", "nan"], "--guidance-scale: diffusion.guidance_scale: input should be a finite number"),

@@ -94,6 +94,10 @@ class ExperimentConfig(StrictModel):
             raise PydanticCustomError(
                 "genesis_sampler", "{sampler} cannot sample a distilled student; it samples with consistency "
                 "(its steps: --steps 1, 2 or 4)", {"sampler": repr(d.sampler), "at": "diffusion.sampler"})
+        if student and d.consistency_grid > d.timesteps:
+            raise PydanticCustomError(
+                "genesis_grid", "{grid} must be at most the diffusion's timesteps ({timesteps})",
+                {"grid": d.consistency_grid, "timesteps": d.timesteps, "at": "diffusion.consistency_grid"})
         if student and d.sampling_steps > d.consistency_grid:
             raise PydanticCustomError(
                 "genesis_steps", "{steps} steps: a consistency student samples in 1 to {grid} steps (its grid)",

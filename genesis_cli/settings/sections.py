@@ -155,14 +155,6 @@ class DiffusionConfig(StrictModel):
         return 3 if self.hit_channel else 2
 
     @model_validator(mode="after")
-    def _grid_fits(self) -> DiffusionConfig:
-        if self.consistency_grid > self.timesteps:
-            raise PydanticCustomError(
-                "genesis_grid", "{grid} must be at most the diffusion's timesteps ({timesteps})",
-                {"grid": self.consistency_grid, "timesteps": self.timesteps, "at": "consistency_grid"})
-        return self
-
-    @model_validator(mode="after")
     def _betas_increase(self) -> DiffusionConfig:
         if self.beta_start >= self.beta_end:
             raise PydanticCustomError(
