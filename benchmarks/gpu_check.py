@@ -9,7 +9,7 @@ Stages (each capped, in this order): environment (device, driver, versions, the 
 matmul ceiling), train (default and cnn presets: eager batch sweep up to the first OOM, then
 compiled at the best batches; events/s, MFU, peak memory), baseline (the original configuration at
 batch 8 and 32, training and sampling), sampling (the default sampler at batch 256 and 2048, bf16,
-guidance off and on), data (the loader in memory and stream mode), cli (the commands users run,
+guidance off and on; a distilled student at 1, 2 and 4 steps, guidance folded in, batch 2048), data (the loader in memory and stream mode), cli (the commands users run,
 each with its exit code and time: simulate, train, resume, sample, evaluate, demo), fidelity (the
 fidelity benchmark against training minutes: the `gpu` preset trained for 2, 4 and 8 minutes, one
 run each while the stage's cap allows, 2,000 held-out events sampled and judged, and the spread at

@@ -64,7 +64,7 @@ class CheckPlan:
     work_dir: Path = Path("gpu_check_work")  # event files, runs and samples (large: never under $OUT)
     #: Seconds each stage may take; the stage stops itself before, and is killed 15 s after.
     caps: dict[str, float] = field(default_factory=lambda: {
-        "environment": 15, "train": 130, "baseline": 25, "sampling": 45, "data": 20, "loop": 30, "cli": 100,
+        "environment": 15, "train": 115, "baseline": 25, "sampling": 45, "data": 20, "loop": 30, "cli": 100,
         "fidelity": 220,
         BACKGROUND_STAGE: 150})
     # environment: the bf16 matmul ceiling (n x n x n, median of repeats)
