@@ -231,3 +231,16 @@ def test_teacher_diffusion_is_a_plain_gaussian_diffusion_at_sampling(trained_run
 
     generator = TrainedGenerator.load(trained_run / "model_best.pt", "cpu", compile=False)
     assert type(generator.diffusion) is GaussianDiffusion
+
+
+def test_the_last_step_draws_each_hit_bit_from_its_estimate() -> None:
+    from genesis_cli.engine.diffusion.hits import draw_hits
+
+    x0 = torch.zeros(2000, 3, 3)
+    x0[:, 0] = 5.0
+    x0[:, 2] = torch.tensor([1.0, -1.0, 0.0])  # certain hit, certain empty, a coin
+    drawn = draw_hits(x0, torch.Generator().manual_seed(0))
+    assert torch.equal(drawn, draw_hits(x0, torch.Generator().manual_seed(0)))
+    assert (drawn[:, 2, 0] == 1).all() and (drawn[:, 2, 1] == -1).all()
+    assert abs(float((drawn[:, 2, 2] == 1).float().mean()) - 0.5) < 0.05
+    assert set(drawn[:, 2].unique().tolist()) == {-1.0, 1.0} and torch.equal(drawn[:, :2], x0[:, :2])

@@ -19,6 +19,11 @@ noise prediction is the exact noise of the known h at every step, as in inpainti
 Lugmayr et al. 2022, RePaint). A DOM that turns into a hit late in the first pass would otherwise
 keep the empty DOM's projected zero charge and become a spurious weak hit.
 
+A consistency student (engine/distill/) ends on its clean estimate at a noisy grid time, where the hit
+channel's estimate is the bit's posterior mean, not yet +-1: its last step draws each DOM's bit from
+it (P(hit) = (1 + E[h]) / 2), as DDPM's last ancestral step draws x_0, instead of thresholding at 0,
+which lost a third of the hits on the fidelity benchmark (docs/performance.md).
+
 Subclass and override ``loss(x0_sig, geom, label)`` for a custom objective, as the guide shows.
 """
 
@@ -32,7 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from genesis_cli.engine.diffusion.hits import clean_estimate, hit_loss, impute_empty_values
+from genesis_cli.engine.diffusion.hits import clean_estimate, draw_hits, hit_loss, impute_empty_values
 from genesis_cli.engine.diffusion.samplers import SAMPLERS, SamplerCallback
 from genesis_cli.engine.diffusion.schedules import make_betas
 from genesis_cli.settings import DiffusionConfig
@@ -197,6 +202,8 @@ class GaussianDiffusion(nn.Module):
         run = functools.partial(SAMPLERS[name], alphas_cumprod=self.alphas_cumprod, steps=steps or config.sampling_steps,
                                 **options)
         x = run(eps_fn, x)
+        if name == "consistency" and self.hit_logits:  # the student's last estimate: the bit's posterior mean
+            x = draw_hits(x, generator)
         if not (config.hit_channel and config.resample_values):
             return x
         # Second pass: the hit pattern is now known; generate npe and time for exactly these hits.

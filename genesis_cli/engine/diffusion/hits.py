@@ -57,3 +57,12 @@ def impute_empty_values(x0: torch.Tensor, generator: torch.Generator | None = No
     channels = filled[:, :2].permute(0, 2, 1)  # (B, L, 2) view
     channels[empty] = values[pick]
     return filled
+
+
+def draw_hits(x0: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """(B, 3, L) clean events with each DOM's hit channel drawn as +-1 from its estimate E[h] in [-1, 1]
+    (P(hit) = (1 + E[h]) / 2) instead of thresholded at 0: a consistency student's last step, whose hit
+    estimate is the posterior mean of the bit rather than a settled +-1 (samplers/consistency.py)."""
+    h = x0[:, 2:3].float().clamp(-1.0, 1.0)
+    u = torch.rand(h.shape, device=h.device, generator=generator)
+    return torch.cat([x0[:, :2], torch.where(u < (1 + h) / 2, 1.0, -1.0).to(x0.dtype)], dim=1)
