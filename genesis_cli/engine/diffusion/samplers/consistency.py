@@ -5,8 +5,8 @@ its clean end. One step: x0 = f(x_T, T). More steps alternate: re-noise x0 to th
 timestep with fresh noise, x_t = sqrt(a_t) x0 + sqrt(1 - a_t) z, and map it back with f. The student
 is trained only on its grid (genesis distill: ``diffusion.consistency_grid`` timesteps k = T / grid
 apart, k - 1, 2k - 1, ..., T - 1), so the steps are taken on it, spread as latent consistency models
-do (Luo et al. 2023, arXiv:2310.04378): 4 steps of a 50-point grid of T = 1000 are t = 999, 759,
-519, 279; 2 steps 999, 499; 1 step 999.
+do (Luo et al. 2023, arXiv:2310.04378): 4 steps of the default 10-point grid of T = 1000 are
+t = 999, 799, 599, 399; 2 steps 999, 499; 1 step 999 (of LCM's 50-point grid: 999, 759, 519, 279).
 
 f is parametrised with the boundary condition f(x, 0) = x (Song et al. 2023, eq. 7, LCM's discrete
 scalings): f = c_skip(t) x_t + c_out(t) x0_hat(x_t, t), c_skip = sd^2 / ((s t)^2 + sd^2),
@@ -59,7 +59,7 @@ def sampling_timesteps(total: int, grid: int, steps: int) -> list[int]:
 
 
 def sample_consistency(eps_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], x: torch.Tensor,
-                       alphas_cumprod: torch.Tensor, steps: int, *, grid: int = 50,
+                       alphas_cumprod: torch.Tensor, steps: int, *, grid: int = 10,
                        generator: torch.Generator | None = None,
                        callback: Callable[[dict[str, Any]], None] | None = None) -> torch.Tensor:
     ac = alphas_cumprod.double().tolist()
