@@ -172,6 +172,7 @@ def test_distill_then_sample_in_four_and_one_steps(cli, trained_run: Path, tmp_p
     result = _distil(cli, trained_run, "--steps", "4", "--guidance-scale", "2")
     assert result.exit_code == 0, result.output
     assert "into a consistency student: guidance 2 folded in" in result.output and "Distilling student" in result.output
+    assert "distillation reached its budget: checkpoints in checkpoints/student" in result.output
     run = tmp_path / "checkpoints" / "student"
     assert (run / "model_final.pt").exists()
     written = {}

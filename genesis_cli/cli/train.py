@@ -143,7 +143,8 @@ def train_with_dashboard(prepared: Any, debug: bool) -> None:
     if not main:
         return
     what = {"early_stopped": "stopped early", "budget": "reached its budget"}.get(reason, "completed")
-    print_success(f"training {what}: checkpoints in {prepared.run_dir} (model_best.pt, model_final.pt); "
+    activity = "distillation" if prepared.config.distill.is_student else "training"
+    print_success(f"{activity} {what}: checkpoints in {prepared.run_dir} (model_best.pt, model_final.pt); "
                   f"TensorBoard: tensorboard --logdir {prepared.config.log_dir}")
 
 
