@@ -10,7 +10,7 @@ import typer
 from genesis_cli.cli.options import DeviceOption, SetOption, overwrite_option, seed_option
 from genesis_cli.cli.output import print_notice
 from genesis_cli.cli.prompts import EXIT_CANCELLED, confirm, interactive, locate_checkpoint
-from genesis_cli.cli.train import DebugOption, _existing_run, flag_settings, train_with_dashboard
+from genesis_cli.cli.train import DebugOption, existing_run, flag_settings, train_with_dashboard
 
 EXAMPLES = (
     "[bold]Examples[/bold]\n\n"
@@ -71,7 +71,7 @@ def distill_command(
     existing = session.holds_run(config)
     if existing is not None and not overwrite:
         resumable = {key: value for key, value in values.items() if key in RESUMABLE}
-        prepared = _existing_run(config, existing, resumable, [], names)
+        prepared = existing_run(config, existing, resumable, [], names)
     else:
         if existing is not None and interactive() and not confirm(f"Replace the run in {existing}? It is removed "
                                                                   "once the new run writes its first checkpoint."):

@@ -100,7 +100,7 @@ def _preset(arch: str | None) -> str:
     return catalog[choose("No --config given. Train which preset?", rows, default=default)].name
 
 
-def _existing_run(experiment: Any, run_dir: Path, values: dict[str, Any], overrides: list[str],
+def existing_run(experiment: Any, run_dir: Path, values: dict[str, Any], overrides: list[str],
                   names: dict[str, str]) -> Any:
     """A new run's directory already holds a run: resume it, start a new version, or cancel (on a
     terminal); in scripts a new version, said. Never overwritten without --overwrite."""
@@ -202,7 +202,7 @@ def train_command(
         experiment.data.h5_path = _data_path()
     existing = session.holds_run(experiment)
     if existing is not None and not overwrite:
-        prepared = _existing_run(experiment, existing, values, overrides or [], names)
+        prepared = existing_run(experiment, existing, values, overrides or [], names)
     else:
         if existing is not None and interactive() and not confirm(f"Replace the run in {existing}? It is removed "
                                                                   "once the new run writes its first checkpoint."):

@@ -21,6 +21,7 @@ from genesis_cli.engine import workflows
 from genesis_cli.engine.atomic_files import write_text_atomic
 from genesis_cli.engine.bench.fidelity import FidelityPlan, aucs_of, copies_of, short_number, simulate_inputs
 from genesis_cli.engine.comparison import budget_flags, parse_budget
+from genesis_cli.engine.diffusion.gaussian import passes_per_step
 from genesis_cli.engine.distill.teacher import student_config
 from genesis_cli.engine.evaluation.copies import MEMORISED
 from genesis_cli.engine.evaluation.physics import PhysicsSummary, summarise
@@ -102,7 +103,7 @@ def _row(plan: DistillPlan, name: str, run: Path, heldout: Path, train_file: Pat
                                                   steps=steps, guidance_scale=guidance)
     d = generator.config.diffusion
     used_steps = steps or d.sampling_steps
-    passes = used_steps * (2 if (guidance or 1.0) not in (0.0, 1.0) else 1)
+    passes = used_steps * passes_per_step(d.guidance_scale if guidance is None else guidance)
     say(f"{name}: {sampled.events:,} events, {d.sampler} {used_steps} steps, in {sampled.seconds:.1f} s "
         f"({sampled.events_per_second:,.1f} events/s)")
     report = workflows.evaluate(heldout, generated, seed=seed, training=train_file)

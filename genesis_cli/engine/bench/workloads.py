@@ -18,6 +18,7 @@ from genesis_cli.engine.bench.baseline import ORIGINAL_GUIDANCE_SCALE, ORIGINAL_
 from genesis_cli.engine.bench.measure import BenchResult, Workload
 from genesis_cli.engine.data.benchmark import benchmark_loader
 from genesis_cli.engine.diffusion import GaussianDiffusion
+from genesis_cli.engine.diffusion.gaussian import passes_per_step
 from genesis_cli.engine.ema import EMA
 from genesis_cli.engine.models import ModelCost, ModelFactory, model_cost
 from genesis_cli.engine.runtime.compilation import CompiledDenoiser
@@ -101,7 +102,7 @@ def sample_workload(config: ExperimentConfig, batch_size: int, device: torch.dev
             diffusion.sample(label, geometry, sampler=d.sampler, steps=d.sampling_steps,
                              guidance_scale=d.guidance_scale)
 
-    passes = 1 if d.guidance_scale in (0.0, 1.0) else 2
+    passes = passes_per_step(d.guidance_scale)
     flops = _cost(config).forward_flops_per_event * steps * passes * batch_size
     compiled = "compiled" if isinstance(diffusion.model, CompiledDenoiser) else "eager"
     student = config.distill.is_student

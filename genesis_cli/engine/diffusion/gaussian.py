@@ -46,6 +46,12 @@ EpsFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 HIT_CHANNEL = 2  # index of the hit channel h (after npe and time)
 
 
+def passes_per_step(guidance_scale: float) -> int:
+    """Network passes per sampling step: one for the conditional (1) or unconditional (0) model alone, two
+    (conditional and unconditional, in one batch) for any other guidance scale."""
+    return 1 if guidance_scale in (0.0, 1.0) else 2
+
+
 def _per_sample(values: torch.Tensor, t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     """values[t] shaped (B, 1, 1) in like's dtype, for broadcasting over (B, C, L)."""
     return values.to(like.device)[t].to(like.dtype).view(-1, *([1] * (like.dim() - 1)))
@@ -166,7 +172,7 @@ class GaussianDiffusion(nn.Module):
                    guidance_scale: float) -> torch.Tensor:
         """eps_u + s (eps_c - eps_u); s = 1 runs the conditional model alone, s = 0 the unconditional."""
         b = x_t.shape[0]
-        if guidance_scale == 1.0 or guidance_scale == 0.0:
+        if passes_per_step(guidance_scale) == 1:
             drop = torch.full((b,), guidance_scale == 0.0, device=x_t.device)
             return self.eps_from_output(x_t, t, self.model(x_t, t, label, geom, drop_label=drop))
         drop = torch.cat([torch.zeros(b, dtype=torch.bool, device=x_t.device),

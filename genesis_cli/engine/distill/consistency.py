@@ -42,8 +42,8 @@ class ConsistencyDistillation(GaussianDiffusion):
         super().__init__(model, config)
         self.teacher = teacher.eval().requires_grad_(False)
         self.distill = distill
-        grid = torch.tensor(grid_timesteps(self.timesteps, config.consistency_grid), dtype=torch.long)
-        self.register_buffer("grid", grid, persistent=False)  # (N,) the student's timesteps, ascending
+        grid = grid_timesteps(self.timesteps, config.consistency_grid)  # (N,) the student's timesteps, ascending
+        self.register_buffer("grid", torch.tensor(grid, dtype=torch.long, device="cpu"), persistent=False)
         self.skip = self.timesteps // config.consistency_grid
 
     def with_model(self, model: nn.Module) -> ConsistencyDistillation:
